@@ -1,0 +1,26 @@
+/** Who is asking. Built once per request by AuthService.authenticate; services only ever see this. */
+export type Principal =
+  | { kind: 'anonymous' }
+  | {
+      kind: 'user';
+      userId: number;
+      username: string;
+      isAdmin: boolean;
+      via: 'password' | 'token' | 'session';
+      tokenId?: number;
+    };
+
+export type Access = 'read' | 'write' | 'admin';
+
+/** What a request carries that can identify its sender; taken from the request by the HTTP layer. */
+export interface RequestCredentials {
+  authorization: string | null;
+  cookie: string | null;
+  clientAddress: string;
+}
+
+export const ANONYMOUS: Principal = { kind: 'anonymous' };
+
+export function principalName(p: Principal): string | null {
+  return p.kind === 'user' ? p.username : null;
+}

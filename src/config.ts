@@ -1,0 +1,160 @@
+import { join, resolve } from 'node:path';
+
+export interface S3Config {
+  bucket: string;
+  /** Empty: the AWS default endpoint for the region. Set for MinIO, s3rver, R2, … */
+  endpoint?: string;
+  region: string;
+  /** Empty: the AWS SDK's default credential chain. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Path-style URLs (bucket in the path); most S3-compatible servers need it. */
+  forcePathStyle: boolean;
+  /** Prefix under which every key is stored; empty: the bucket root. */
+  prefix: string;
+}
+
+export interface StorageConfig {
+  type: 'filesystem' | 's3';
+  /** Filesystem root; used when type is filesystem. */
+  path: string;
+  s3?: S3Config;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Root for the embedded database and the default filesystem storage. */
+  dataDir: string;
+  /** Empty: embedded PGlite under dataDir/db. A postgres:// URL: PostgreSQL through postgres-js. */
+  databaseUrl?: string;
+  storage: StorageConfig;
+  /** Both set: serve HTTPS. Neither: plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
+  /** Password of the bootstrap `admin` user, applied only when that user is first made. */
+  adminPassword: string;
+  /** True when adminPassword came from the default, so start-up warns. */
+  adminPasswordIsDefault: boolean;
+  /** Public base URL shown in the UI and snippets; empty: derived from each request. */
+  publicUrl?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (${protocols.join(' or ')}), got an unparsable value`);
+  }
+  if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(name, `must be a ${protocols.join(' or ')} URL`);
+  }
+  return raw;
+}
+
+/** Reads the environment into one validated Config; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const host = str(env, 'ORBITREPO_HOST') ?? '0.0.0.0';
+  const port = int(env, 'ORBITREPO_PORT', 8080, 0, 65535);
+  const dataDir = resolve(str(env, 'ORBITREPO_DATA_DIR') ?? './data');
+  const databaseUrl = url(env, 'ORBITREPO_DATABASE_URL', ['postgres', 'postgresql']);
+  const storageType = oneOf(env, 'ORBITREPO_STORAGE_TYPE', ['filesystem', 's3'] as const, 'filesystem');
+  const storagePath = resolve(str(env, 'ORBITREPO_STORAGE_PATH') ?? join(dataDir, 'storage'));
+
+  let s3: S3Config | undefined;
+  if (storageType === 's3') {
+    const bucket = str(env, 'ORBITREPO_S3_BUCKET');
+    if (!bucket) throw new ConfigError('ORBITREPO_S3_BUCKET', 'is required when ORBITREPO_STORAGE_TYPE=s3');
+    const accessKeyId = str(env, 'ORBITREPO_S3_ACCESS_KEY_ID');
+    const secretAccessKey = str(env, 'ORBITREPO_S3_SECRET_ACCESS_KEY');
+    if (!!accessKeyId !== !!secretAccessKey) {
+      throw new ConfigError(
+        accessKeyId ? 'ORBITREPO_S3_SECRET_ACCESS_KEY' : 'ORBITREPO_S3_ACCESS_KEY_ID',
+        'ORBITREPO_S3_ACCESS_KEY_ID and ORBITREPO_S3_SECRET_ACCESS_KEY must be set together',
+      );
+    }
+    s3 = {
+      bucket,
+      endpoint: url(env, 'ORBITREPO_S3_ENDPOINT', ['http', 'https']),
+      region: str(env, 'ORBITREPO_S3_REGION') ?? 'us-east-1',
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: bool(env, 'ORBITREPO_S3_FORCE_PATH_STYLE', false),
+      prefix: (str(env, 'ORBITREPO_S3_PREFIX') ?? '').replace(/^\/+|\/+$/g, ''),
+    };
+  }
+
+  const certFile = str(env, 'ORBITREPO_TLS_CERT_FILE');
+  const keyFile = str(env, 'ORBITREPO_TLS_KEY_FILE');
+  if (!!certFile !== !!keyFile) {
+    throw new ConfigError(
+      certFile ? 'ORBITREPO_TLS_KEY_FILE' : 'ORBITREPO_TLS_CERT_FILE',
+      'ORBITREPO_TLS_CERT_FILE and ORBITREPO_TLS_KEY_FILE must be set together',
+    );
+  }
+
+  const adminPasswordRaw = env.ORBITREPO_ADMIN_PASSWORD;
+  if (adminPasswordRaw !== undefined && adminPasswordRaw.length > 0 && adminPasswordRaw.length < 5) {
+    throw new ConfigError('ORBITREPO_ADMIN_PASSWORD', 'must be at least 5 characters');
+  }
+  const adminPassword = adminPasswordRaw && adminPasswordRaw.length > 0 ? adminPasswordRaw : 'admin';
+
+  const publicUrl = url(env, 'ORBITREPO_PUBLIC_URL', ['http', 'https'])?.replace(/\/+$/, '');
+
+  return {
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    storage: { type: storageType, path: storagePath, s3 },
+    tls: certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
+    adminPassword,
+    adminPasswordIsDefault: adminPassword === 'admin',
+    publicUrl,
+  };
+}

@@ -1,0 +1,61 @@
+import { AuditLog } from './audit';
+import { AuthService } from './auth/auth-service';
+import { PermissionService } from './auth/permissions';
+import { UserService } from './auth/users';
+import type { Database, DatabaseHandle } from './db/open';
+import type { Logger } from './log';
+import { RepositoryRegistry } from './repos/registry';
+import { RepositoryService } from './repos/repository-service';
+import type { BlobStore } from './storage/blob-store';
+
+/** Settings the plugin itself needs (a subset of the standalone Config). */
+export interface PluginSettings {
+  /** Password for the bootstrap admin user when it is first made; empty: "admin" (with a warning). */
+  adminPassword?: string;
+  /** Public base URL for snippets in the UI; empty: derived from each request. */
+  publicUrl?: string;
+  /** True when the server is reached over TLS: cookies get Secure. */
+  secureCookies?: boolean;
+}
+
+/** Every service of one plugin instance. Two instances share nothing. */
+export interface AppContext {
+  /** Distinguishes plugin instances (Elysia deduplicates plugins by name + seed). */
+  id: string;
+  settings: PluginSettings;
+  database: DatabaseHandle;
+  db: Database;
+  storage: BlobStore;
+  log: Logger;
+  audit: AuditLog;
+  users: UserService;
+  auth: AuthService;
+  permissions: PermissionService;
+  repositories: RepositoryService;
+  registry: RepositoryRegistry;
+}
+
+let instances = 0;
+
+export function createContext(opts: { database: DatabaseHandle; storage: BlobStore; log: Logger; settings?: PluginSettings }): AppContext {
+  const { database, storage, log } = opts;
+  const db = database.db;
+  const audit = new AuditLog(db, log);
+  const users = new UserService(db, log);
+  const repositories = new RepositoryService(db, audit);
+  const registry = new RepositoryRegistry({ database, db, storage, audit, log, repositories, shared: new Map() });
+  return {
+    id: `orbitrepos-${++instances}`,
+    settings: opts.settings ?? {},
+    database,
+    db,
+    storage,
+    log,
+    audit,
+    users,
+    auth: new AuthService(users),
+    permissions: new PermissionService(db),
+    repositories,
+    registry,
+  };
+}

@@ -1,0 +1,211 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export type RepositoryType = 'hosted' | 'proxy' | 'group';
+export type WritePolicy = 'allow_once' | 'allow' | 'deny';
+export type Role = 'read' | 'write' | 'admin';
+
+/** Per-repository knobs that do not deserve a column of their own; every field optional, defaults in code. */
+export interface RepositorySettings {
+  /** Proxy: Basic credentials for a private upstream. The password is stored as given (needed to call out). */
+  upstreamUsername?: string;
+  upstreamPassword?: string;
+  /** Proxy: connect timeout and whole-response idle timeout, milliseconds. */
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  /** Proxy: how long list/@latest answers are fresh, and how long a 404/410 is remembered, seconds. */
+  metadataTtlSeconds?: number;
+  negativeTtlSeconds?: number;
+}
+
+export const repositories = pgTable('repositories', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  format: text('format').notNull().default('go'),
+  type: text('type').$type<RepositoryType>().notNull(),
+  remoteUrl: text('remote_url'),
+  anonymousRead: boolean('anonymous_read').notNull().default(false),
+  writePolicy: text('write_policy').$type<WritePolicy>().notNull().default('allow_once'),
+  description: text('description').notNull().default(''),
+  settings: jsonb('settings').$type<RepositorySettings>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Ordered members of a group repository. A member that is a group itself is allowed; cycles are refused in code. */
+export const groupMembers = pgTable(
+  'group_members',
+  {
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    memberId: integer('member_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.memberId] }), uniqueIndex('group_members_position').on(t.groupId, t.position)],
+);
+
+export const users = pgTable('users', {
+  id: serial('id').primaryKey(),
+  username: text('username').notNull().unique(),
+  passwordHash: text('password_hash').notNull(),
+  isAdmin: boolean('is_admin').notNull().default(false),
+  disabled: boolean('disabled').notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** sha256 (hex) of the whole secret; the secret itself is never stored. */
+    tokenHash: text('token_hash').notNull().unique(),
+    /** The first characters of the secret, shown in lists so people can tell tokens apart. */
+    displayPrefix: text('display_prefix').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_tokens_user').on(t.userId)],
+);
+
+export const repositoryPermissions = pgTable(
+  'repository_permissions',
+  {
+    repositoryId: integer('repository_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role').$type<Role>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.userId] })],
+);
+
+/**
+ * One row per (repository, module, version). Hosted rows are inserted whole, after every blob is stored.
+ * Proxy rows appear when the first file of a version is cached and gain blob keys as more arrive.
+ */
+export const moduleVersions = pgTable(
+  'module_versions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    repositoryId: integer('repository_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    modulePath: text('module_path').notNull(),
+    version: text('version').notNull(),
+    /** The version's time as .info reports it. */
+    time: timestamp('time', { withTimezone: true }).notNull(),
+    zipSize: bigint('zip_size', { mode: 'number' }),
+    zipSha256: text('zip_sha256'),
+    /** go.sum hash of the zip ("h1:…"). */
+    h1: text('h1'),
+    /** go.sum hash of the go.mod ("h1:…"). */
+    goModH1: text('go_mod_h1'),
+    zipKey: text('zip_key'),
+    modKey: text('mod_key'),
+    /** Proxy only: the upstream's .info bytes as served (may carry Origin); hosted .info is derived. */
+    infoKey: text('info_key'),
+    origin: text('origin').$type<'uploaded' | 'cached'>().notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('module_versions_repo_module_version').on(t.repositoryId, t.modulePath, t.version),
+    index('module_versions_repo_module').on(t.repositoryId, t.modulePath),
+  ],
+);
+
+/**
+ * Proxy metadata cache: list, @latest and sumdb answers, with their freshness.
+ * `key` is e.g. "list:example.com/m", "latest:example.com/m", "sumdb:sum.example/latest".
+ * status 200 with a body, or 404/410 remembered for the negative TTL.
+ */
+export const proxyCacheEntries = pgTable(
+  'proxy_cache_entries',
+  {
+    repositoryId: integer('repository_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    status: integer('status').notNull(),
+    body: bytea('body'),
+    contentType: text('content_type'),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.key] })],
+);
+
+/** Cross-process coalescing: the holder of a key's lease fetches; others wait for its NOTIFY or the lease to lapse. */
+export const fetchLeases = pgTable('fetch_leases', {
+  key: text('key').primaryKey(),
+  owner: text('owner').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+/** Web UI sessions; the cookie holds the secret, the row holds its sha256. */
+export const uiSessions = pgTable(
+  'ui_sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('ui_sessions_user').on(t.userId)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actor: text('actor'),
+    action: text('action').notNull(),
+    repository: text('repository'),
+    target: text('target'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    clientAddress: text('client_address'),
+  },
+  (t) => [index('audit_log_at').on(t.at)],
+);
+
+export type RepositoryRow = typeof repositories.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type ApiTokenRow = typeof apiTokens.$inferSelect;
+export type ModuleVersionRow = typeof moduleVersions.$inferSelect;

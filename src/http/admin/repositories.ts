@@ -1,0 +1,123 @@
+import { t } from 'elysia';
+import type { AppContext } from '../../context';
+import { apiController, SECURED } from './controller';
+
+const RepositoryType = t.Union([t.Literal('hosted'), t.Literal('proxy'), t.Literal('group')]);
+const WritePolicy = t.Union([t.Literal('allow_once'), t.Literal('allow'), t.Literal('deny')]);
+
+const Settings = t.Object(
+  {
+    upstreamUsername: t.Optional(t.Nullable(t.String({ description: 'Proxy: Basic user for a private upstream' }))),
+    upstreamPassword: t.Optional(t.Nullable(t.String({ description: 'Proxy: Basic password for a private upstream (write-only)' }))),
+    connectTimeoutMs: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: connect timeout (ms), default 10000' }))),
+    responseTimeoutMs: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: response idle timeout (ms), default 60000' }))),
+    metadataTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: list/@latest freshness (s), default 300' }))),
+    negativeTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: how long a 404/410 is remembered (s), default 60' }))),
+  },
+  { additionalProperties: false },
+);
+
+export const RepositoryModel = t.Object({
+  name: t.String(),
+  format: t.Literal('go'),
+  type: RepositoryType,
+  path: t.String({ description: 'GOPROXY endpoint path, relative to the server URL' }),
+  remoteUrl: t.Nullable(t.String()),
+  members: t.Array(t.String()),
+  anonymousRead: t.Boolean(),
+  writePolicy: WritePolicy,
+  description: t.String(),
+  settings: t.Record(t.String(), t.Any()),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+});
+
+export const CreateRepository = t.Object(
+  {
+    name: t.String({ description: '1-64 of lowercase letters, digits, "-", "_", "."' }),
+    format: t.Optional(t.Literal('go')),
+    type: RepositoryType,
+    remoteUrl: t.Optional(t.Nullable(t.String({ description: 'Proxy: upstream GOPROXY URL' }))),
+    members: t.Optional(t.Array(t.String(), { description: 'Group: ordered member repository names' })),
+    anonymousRead: t.Optional(t.Boolean({ description: 'Default: true for proxy, false for hosted and group' })),
+    writePolicy: t.Optional(WritePolicy),
+    description: t.Optional(t.String()),
+    settings: t.Optional(Settings),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateRepository = t.Object(
+  {
+    format: t.Optional(t.Literal('go')),
+    type: t.Optional(RepositoryType),
+    remoteUrl: t.Optional(t.String()),
+    members: t.Optional(t.Array(t.String())),
+    anonymousRead: t.Optional(t.Boolean()),
+    writePolicy: t.Optional(WritePolicy),
+    description: t.Optional(t.String()),
+    settings: t.Optional(Settings),
+  },
+  { additionalProperties: false },
+);
+
+const ErrorModel = t.Object({ error: t.String(), message: t.String() });
+const NameParam = t.Object({ name: t.String() });
+const detail = (summary: string) => ({ tags: ['repositories'], summary, security: [...SECURED] });
+
+/** /api/v1/repositories: list for anyone signed in (what they may read); changes need an administrator. */
+export function repositoryRoutes(ctx: AppContext) {
+  return apiController(ctx, 'repositories')
+    .get(
+      '/repositories',
+      async ({ principal }) => {
+        ctx.permissions.requireUser(principal);
+        const all = await ctx.repositories.list();
+        if (principal.isAdmin) return all;
+        const visible = [];
+        for (const view of all) {
+          const row = await ctx.repositories.rowByName(view.name);
+          if (row.anonymousRead || (await ctx.permissions.roleOf(principal, row))) visible.push(view);
+        }
+        return visible;
+      },
+      { response: { 200: t.Array(RepositoryModel) }, detail: detail('List the repositories you can read') },
+    )
+    .post(
+      '/repositories',
+      async ({ principal, actor, body, set }) => {
+        ctx.permissions.requireAdmin(principal);
+        set.status = 201;
+        return ctx.repositories.create({ ...body, settings: body.settings as never }, actor);
+      },
+      { body: CreateRepository, response: { 201: RepositoryModel, 400: ErrorModel, 409: ErrorModel }, detail: detail('Create a repository') },
+    )
+    .get(
+      '/repositories/:name',
+      async ({ principal, params }) => {
+        const row = await ctx.repositories.rowByName(params.name);
+        await ctx.permissions.authorize(principal, row, 'read');
+        return ctx.repositories.view(row);
+      },
+      { params: NameParam, response: { 200: RepositoryModel, 404: ErrorModel }, detail: detail('Get a repository') },
+    )
+    .patch(
+      '/repositories/:name',
+      async ({ principal, actor, params, body }) => {
+        const row = await ctx.repositories.rowByName(params.name);
+        await ctx.permissions.authorize(principal, row, 'admin');
+        return ctx.repositories.update(params.name, { ...body, settings: body.settings as never }, actor);
+      },
+      { params: NameParam, body: UpdateRepository, response: { 200: RepositoryModel, 400: ErrorModel }, detail: detail('Change a repository') },
+    )
+    .delete(
+      '/repositories/:name',
+      async ({ principal, actor, params, set }) => {
+        ctx.permissions.requireAdmin(principal);
+        await ctx.repositories.delete(params.name, actor);
+        set.status = 204;
+        return null;
+      },
+      { params: NameParam, detail: detail('Delete a repository') },
+    );
+}

@@ -1,0 +1,130 @@
+import { Elysia } from 'elysia';
+import type { AppContext } from '../context';
+import { BadRequest, goErrorResponse, isServerFault, RangeNotSatisfiable } from '../errors';
+import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile } from '../repos/repository';
+import type { ByteRange } from '../storage/blob-store';
+import { actorOf, credentialsOf, type AddressSource } from './request';
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json';
+
+/** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
+export function parseRange(header: string | null, size: number): ByteRange | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new RangeNotSatisfiable(size);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= size) throw new RangeNotSatisfiable(size);
+  return { start, end };
+}
+
+function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+async function fileResponse(request: Request, file: GoFile, contentType: string): Promise<Response> {
+  const headers: Record<string, string> = {
+    'Content-Type': contentType,
+    'Cache-Control': CACHE_IMMUTABLE,
+    ETag: file.etag,
+    'Accept-Ranges': 'bytes',
+  };
+  if (etagMatches(request.headers.get('if-none-match'), file.etag)) return new Response(null, { status: 304, headers });
+  const ifRange = request.headers.get('if-range');
+  const range = !ifRange || ifRange === file.etag ? parseRange(request.headers.get('range'), file.size) : null;
+  const head = request.method === 'HEAD';
+  if (range) {
+    const end = range.end ?? file.size - 1;
+    headers['Content-Range'] = `bytes ${range.start}-${end}/${file.size}`;
+    headers['Content-Length'] = String(end - range.start + 1);
+    return new Response(head ? null : await file.open({ start: range.start, end }), { status: 206, headers });
+  }
+  headers['Content-Length'] = String(file.size);
+  return new Response(head ? null : await file.open(), { status: 200, headers });
+}
+
+function textResponse(request: Request, body: string, contentType: string, cacheControl: string): Response {
+  const bytes = new TextEncoder().encode(body);
+  return new Response(request.method === 'HEAD' ? null : bytes, {
+    status: 200,
+    headers: { 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Content-Length': String(bytes.byteLength) },
+  });
+}
+
+/** Everything after `/go/{repo}/`, taken from the raw URL so that percent-encoding is seen, not decoded away. */
+function protocolPath(request: Request, repo: string): string {
+  const pathname = new URL(request.url).pathname;
+  const marker = `/go/${repo}/`;
+  const at = pathname.indexOf(marker);
+  if (at < 0) throw new BadRequest('malformed repository path');
+  return pathname.slice(at + marker.length);
+}
+
+/** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
+export function goRoutes(ctx: AppContext) {
+  const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
+    try {
+      const creds = credentialsOf(request, server);
+      const principal = await ctx.auth.authenticate(creds);
+      const repo = await ctx.registry.open(repoName);
+      const rest = protocolPath(request, repoName);
+
+      if (rest.startsWith('sumdb/')) {
+        if (request.method !== 'GET' && request.method !== 'HEAD') throw new BadRequest('the checksum database is read-only');
+        await ctx.permissions.authorize(principal, repo.row, 'read');
+        const { name, rest: sumPath } = parseSumdbPath(rest);
+        const answer = await repo.sumdb(name, sumPath);
+        return new Response(request.method === 'HEAD' ? null : answer.body, {
+          headers: { 'Content-Type': answer.contentType, 'Cache-Control': answer.cacheControl, 'Content-Length': String(answer.body.byteLength) },
+        });
+      }
+
+      const req = parseGoRequestPath(rest);
+      if (request.method === 'PUT') {
+        if (req.kind !== 'zip' && req.kind !== 'mod' && req.kind !== 'info') throw new BadRequest('only .zip, .mod and .info can be uploaded');
+        await ctx.permissions.authorize(principal, repo.row, repo.row.type === 'hosted' ? 'write' : 'read');
+        if (!request.body) throw new BadRequest('the upload has no body');
+        const result = await repo.upload(req.module, req.version, req.kind, request.body, actorOf(principal, creds.clientAddress));
+        return new Response(JSON.stringify(result), { status: result.created ? 201 : 200, headers: { 'Content-Type': JSON_TYPE } });
+      }
+
+      await ctx.permissions.authorize(principal, repo.row, 'read');
+      switch (req.kind) {
+        case 'list':
+          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, CACHE_SHORT);
+        case 'latest':
+          return textResponse(request, await repo.latest(req.module), JSON_TYPE, CACHE_SHORT);
+        case 'info':
+          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, CACHE_IMMUTABLE);
+        case 'mod':
+          return fileResponse(request, await repo.mod(req.module, req.version), TEXT);
+        case 'zip':
+          return fileResponse(request, await repo.zip(req.module, req.version), 'application/zip');
+      }
+    } catch (err) {
+      if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });
+      return goErrorResponse(err);
+    }
+  };
+
+  return new Elysia({ name: 'orbitrepos.go-routes', seed: ctx.id })
+    .get('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { detail: { hide: true } })
+    .head('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { detail: { hide: true } })
+    .put('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } });
+}

@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from './config';
+import { consoleLogger } from './log';
+import { startServer } from './server';
+
+// The standalone server: the only file with process side effects.
+const log = consoleLogger();
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`configuration error: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const running = await startServer(config, log);
+log.info(`OrbitRepos listening on ${running.url}`, {
+  database: config.databaseUrl ? 'postgresql (ORBITREPO_DATABASE_URL)' : `embedded PGlite at ${config.dataDir}/db`,
+  storage: config.storage.type === 's3' ? `s3 bucket ${config.storage.s3?.bucket}` : `filesystem at ${config.storage.path}`,
+  goproxy: `${running.url}/go/{repository}/`,
+  swagger: `${running.url}/swagger`,
+});
+if (config.adminPasswordIsDefault) log.warn('ORBITREPO_ADMIN_PASSWORD is not set: the bootstrap admin user uses the default password "admin"');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`received ${signal}, stopping`);
+    await running.stop();
+    process.exit(0);
+  });
+}

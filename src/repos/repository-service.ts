@@ -1,0 +1,263 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import type { AuditLog } from '../audit';
+import type { Database } from '../db/open';
+import { groupMembers, repositories, type RepositoryRow, type RepositorySettings, type RepositoryType, type WritePolicy } from '../db/schema';
+import { BadRequest, Conflict, NotFound } from '../errors';
+import type { Actor } from './repository';
+
+export const REPOSITORY_NAME = /^[a-z0-9._-]{1,64}$/;
+
+export interface RepositoryInput {
+  name: string;
+  format?: 'go';
+  type: RepositoryType;
+  remoteUrl?: string | null;
+  members?: string[];
+  anonymousRead?: boolean;
+  writePolicy?: WritePolicy;
+  description?: string;
+  settings?: RepositorySettings;
+}
+
+export type RepositoryPatch = Partial<Omit<RepositoryInput, 'name' | 'type' | 'format'>> & { type?: RepositoryType; format?: 'go' };
+
+/** What the API and UI show of a repository: never the upstream password. */
+export interface RepositoryView {
+  name: string;
+  format: 'go';
+  type: RepositoryType;
+  /** Path of its GOPROXY endpoint, relative to the server's base URL. */
+  path: string;
+  remoteUrl: string | null;
+  members: string[];
+  anonymousRead: boolean;
+  writePolicy: WritePolicy;
+  description: string;
+  settings: Omit<RepositorySettings, 'upstreamPassword'> & { upstreamPasswordSet: boolean };
+  createdAt: string;
+  updatedAt: string;
+}
+
+const SETTING_LIMITS: Record<string, [number, number]> = {
+  connectTimeoutMs: [100, 300_000],
+  responseTimeoutMs: [100, 3_600_000],
+  metadataTtlSeconds: [0, 31_536_000],
+  negativeTtlSeconds: [0, 31_536_000],
+};
+
+function checkName(name: string): void {
+  if (!REPOSITORY_NAME.test(name) || /^\.+$/.test(name)) {
+    throw new BadRequest(`repository name "${name}" is invalid: use 1-64 of lowercase letters, digits, "-", "_", "." (not only dots)`);
+  }
+}
+
+function checkRemoteUrl(remoteUrl: string | null | undefined): string {
+  if (!remoteUrl) throw new BadRequest('a proxy repository needs remoteUrl, the http(s) URL of an upstream GOPROXY');
+  let url: URL;
+  try {
+    url = new URL(remoteUrl);
+  } catch {
+    throw new BadRequest(`remoteUrl "${remoteUrl}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequest('remoteUrl must be an http or https URL');
+  if (url.username || url.password) {
+    throw new BadRequest('remoteUrl must not carry credentials: set settings.upstreamUsername and settings.upstreamPassword');
+  }
+  if (url.search || url.hash) throw new BadRequest('remoteUrl must not have a query or fragment');
+  return url.toString().replace(/\/+$/, '');
+}
+
+function checkSettings(settings: RepositorySettings | undefined): RepositorySettings {
+  const out: RepositorySettings = {};
+  if (!settings) return out;
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'upstreamUsername' || key === 'upstreamPassword') {
+      if (typeof value !== 'string') throw new BadRequest(`settings.${key} must be a string`);
+      (out as Record<string, unknown>)[key] = value;
+      continue;
+    }
+    const limits = SETTING_LIMITS[key];
+    if (!limits) throw new BadRequest(`settings.${key} is not a known setting`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < limits[0] || value > limits[1]) {
+      throw new BadRequest(`settings.${key} must be a whole number from ${limits[0]} to ${limits[1]}`);
+    }
+    (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
+export class RepositoryService {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async rowByName(name: string): Promise<RepositoryRow> {
+    const [row] = await this.db.select().from(repositories).where(eq(repositories.name, name)).limit(1);
+    if (!row) throw new NotFound(`repository "${name}" does not exist`);
+    return row;
+  }
+
+  async findRow(name: string): Promise<RepositoryRow | undefined> {
+    const [row] = await this.db.select().from(repositories).where(eq(repositories.name, name)).limit(1);
+    return row;
+  }
+
+  /** Members of a group, in order. */
+  async memberRows(groupId: number): Promise<RepositoryRow[]> {
+    const rows = await this.db
+      .select({ repo: repositories })
+      .from(groupMembers)
+      .innerJoin(repositories, eq(groupMembers.memberId, repositories.id))
+      .where(eq(groupMembers.groupId, groupId))
+      .orderBy(asc(groupMembers.position));
+    return rows.map((r) => r.repo);
+  }
+
+  async view(row: RepositoryRow): Promise<RepositoryView> {
+    const members = row.type === 'group' ? (await this.memberRows(row.id)).map((m) => m.name) : [];
+    const { upstreamPassword, ...settings } = row.settings ?? {};
+    return {
+      name: row.name,
+      format: 'go',
+      type: row.type,
+      path: `/go/${row.name}/`,
+      remoteUrl: row.remoteUrl,
+      members,
+      anonymousRead: row.anonymousRead,
+      writePolicy: row.writePolicy,
+      description: row.description,
+      settings: { ...settings, upstreamPasswordSet: !!upstreamPassword },
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  async list(): Promise<RepositoryView[]> {
+    const rows = await this.db.select().from(repositories).orderBy(asc(repositories.name));
+    return Promise.all(rows.map((r) => this.view(r)));
+  }
+
+  async get(name: string): Promise<RepositoryView> {
+    return this.view(await this.rowByName(name));
+  }
+
+  async create(input: RepositoryInput, actor: Actor): Promise<RepositoryView> {
+    checkName(input.name);
+    if (input.format !== undefined && input.format !== 'go') throw new BadRequest('format must be "go"');
+    if (!['hosted', 'proxy', 'group'].includes(input.type)) throw new BadRequest('type must be hosted, proxy or group');
+    const remoteUrl = input.type === 'proxy' ? checkRemoteUrl(input.remoteUrl) : null;
+    if (input.type !== 'proxy' && input.remoteUrl) throw new BadRequest('remoteUrl is only for proxy repositories');
+    if (input.type !== 'group' && input.members?.length) throw new BadRequest('members are only for group repositories');
+    const settings = checkSettings(input.settings);
+
+    const row = await this.db.transaction(async (tx) => {
+      const [created] = await tx
+        .insert(repositories)
+        .values({
+          name: input.name,
+          format: 'go',
+          type: input.type,
+          remoteUrl,
+          anonymousRead: input.anonymousRead ?? input.type === 'proxy',
+          writePolicy: input.writePolicy ?? 'allow_once',
+          description: input.description ?? '',
+          settings,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!created) throw new Conflict(`repository "${input.name}" already exists`);
+      if (input.type === 'group') await this.setMembers(tx as unknown as Database, created, input.members ?? []);
+      return created;
+    });
+    await this.audit.record({ actor: actor.username, action: 'repository.create', repository: row.name, clientAddress: actor.clientAddress, details: { type: row.type } });
+    return this.view(row);
+  }
+
+  async update(name: string, patch: RepositoryPatch, actor: Actor): Promise<RepositoryView> {
+    const row = await this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const [current] = await t.select().from(repositories).where(eq(repositories.name, name)).for('update').limit(1);
+      if (!current) throw new NotFound(`repository "${name}" does not exist`);
+      if (patch.type !== undefined && patch.type !== current.type) throw new BadRequest('the type of a repository cannot change');
+      if (patch.format !== undefined && patch.format !== 'go') throw new BadRequest('format must be "go"');
+      const changes: Partial<typeof repositories.$inferInsert> = { updatedAt: new Date() };
+      if (patch.remoteUrl !== undefined) {
+        if (current.type !== 'proxy') throw new BadRequest('remoteUrl is only for proxy repositories');
+        changes.remoteUrl = checkRemoteUrl(patch.remoteUrl);
+      }
+      if (patch.anonymousRead !== undefined) changes.anonymousRead = patch.anonymousRead;
+      if (patch.writePolicy !== undefined) changes.writePolicy = patch.writePolicy;
+      if (patch.description !== undefined) changes.description = patch.description;
+      if (patch.settings !== undefined) {
+        // Merge, so that a PATCH without upstreamPassword keeps the stored one; null clears a key.
+        const merged: Record<string, unknown> = { ...current.settings };
+        for (const [k, v] of Object.entries(patch.settings)) {
+          if (v === null) delete merged[k];
+          else merged[k] = v;
+        }
+        changes.settings = checkSettings(merged as RepositorySettings);
+      }
+      if (patch.members !== undefined) {
+        if (current.type !== 'group') throw new BadRequest('members are only for group repositories');
+        await this.setMembers(t, current, patch.members);
+      }
+      const [updated] = await t.update(repositories).set(changes).where(eq(repositories.id, current.id)).returning();
+      return updated;
+    });
+    await this.audit.record({ actor: actor.username, action: 'repository.update', repository: name, clientAddress: actor.clientAddress, details: { fields: Object.keys(patch) } });
+    return this.view(row);
+  }
+
+  async delete(name: string, actor: Actor): Promise<void> {
+    const row = await this.rowByName(name);
+    const groups = await this.db
+      .select({ name: repositories.name })
+      .from(groupMembers)
+      .innerJoin(repositories, eq(groupMembers.groupId, repositories.id))
+      .where(eq(groupMembers.memberId, row.id));
+    if (groups.length > 0) {
+      throw new Conflict(`repository "${name}" is a member of group ${groups.map((g) => `"${g.name}"`).join(', ')}: remove it there first`);
+    }
+    await this.db.delete(repositories).where(eq(repositories.id, row.id));
+    await this.audit.record({ actor: actor.username, action: 'repository.delete', repository: name, clientAddress: actor.clientAddress });
+  }
+
+  /** Replaces a group's members, refusing unknown names, duplicates, and cycles through nested groups. */
+  private async setMembers(db: Database, group: RepositoryRow, names: string[]): Promise<void> {
+    if (new Set(names).size !== names.length) throw new BadRequest('members must not repeat a repository');
+    const rows = names.length ? await db.select().from(repositories).where(inArray(repositories.name, names)) : [];
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    const unknown = names.filter((n) => !byName.has(n));
+    if (unknown.length) throw new BadRequest(`unknown member repositories: ${unknown.join(', ')}`);
+    for (const n of names) {
+      if (n === group.name) throw new BadRequest(`group "${group.name}" cannot contain itself`);
+    }
+    await this.refuseCycle(db, group, names.map((n) => byName.get(n)!));
+    await db.delete(groupMembers).where(eq(groupMembers.groupId, group.id));
+    if (names.length) {
+      await db.insert(groupMembers).values(names.map((n, i) => ({ groupId: group.id, memberId: byName.get(n)!.id, position: i })));
+    }
+  }
+
+  private async refuseCycle(db: Database, group: RepositoryRow, members: RepositoryRow[]): Promise<void> {
+    // Walk down from each member group; reaching `group` again means a cycle.
+    const seen = new Set<number>();
+    const stack = members.filter((m) => m.type === 'group').map((m) => ({ row: m, path: [group.name, m.name] }));
+    while (stack.length) {
+      const { row, path } = stack.pop()!;
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      const children = await db
+        .select({ repo: repositories })
+        .from(groupMembers)
+        .innerJoin(repositories, eq(groupMembers.memberId, repositories.id))
+        .where(eq(groupMembers.groupId, row.id));
+      for (const { repo } of children) {
+        if (repo.id === group.id) throw new BadRequest(`group "${group.name}" would contain itself through ${[...path, repo.name].join(' -> ')}`);
+        if (repo.type === 'group') stack.push({ row: repo, path: [...path, repo.name] });
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/** A byte range, both ends inclusive (as HTTP Range). `end` unset means "to the end". */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface BlobStat {
+  size: number;
+}
+
+/**
+ * Where blobs live. Knows nothing of Go. Every backend translates its own
+ * "missing" error (ENOENT, NoSuchKey) into NotFound from src/errors.ts.
+ */
+export interface BlobStore {
+  /** Streams the blob (or a range of it). Throws NotFound when the key is absent. */
+  get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  /** Size of the blob, or null when it is absent. */
+  head(key: string): Promise<BlobStat | null>;
+  /**
+   * Stores the body under key. The blob appears under its final key only once
+   * the body is complete: a failed or aborted body leaves nothing under key.
+   */
+  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string): Promise<BlobStat>;
+  /** Renames a blob (used to move a checked upload to its content address). Overwrites `to`. */
+  move(from: string, to: string): Promise<void>;
+  /** Deletes the blob; absent is not an error. */
+  delete(key: string): Promise<void>;
+  /** Keys that start with prefix, in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Cheap liveness probe for /ready. Throws with a reason when the backend does not answer. */
+  check(): Promise<void>;
+}
