@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia';
 import { createContext, type AppContext, type PluginSettings } from './context';
-import type { DatabaseHandle } from './db/open';
+import { join } from 'node:path';
+import { loadConfig, type Config } from './config';
+import { openDatabase, type DatabaseHandle } from './db/open';
+import { openBlobStore } from './storage/open';
 import { openApiRoutes } from './http/admin/openapi';
 import { repositoryRoutes } from './http/admin/repositories';
 import { goRoutes } from './http/go-routes';
@@ -9,10 +12,15 @@ import { consoleLogger, type Logger } from './log';
 import type { BlobStore } from './storage/blob-store';
 
 export interface OrbitReposOptions {
-  /** An open database (see openDatabase); the plugin never closes it. */
-  database: DatabaseHandle;
-  /** A blob store (see openBlobStore). */
-  storage: BlobStore;
+  /** An open database (see openDatabase); the plugin never closes one it was given. Empty: opened from `config`. */
+  database?: DatabaseHandle;
+  /** A blob store (see openBlobStore). Empty: opened from `config`. */
+  storage?: BlobStore;
+  /**
+   * The standalone server's configuration (see loadConfig), used for whatever is not passed in:
+   * the database, the storage and the settings. Empty: read from the environment (ORBITREPO_*).
+   */
+  config?: Config;
   settings?: PluginSettings;
   /** Default: JSON lines on stdout/stderr. */
   log?: Logger;
@@ -31,6 +39,8 @@ export interface OrbitRepos {
   plugin: Elysia<any, any, any, any, any, any, any>;
   /** The services behind it, for hosts that want to call them directly. */
   context: AppContext;
+  /** Closes what the plugin opened itself (a database it was given stays open). */
+  close(): Promise<void>;
 }
 
 function normalisePrefix(prefix: string | undefined): string {
@@ -45,8 +55,20 @@ function normalisePrefix(prefix: string | undefined): string {
 export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRepos> {
   const prefix = normalisePrefix(opts.prefix);
   const log = opts.log ?? consoleLogger();
-  const ctx = createContext({ database: opts.database, storage: opts.storage, log, settings: opts.settings });
-  await ctx.users.ensureBootstrapAdmin(opts.settings?.adminPassword || 'admin', !opts.settings?.adminPassword);
+  const needsConfig = !opts.database || !opts.storage || !opts.settings;
+  const config = opts.config ?? (needsConfig ? loadConfig() : undefined);
+  const ownsDatabase = !opts.database;
+  const database =
+    opts.database ??
+    (await openDatabase({ url: config!.databaseUrl, dataDir: config!.databaseUrl ? undefined : join(config!.dataDir, 'db') }));
+  const storage = opts.storage ?? (await openBlobStore(config!.storage));
+  const settings: PluginSettings = opts.settings ?? {
+    adminPassword: config!.adminPasswordIsDefault ? undefined : config!.adminPassword,
+    publicUrl: config!.publicUrl,
+    secureCookies: !!config!.tls,
+  };
+  const ctx = createContext({ database, storage, log, settings });
+  await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin', !settings.adminPassword);
 
   const on = (flag: boolean | undefined) => flag !== false;
   let app = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix });
@@ -56,7 +78,13 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(repositoryRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }
-  return { plugin: app, context: ctx };
+  return {
+    plugin: app,
+    context: ctx,
+    async close() {
+      if (ownsDatabase) await database.close();
+    },
+  };
 }
 
 /** Shorthand for hosts: `app.use(await orbitRepos({ database, storage }))`. */
@@ -67,6 +95,8 @@ export async function orbitRepos(opts: OrbitReposOptions) {
 export type { PluginSettings, AppContext } from './context';
 export type { DatabaseHandle, Database } from './db/open';
 export { openDatabase } from './db/open';
+export { openBlobStore } from './storage/open';
+export { loadConfig, type Config } from './config';
 export type { BlobStore } from './storage/blob-store';
 export type { Logger } from './log';
 export type { GoRepository } from './repos/repository';

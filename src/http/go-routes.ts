@@ -90,7 +90,7 @@ export function goRoutes(ctx: AppContext) {
         await ctx.permissions.authorize(principal, repo.row, 'read');
         const { name, rest: sumPath } = parseSumdbPath(rest);
         const answer = await repo.sumdb(name, sumPath);
-        return new Response(request.method === 'HEAD' ? null : answer.body, {
+        return new Response(request.method === 'HEAD' ? null : (answer.body as Uint8Array<ArrayBuffer>), {
           headers: { 'Content-Type': answer.contentType, 'Cache-Control': answer.cacheControl, 'Content-Length': String(answer.body.byteLength) },
         });
       }

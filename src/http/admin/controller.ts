@@ -35,4 +35,4 @@ export function apiController(ctx: AppContext, name: string) {
 }
 
 /** Security requirement shared by every admin route in the OpenAPI document. */
-export const SECURED = [{ basic: [] }, { bearer: [] }] as const;
+export const SECURED: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }];

@@ -14,7 +14,8 @@ const Settings = t.Object(
     metadataTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: list/@latest freshness (s), default 300' }))),
     negativeTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: how long a 404/410 is remembered (s), default 60' }))),
   },
-  { additionalProperties: false },
+  // Unknown keys pass through to RepositoryService, which refuses them by name: Elysia would strip them silently.
+  { additionalProperties: true },
 );
 
 export const RepositoryModel = t.Object({
