@@ -29,7 +29,7 @@ export function openApiRoutes(ctx: AppContext, prefix: string) {
     .use(
       openapi({
         path: '/swagger',
-        specPath: `${prefix}/swagger/json`,
+        specPath: '/swagger/json',
         provider: 'swagger-ui',
         swagger: {
           cdn: `${prefix}/swagger/assets/swagger-ui-bundle.js`,
