@@ -1,36 +1,237 @@
 import type { RepositoryRow } from '../db/schema';
-import { MethodNotAllowed, NotFound } from '../errors';
+import { AppError, BadUpstream, MethodNotAllowed, NotFound, toAppError, UpstreamTimeout } from '../errors';
+import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
-import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from './repository';
+import type { GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
 
-/** Placeholder until the group repository lands: every read is NotFound. */
+/**
+ * How deep groups may nest. Cycles are refused when members are written, but two concurrent admin
+ * edits could still make one; this bound turns such a loop into an error instead of a hung request.
+ */
+export const MAX_GROUP_DEPTH = 8;
+
+export class GroupTooDeep extends AppError {
+  constructor(chain: string[]) {
+    super(500, 'group_too_deep', `groups nest more than ${MAX_GROUP_DEPTH} deep (${chain.join(' -> ')}): an administrator should look for a cycle in their members`);
+  }
+}
+
+/** A member that answered something other than "not found". */
+interface Failure {
+  member: string;
+  error: AppError;
+}
+
+/** A member's @latest answer, kept whole so the chosen member's .info text is returned unchanged. */
+interface LatestAnswer {
+  version: string;
+  time?: string;
+  text: string;
+}
+
+/** 404 and 410 both mean "this member does not have it"; the go command treats them alike too. */
+function isAbsent(err: unknown): boolean {
+  const status = toAppError(err).status;
+  return status === 404 || status === 410;
+}
+
+/**
+ * One error for members that failed, naming each. A timeout stays 504 and a client error keeps its
+ * status; any other fault of a member is a 502, since to the go command the group is a gateway.
+ * Never a 404: that would send the go command on to the next GOPROXY entry (or direct) and hide an outage.
+ */
+function memberFailure(failures: Failure[]): AppError {
+  const message = failures.map((f) => `member "${f.member}" failed: ${f.error.message}`).join('; ');
+  const first = failures[0].error;
+  if (first.status === 504) return new UpstreamTimeout(message);
+  if (first.status >= 400 && first.status < 500) return new AppError(first.status, first.code, message, first.headers);
+  return new BadUpstream(message);
+}
+
+function parseLatest(text: string): LatestAnswer {
+  let info: unknown;
+  try {
+    info = JSON.parse(text);
+  } catch {
+    throw new BadUpstream('its @latest answer is not JSON');
+  }
+  const { Version: version, Time: time } = (info ?? {}) as { Version?: unknown; Time?: unknown };
+  if (typeof version !== 'string' || !isCanonicalVersion(version)) {
+    throw new BadUpstream(`its @latest answer has no canonical Version (got ${JSON.stringify(version)})`);
+  }
+  const when = typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? time : undefined;
+  // selectLatest falls back to the time a pseudo-version encodes; check it here so a bad one names its member.
+  if (!when && isPseudoVersion(version)) {
+    try {
+      pseudoVersionTime(version);
+    } catch {
+      throw new BadUpstream(`its @latest answer ${version} has neither a Time nor a valid pseudo-version time`);
+    }
+  }
+  return { version, time: when, text };
+}
+
+/**
+ * A group: one GOPROXY endpoint over ordered members (hosted, proxy or other groups).
+ *
+ * - .info/.mod/.zip come from the first member, in order, that has the version. A member that fails
+ *   is skipped like one that lacks it, because these files are immutable and checked against go.sum
+ *   and the checksum database (and a later member could serve the version after a 404 just as well);
+ *   the failure only shows when no member has the version.
+ * - @v/list and @latest ask every member at once and merge. Here one failing member fails the whole
+ *   answer (502/504 naming it), even when others answered: a partial list would let the go command
+ *   resolve `@latest` or a version query to something else for as long as the outage lasts, silently
+ *   and differently from before. Builds pinned by go.mod do not need list or @latest, so they go on.
+ *
+ * Members are read on the group's behalf: the caller was authorised against the group only.
+ * Members are built per call from the current rows, so admin changes apply to the next request.
+ */
 export class GroupRepository implements GoRepository {
+  /** Names of the groups this one is being read through, outermost first; empty when asked directly. */
+  private chain: string[] = [];
+
   constructor(
     readonly row: RepositoryRow,
     private readonly deps: RepoDeps,
   ) {}
-  async list(): Promise<string[]> {
-    throw new NotFound('not implemented');
+
+  /** Called by the parent group on a member group, so that depth is counted across instantiate(). */
+  nestedIn(chain: string[]): this {
+    this.chain = chain;
+    return this;
   }
-  async latest(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  private ownChain(): string[] {
+    const chain = [...this.chain, this.row.name];
+    if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain);
+    return chain;
   }
-  async info(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  private async members(): Promise<GoRepository[]> {
+    const chain = this.ownChain();
+    const rows = await this.deps.repositories.memberRows(this.row.id);
+    return rows.map((r) => {
+      const member = this.deps.instantiate(r);
+      return member instanceof GroupRepository ? member.nestedIn(chain) : member;
+    });
   }
-  async mod(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  /** Non-group repositories reachable through the members, depth-first in member order, each once. */
+  private async leaves(): Promise<RepositoryRow[]> {
+    const out: RepositoryRow[] = [];
+    const seen = new Set<number>([this.row.id]);
+    const visit = async (group: RepositoryRow, chain: string[]): Promise<void> => {
+      if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain);
+      for (const row of await this.deps.repositories.memberRows(group.id)) {
+        if (seen.has(row.id)) continue;
+        seen.add(row.id);
+        if (row.type === 'group') await visit(row, [...chain, row.name]);
+        else out.push(row);
+      }
+    };
+    await visit(this.row, this.ownChain());
+    return out;
   }
-  async zip(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  private failure(member: GoRepository, err: unknown): Failure {
+    // A loop in the configuration is the group's own fault, not a member outage: let it through as it is.
+    if (err instanceof GroupTooDeep) throw err;
+    this.deps.log.warn('group member failed', { group: this.row.name, member: member.row.name, err });
+    return { member: member.row.name, error: toAppError(err) };
   }
-  async upload(): Promise<UploadResult> {
-    throw new MethodNotAllowed('not implemented');
+
+  private notFound(what: string, members: GoRepository[]): NotFound {
+    if (members.length === 0) return new NotFound(`${what} not found: group "${this.row.name}" has no members`);
+    return new NotFound(`${what} not found in any member of group "${this.row.name}" (${members.map((m) => m.row.name).join(', ')})`);
   }
+
+  /** The first member's answer, in order, skipping members that lack it or fail. */
+  private async first<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T> {
+    const members = await this.members();
+    const failures: Failure[] = [];
+    for (const member of members) {
+      try {
+        return await read(member);
+      } catch (err) {
+        if (!isAbsent(err)) failures.push(this.failure(member, err));
+      }
+    }
+    throw failures.length ? memberFailure(failures) : this.notFound(what, members);
+  }
+
+  /** Every member's answer, asked concurrently, in member order; any failure fails the whole. */
+  private async all<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T[]> {
+    const members = await this.members();
+    const outcomes = await Promise.all(
+      members.map((member) =>
+        read(member).then(
+          (value) => ({ member, ok: true as const, value }),
+          (err: unknown) => ({ member, ok: false as const, err }),
+        ),
+      ),
+    );
+    const answers: T[] = [];
+    const failures: Failure[] = [];
+    for (const o of outcomes) {
+      if (o.ok) answers.push(o.value);
+      else if (!isAbsent(o.err)) failures.push(this.failure(o.member, o.err));
+    }
+    if (failures.length) throw memberFailure(failures);
+    if (answers.length === 0) throw this.notFound(what, members);
+    return answers;
+  }
+
+  async list(module: string): Promise<string[]> {
+    const lists = await this.all(module, (m) => m.list(module));
+    return listVersions(lists.flat());
+  }
+
+  async latest(module: string): Promise<string> {
+    const answers = await this.all(`${module}@latest`, async (m) => parseLatest(await m.latest(module)));
+    // Answers are in member order and selectLatest keeps the first of equals, so ties go to the earlier member.
+    return selectLatest(answers)!.text;
+  }
+
+  info(module: string, version: string): Promise<string> {
+    return this.first(`${module}@${version}`, (m) => m.info(module, version));
+  }
+
+  mod(module: string, version: string): Promise<GoFile> {
+    return this.first(`${module}@${version}`, (m) => m.mod(module, version));
+  }
+
+  zip(module: string, version: string): Promise<GoFile> {
+    return this.first(`${module}@${version}`, (m) => m.zip(module, version));
+  }
+
+  async upload(_module: string, _version: string, _kind: UploadKind, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
+    await body.cancel().catch(() => {});
+    const hosted = (await this.leaves()).filter((r) => r.type === 'hosted').map((r) => r.name);
+    throw new MethodNotAllowed(
+      hosted.length
+        ? `group "${this.row.name}" takes no uploads: upload to a hosted member: ${hosted.join(', ')}`
+        : `group "${this.row.name}" takes no uploads and has no hosted member: upload to a hosted repository`,
+    );
+  }
+
   async deleteVersion(): Promise<void> {
-    throw new NotFound('not implemented');
+    const names = (await this.deps.repositories.memberRows(this.row.id)).map((r) => r.name);
+    throw new MethodNotAllowed(
+      `group "${this.row.name}" holds no versions of its own: delete from the member that has it${names.length ? ` (${names.join(', ')})` : ''}`,
+    );
   }
-  async sumdb(): Promise<SumdbAnswer> {
-    throw new NotFound('not implemented');
+
+  /** Through the first proxy member, depth-first: the one that reaches the public checksum database. */
+  async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
+    const row = (await this.leaves()).find((r) => r.type === 'proxy');
+    if (!row) throw new NotFound(`group "${this.row.name}" has no proxy member to reach a checksum database through`);
+    const member = this.deps.instantiate(row);
+    try {
+      return await member.sumdb(name, rest);
+    } catch (err) {
+      // A 404 here means "checksum database not proxied": the go command then asks it directly.
+      if (isAbsent(err)) throw err;
+      throw memberFailure([this.failure(member, err)]);
+    }
   }
 }

@@ -1,0 +1,251 @@
+import { describe, expect, test } from 'bun:test';
+import type { RepositoryRow } from '../db/schema';
+import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
+import { silentLogger } from '../log';
+import { FakeRepository, fakeRow, type FakeModules } from '../../test/support/fake-repository';
+import type { RepoDeps } from './deps';
+import { GroupRepository, GroupTooDeep, MAX_GROUP_DEPTH } from './group';
+import type { GoRepository } from './repository';
+
+const M = 'example.com/lib';
+const PSEUDO_OLD = 'v0.0.0-20230101000000-aaaaaaaaaaaa';
+const PSEUDO_NEW = 'v0.0.0-20240601000000-bbbbbbbbbbbb';
+
+/** Groups and fake members as the registry would see them; `groups` can be changed between calls. */
+function world(groups: Record<string, string[]>, fakes: FakeRepository[]) {
+  const rows = new Map<string, RepositoryRow>();
+  let id = 1;
+  for (const f of fakes) {
+    f.row.id = id++;
+    rows.set(f.row.name, f.row);
+  }
+  for (const name of Object.keys(groups)) rows.set(name, fakeRow(name, 'group', id++));
+  const byId = new Map([...rows.values()].map((r) => [r.id, r]));
+  const byName = new Map(fakes.map((f) => [f.row.name, f as GoRepository]));
+  const deps = {
+    log: silentLogger,
+    repositories: { memberRows: async (groupId: number) => (groups[byId.get(groupId)!.name] ?? []).map((n) => rows.get(n)!) },
+    instantiate: (row: RepositoryRow): GoRepository => (row.type === 'group' ? new GroupRepository(row, deps) : byName.get(row.name)!),
+  } as unknown as RepoDeps;
+  return { group: (name: string): GoRepository => new GroupRepository(rows.get(name)!, deps), groups };
+}
+
+const member = (name: string, modules: FakeModules = {}, type: 'hosted' | 'proxy' = 'hosted') => new FakeRepository(fakeRow(name, type), modules);
+
+async function caught(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('GroupRepository reads of one version', () => {
+  test('info, mod and zip come from the first member that has the version, and later members are not asked', async () => {
+    const a = member('a', { [M]: { 'v1.0.0': { mod: 'module a\n' } } });
+    const b = member('b', { [M]: { 'v1.0.0': { mod: 'module b\n' } } });
+    const g = world({ g: ['a', 'b'] }, [a, b]).group('g');
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('a');
+    expect(await new Response(await (await g.mod(M, 'v1.0.0')).open()).text()).toBe('module a\n');
+    expect(await new Response(await (await g.zip(M, 'v1.0.0')).open()).text()).toContain('from a');
+    expect(b.calls).toEqual([]);
+  });
+
+  test('a member that lacks the version passes the request on to the next', async () => {
+    const a = member('a', { [M]: { 'v1.0.0': {} } });
+    const b = member('b', { [M]: { 'v1.1.0': {} } });
+    const g = world({ g: ['a', 'b'] }, [a, b]).group('g');
+    expect(JSON.parse(await g.info(M, 'v1.1.0')).Origin.Repo).toBe('b');
+    expect(a.calls).toEqual([`info ${M}@v1.1.0`]);
+  });
+
+  test('a version no member has is NotFound naming the group and its members', async () => {
+    const g = world({ g: ['a', 'b'] }, [member('a'), member('b')]).group('g');
+    const err = await caught(g.zip(M, 'v9.0.0'));
+    expect(err).toBeInstanceOf(NotFound);
+    expect(err.message).toBe(`${M}@v9.0.0 not found in any member of group "g" (a, b)`);
+    expect((await caught(world({ e: [] }, []).group('e').info(M, 'v1.0.0'))).message).toContain('group "e" has no members');
+  });
+
+  // Versions are immutable and go.sum-checked, so an outage in one member need not stop a build another can serve.
+  test('a failing member is skipped when a later member has the version', async () => {
+    const a = member('a');
+    a.fail = new BadUpstream('upstream answered 500');
+    const g = world({ g: ['a', 'b'] }, [a, member('b', { [M]: { 'v1.0.0': {} } })]).group('g');
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('b');
+  });
+
+  test.each([
+    ['a 5xx', new BadUpstream('upstream http://127.0.0.1:9 answered 500'), 502],
+    ['a timeout', new UpstreamTimeout('upstream did not answer within 100ms'), 504],
+    ['an unexpected error', new AppError(500, 'internal', 'internal server error'), 502],
+  ])('when no member has the version and one failed with %s, the answer names that member, never 404', async (_, error, status) => {
+    const p = member('p', {}, 'proxy');
+    p.fail = error;
+    const g = world({ g: ['h', 'p'] }, [member('h'), p]).group('g');
+    const err = await caught(g.mod(M, 'v1.0.0'));
+    expect(err.status).toBe(status);
+    expect(err.message).toBe(`member "p" failed: ${error.message}`);
+  });
+});
+
+describe('GroupRepository list', () => {
+  test('is the union of the members, deduplicated and in semver order', async () => {
+    const a = member('a', { [M]: { 'v1.10.0': {}, 'v1.2.0': {}, [PSEUDO_OLD]: {} } });
+    const b = member('b', { [M]: { 'v1.2.0': {}, 'v1.9.0-rc.1': {}, 'v0.1.0': {} } });
+    const g = world({ g: ['a', 'b', 'c'] }, [a, b, member('c')]).group('g');
+    expect(await g.list(M)).toEqual(['v0.1.0', 'v1.2.0', 'v1.9.0-rc.1', 'v1.10.0']);
+  });
+
+  test('asks members concurrently', async () => {
+    // The first member answers only once the second has been asked: sequential asking would never finish.
+    let release!: () => void;
+    const asked = new Promise<void>((r) => (release = r));
+    const a = new (class extends FakeRepository {
+      override async list(module: string) {
+        await asked;
+        return super.list(module);
+      }
+    })(fakeRow('a'), { [M]: { 'v1.0.0': {} } });
+    const b = new (class extends FakeRepository {
+      override async list(module: string) {
+        release();
+        return super.list(module);
+      }
+    })(fakeRow('b'), { [M]: { 'v2.0.0': {} } });
+    const g = world({ g: ['a', 'b'] }, [a, b]).group('g');
+    expect(await g.list(M)).toEqual(['v1.0.0', 'v2.0.0']);
+  });
+
+  test('a module known to a member only by pseudo-versions lists as empty, not as not found', async () => {
+    const g = world({ g: ['a', 'b'] }, [member('a', { [M]: { [PSEUDO_OLD]: {} } }), member('b')]).group('g');
+    expect(await g.list(M)).toEqual([]);
+    expect(await caught(g.list('example.com/other'))).toBeInstanceOf(NotFound);
+  });
+
+  // A partial list would quietly change what version queries resolve to while the member is down.
+  test('one failing member fails the list with 502 naming it, even when others answered', async () => {
+    const p = member('p', {}, 'proxy');
+    p.fail = new BadUpstream('upstream answered 500');
+    const g = world({ g: ['a', 'p'] }, [member('a', { [M]: { 'v1.0.0': {} } }), p]).group('g');
+    const err = await caught(g.list(M));
+    expect(err.status).toBe(502);
+    expect(err.message).toBe('member "p" failed: upstream answered 500');
+  });
+});
+
+describe('GroupRepository latest', () => {
+  test.each([
+    ['a release beats a newer prerelease', { 'v1.0.0': { time: '2020-01-01T00:00:00Z' } }, { 'v2.0.0-rc.1': { time: '2024-01-01T00:00:00Z' } }, 'v1.0.0', 'a'],
+    ['the higher release wins whichever member has it', { 'v1.0.0': {} }, { 'v1.1.0': {} }, 'v1.1.0', 'b'],
+    ['a prerelease beats a pseudo-version', { [PSEUDO_NEW]: {} }, { 'v0.1.0-alpha': { time: '2019-01-01T00:00:00Z' } }, 'v0.1.0-alpha', 'b'],
+    ['the newest pseudo-version wins between pseudo-versions', { [PSEUDO_OLD]: { time: '2023-01-01T00:00:00Z' } }, { [PSEUDO_NEW]: { time: '2024-06-01T00:00:00Z' } }, PSEUDO_NEW, 'b'],
+    ['the earlier member wins a tie', { 'v1.0.0': {} }, { 'v1.0.0': {} }, 'v1.0.0', 'a'],
+  ])('%s', async (_, aVersions, bVersions, version, origin) => {
+    const g = world({ g: ['a', 'b'] }, [member('a', { [M]: aVersions }), member('b', { [M]: bVersions })]).group('g');
+    const info = JSON.parse(await g.latest(M));
+    expect(info.Version).toBe(version);
+    // The chosen member's text comes back unchanged, extra fields and all.
+    expect(info.Origin.Repo).toBe(origin);
+  });
+
+  test('a member answering @latest with something unusable is a 502 naming it', async () => {
+    const bad = new (class extends FakeRepository {
+      override async latest() {
+        return '{"Version":"master"}';
+      }
+    })(fakeRow('bad'));
+    const g = world({ g: ['a', 'bad'] }, [member('a', { [M]: { 'v1.0.0': {} } }), bad]).group('g');
+    const err = await caught(g.latest(M));
+    expect(err.status).toBe(502);
+    expect(err.message).toStartWith('member "bad" failed: its @latest answer has no canonical Version');
+  });
+
+  test('a timeout in one member makes @latest a 504 naming it', async () => {
+    const p = member('p', {}, 'proxy');
+    p.fail = new UpstreamTimeout('upstream did not answer within 100ms');
+    const g = world({ g: ['a', 'p'] }, [member('a', { [M]: { 'v1.0.0': {} } }), p]).group('g');
+    const err = await caught(g.latest(M));
+    expect(err.status).toBe(504);
+    expect(err.message).toContain('member "p" failed');
+  });
+});
+
+describe('GroupRepository membership and nesting', () => {
+  test('a change of members or their order applies to the next call', async () => {
+    const w = world({ g: ['a', 'b'] }, [member('a', { [M]: { 'v1.0.0': {} } }), member('b', { [M]: { 'v1.0.0': {} } })]);
+    const g = w.group('g');
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('a');
+    w.groups.g = ['b', 'a'];
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('b');
+    w.groups.g = ['a'];
+    expect(await g.list(M)).toEqual(['v1.0.0']);
+  });
+
+  test('nested groups are read through, in order', async () => {
+    const w = world({ outer: ['inner', 'c'], inner: ['a', 'b'] }, [member('a'), member('b', { [M]: { 'v1.0.0': {} } }), member('c', { [M]: { 'v2.0.0': {} } })]);
+    const g = w.group('outer');
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('b');
+    expect(await g.list(M)).toEqual(['v1.0.0', 'v2.0.0']);
+  });
+
+  // Cycles are refused when members are written; this is the guard for one that slipped past anyway.
+  test(`a cycle of groups ends in a 500-class error after ${MAX_GROUP_DEPTH} levels instead of recursing forever`, async () => {
+    const w = world({ x: ['y'], y: ['x'] }, []);
+    for (const read of [(g: GoRepository) => g.info(M, 'v1.0.0'), (g: GoRepository) => g.list(M), (g: GoRepository) => g.latest(M)]) {
+      const err = await caught(read(w.group('x')));
+      expect(err).toBeInstanceOf(GroupTooDeep);
+      expect(err.status).toBe(500);
+      expect(err.message).toContain('x -> y -> x -> y');
+    }
+  });
+
+  test('a chain of exactly the maximum depth still works', async () => {
+    const groups: Record<string, string[]> = {};
+    for (let i = 1; i < MAX_GROUP_DEPTH; i++) groups[`g${i}`] = [`g${i + 1}`];
+    groups[`g${MAX_GROUP_DEPTH}`] = ['a'];
+    const w = world(groups, [member('a', { [M]: { 'v1.0.0': {} } })]);
+    expect(await w.group('g1').list(M)).toEqual(['v1.0.0']);
+    groups[`g${MAX_GROUP_DEPTH}`] = ['extra'];
+    groups.extra = ['a'];
+    expect(await caught(world(groups, [member('a', { [M]: { 'v1.0.0': {} } })]).group('g1').list(M))).toBeInstanceOf(GroupTooDeep);
+  });
+});
+
+describe('GroupRepository writes and the checksum database', () => {
+  test('an upload is 405 naming the hosted members, nested ones included', async () => {
+    const w = world({ g: ['p', 'inner', 'h1'], inner: ['h2', 'p'] }, [member('p', {}, 'proxy'), member('h1'), member('h2')]);
+    const err = await caught(w.group('g').upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }));
+    expect(err.status).toBe(405);
+    expect(err.message).toBe('group "g" takes no uploads: upload to a hosted member: h2, h1');
+    const none = await caught(world({ g: ['p'] }, [member('p', {}, 'proxy')]).group('g').upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }));
+    expect(none.message).toContain('has no hosted member');
+  });
+
+  test('deleting a version through a group is 405 and touches no member', async () => {
+    const a = member('a', { [M]: { 'v1.0.0': {} } });
+    const err = await caught(world({ g: ['a'] }, [a]).group('g').deleteVersion(M, 'v1.0.0', { username: 'u' }));
+    expect(err.status).toBe(405);
+    expect(a.calls).toEqual([]);
+  });
+
+  test('the checksum database goes through the first proxy member, depth first', async () => {
+    const p1 = new FakeRepository(fakeRow('p1', 'proxy'), {}, 'from p1');
+    const p2 = new FakeRepository(fakeRow('p2', 'proxy'), {}, 'from p2');
+    const w = world({ g: ['h', 'inner', 'p2'], inner: ['h', 'p1'] }, [member('h'), p1, p2]);
+    const answer = await w.group('g').sumdb('sum.example', 'supported');
+    expect(new TextDecoder().decode(answer.body)).toBe('from p1');
+    expect(p2.calls).toEqual([]);
+  });
+
+  test('without a proxy member the checksum database is 404; a failing proxy member is 502 naming it', async () => {
+    expect(await caught(world({ g: ['h'] }, [member('h')]).group('g').sumdb('sum.example', 'supported'))).toBeInstanceOf(NotFound);
+    const p = member('p', {}, 'proxy');
+    p.fail = new BadUpstream('upstream answered 500');
+    const err = await caught(world({ g: ['p'] }, [p]).group('g').sumdb('sum.example', 'latest'));
+    expect(err.status).toBe(502);
+    expect(err.message).toBe('member "p" failed: upstream answered 500');
+  });
+});

@@ -1,0 +1,130 @@
+import type { RepositoryRow, RepositoryType } from '../../src/db/schema';
+import { AppError, MethodNotAllowed, NotFound } from '../../src/errors';
+import { listVersions, selectLatest } from '../../src/goproxy/version';
+import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from '../../src/repos/repository';
+
+/** One version a fake member serves: its time and the bytes of its .mod and .zip. */
+export interface FakeVersion {
+  time?: string;
+  mod?: string;
+  zip?: string;
+}
+
+/** What a fake member serves: module -> version -> files. */
+export type FakeModules = Record<string, Record<string, FakeVersion>>;
+
+export function fakeRow(name: string, type: RepositoryType = 'hosted', id = 0): RepositoryRow {
+  const now = new Date();
+  return {
+    id,
+    name,
+    format: 'go',
+    type,
+    remoteUrl: type === 'proxy' ? 'http://127.0.0.1:9' : null,
+    anonymousRead: false,
+    writePolicy: 'allow_once',
+    description: '',
+    settings: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function textFile(text: string): GoFile {
+  const bytes = new TextEncoder().encode(text);
+  return {
+    size: bytes.byteLength,
+    etag: `"fake-${Bun.hash(text).toString(16)}"`,
+    open: async () => new Blob([bytes]).stream(),
+  };
+}
+
+/**
+ * An in-memory GoRepository for group tests: serves what it is given, or fails every call with `fail`,
+ * and counts calls so tests can see which members were asked. `delayMs` makes concurrency observable.
+ */
+export class FakeRepository implements GoRepository {
+  readonly calls: string[] = [];
+  fail?: AppError;
+  delayMs = 0;
+  /** In-flight calls right now, and the most seen at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(
+    readonly row: RepositoryRow,
+    public modules: FakeModules = {},
+    public sumdbBody?: string,
+  ) {}
+
+  private async enter(call: string): Promise<void> {
+    this.calls.push(call);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.delayMs) await Bun.sleep(this.delayMs);
+      if (this.fail) throw this.fail;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private versions(module: string): Record<string, FakeVersion> {
+    const vs = this.modules[module];
+    if (!vs) throw new NotFound(`${module}: unknown module in ${this.row.name}`);
+    return vs;
+  }
+
+  private version(module: string, version: string): FakeVersion {
+    const v = this.versions(module)[version];
+    if (!v) throw new NotFound(`${module}@${version}: unknown version in ${this.row.name}`);
+    return v;
+  }
+
+  private infoText(version: string, v: FakeVersion): string {
+    // The Origin field shows which member's text came back unchanged.
+    return JSON.stringify({ Version: version, Time: v.time ?? '2024-01-01T00:00:00Z', Origin: { Repo: this.row.name } });
+  }
+
+  async list(module: string): Promise<string[]> {
+    await this.enter(`list ${module}`);
+    return listVersions(Object.keys(this.versions(module)));
+  }
+
+  async latest(module: string): Promise<string> {
+    await this.enter(`latest ${module}`);
+    const vs = this.versions(module);
+    const best = selectLatest(Object.entries(vs).map(([version, v]) => ({ version, time: v.time })));
+    if (!best) throw new NotFound(`${module}: no versions in ${this.row.name}`);
+    return this.infoText(best.version, vs[best.version]);
+  }
+
+  async info(module: string, version: string): Promise<string> {
+    await this.enter(`info ${module}@${version}`);
+    return this.infoText(version, this.version(module, version));
+  }
+
+  async mod(module: string, version: string): Promise<GoFile> {
+    await this.enter(`mod ${module}@${version}`);
+    return textFile(this.version(module, version).mod ?? `module ${module}\n`);
+  }
+
+  async zip(module: string, version: string): Promise<GoFile> {
+    await this.enter(`zip ${module}@${version}`);
+    return textFile(this.version(module, version).zip ?? `zip of ${module}@${version} from ${this.row.name}`);
+  }
+
+  async upload(): Promise<UploadResult> {
+    throw new MethodNotAllowed('fake members take no uploads');
+  }
+
+  async deleteVersion(module: string, version: string): Promise<void> {
+    await this.enter(`delete ${module}@${version}`);
+  }
+
+  async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
+    await this.enter(`sumdb ${name}/${rest}`);
+    if (this.sumdbBody === undefined) throw new NotFound('no checksum database here');
+    return { body: new TextEncoder().encode(this.sumdbBody), contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' };
+  }
+}
