@@ -40,7 +40,7 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     });
     server = hostApp().use(orbit.plugin).listen({ hostname: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${server.server!.port}`;
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await server?.stop(true);

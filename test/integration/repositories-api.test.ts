@@ -6,7 +6,7 @@ describe.each(testDatabaseKinds())('repositories admin API on %s', (dbKind) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ db: dbKind });
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
   });
