@@ -1,0 +1,136 @@
+import { PayloadTooLarge } from '../errors';
+import type { BlobStore } from './blob-store';
+
+/** A body written under a temporary key, hashed and counted, not yet addressable by its content. */
+export interface StagedBlob {
+  tmpKey: string;
+  /** Lower-case hex. */
+  sha256: string;
+  size: number;
+}
+
+export interface StageOptions {
+  /** Refuse bodies longer than this many bytes; empty: no limit. */
+  maxBytes?: number;
+  /** Aborting stops reading the body and removes what was written. */
+  signal?: AbortSignal;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** `blobs/sha256/ab/cdef…`: the two-character level keeps any one directory (or S3 listing) small. */
+export function blobKeyFor(sha256Hex: string): string {
+  if (!SHA256_HEX.test(sha256Hex)) throw new Error(`not a lower-case hex sha256: ${JSON.stringify(sha256Hex)}`);
+  return `blobs/sha256/${sha256Hex.slice(0, 2)}/${sha256Hex.slice(2)}`;
+}
+
+function tooLarge(maxBytes: number): PayloadTooLarge {
+  return new PayloadTooLarge(`body is larger than the limit of ${maxBytes} bytes`);
+}
+
+/**
+ * Step one of two: streams the body to `tmp/<uuid>` while hashing and counting it. The caller
+ * validates the staged blob (through a range reader on tmpKey) and then either commits it or
+ * discards it; until commit, nothing refers to it by content.
+ */
+export async function stageBlob(
+  store: BlobStore,
+  body: ReadableStream<Uint8Array> | Uint8Array | string,
+  options: StageOptions = {},
+): Promise<StagedBlob> {
+  const { maxBytes, signal } = options;
+  signal?.throwIfAborted();
+  const tmpKey = `tmp/${crypto.randomUUID()}`;
+  const hasher = new Bun.CryptoHasher('sha256');
+
+  if (!(body instanceof ReadableStream)) {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+    hasher.update(bytes);
+    await store.put(tmpKey, bytes);
+    return { tmpKey, sha256: hasher.digest('hex'), size: bytes.byteLength };
+  }
+
+  // Our own failure (too large, aborted) is remembered so that it, not whatever the backend
+  // makes of an errored stream, is what the caller sees.
+  let failure: unknown;
+  let size = 0;
+  const reader = body.getReader();
+  let onAbort: (() => void) | undefined;
+  const hashed = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        onAbort = () => {
+          failure ??= signal?.reason;
+          controller.error(failure);
+          reader.cancel(failure).catch(() => {});
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+      },
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (failure !== undefined) return;
+        if (done) return controller.close();
+        size += value.byteLength;
+        if (maxBytes !== undefined && size > maxBytes) {
+          failure = tooLarge(maxBytes);
+          controller.error(failure);
+          await reader.cancel(failure).catch(() => {});
+          return;
+        }
+        hasher.update(value);
+        controller.enqueue(value);
+      },
+      async cancel(reason) {
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  try {
+    await store.put(tmpKey, hashed);
+  } catch (err) {
+    // put promises to leave nothing behind; deleting again costs little and covers a backend that slips.
+    await store.delete(tmpKey).catch(() => {});
+    throw failure ?? err;
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure !== undefined) {
+    await store.delete(tmpKey).catch(() => {});
+    throw failure;
+  }
+  return { tmpKey, sha256: hasher.digest('hex'), size };
+}
+
+/**
+ * Step two: makes the staged blob addressable at blobKeyFor(sha256) and returns that key. When
+ * the same content is already stored the staged copy is simply dropped.
+ */
+export async function commitBlob(store: BlobStore, staged: StagedBlob): Promise<string> {
+  const key = blobKeyFor(staged.sha256);
+  const existing = await store.head(key);
+  // Same hash means same bytes; the size check only guards against a blob damaged outside this code.
+  if (existing && existing.size === staged.size) {
+    await store.delete(staged.tmpKey);
+  } else {
+    await store.move(staged.tmpKey, key);
+  }
+  return key;
+}
+
+/** Drops a staged blob that failed validation (or whose request went away). */
+export async function discardStaged(store: BlobStore, staged: StagedBlob): Promise<void> {
+  await store.delete(staged.tmpKey);
+}
+
+/** Stage and commit in one go, for callers that have nothing to validate between the two. */
+export async function putContentAddressed(
+  store: BlobStore,
+  body: ReadableStream<Uint8Array> | Uint8Array | string,
+  options: StageOptions = {},
+): Promise<StagedBlob & { key: string }> {
+  const staged = await stageBlob(store, body, options);
+  return { ...staged, key: await commitBlob(store, staged) };
+}

@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunked, runBlobStoreContract } from './blob-store.contract';
+import { FsBlobStore } from './fs-blob-store';
+import { openBlobStore } from './open';
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'orbitrepos-fs-store-'));
+}
+
+runBlobStoreContract('filesystem', async () => {
+  const root = await tempRoot();
+  return { store: new FsBlobStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('FsBlobStore', () => {
+  const roots: string[] = [];
+  afterEach(async () => {
+    for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true });
+  });
+  const newStore = async () => {
+    const root = await tempRoot();
+    roots.push(root);
+    return { root, store: new FsBlobStore(root) };
+  };
+
+  // A reader must never see a half-written file under a real key: bytes go to .partial/ first.
+  test('a put in progress is invisible under its key and its temporary file goes once the body fails', async () => {
+    const { root, store } = await newStore();
+    let fail!: (err: Error) => void;
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(1000));
+        fail = (err) => controller.error(err);
+      },
+    });
+    const put = store.put('pending/blob', stalled);
+    await Bun.sleep(20);
+    expect(await store.head('pending/blob')).toBeNull();
+    expect(await readdir(join(root, '.partial'))).toHaveLength(1);
+    expect(await Array.fromAsync(store.list(''))).toEqual([]);
+    fail(new Error('gone'));
+    await expect(put).rejects.toThrow('gone');
+    expect(await readdir(join(root, '.partial'))).toEqual([]);
+  });
+
+  test('the reserved .partial directory cannot be used as a key', async () => {
+    const { store } = await newStore();
+    await expect(store.put('.partial/x', 'x')).rejects.toThrow('reserved');
+  });
+
+  test('a key that names a directory of other keys reads as missing', async () => {
+    const { store } = await newStore();
+    await store.put('dir/child', 'x');
+    expect(await store.head('dir')).toBeNull();
+    await expect(store.get('dir')).rejects.toThrow('not found');
+    await store.delete('dir');
+    expect(await store.head('dir/child')).toEqual({ size: 1 });
+  });
+
+  test('a blob being read keeps its old bytes when the key is overwritten mid-read', async () => {
+    const { store } = await newStore();
+    await store.put('swap', new Uint8Array(1024 * 1024).fill(1));
+    const reading = await store.get('swap');
+    await store.put('swap', chunked([new Uint8Array(10).fill(2)]));
+    const bytes = await Bun.readableStreamToBytes(reading);
+    expect(bytes.byteLength).toBe(1024 * 1024);
+    expect(bytes.every((b) => b === 1)).toBe(true);
+  });
+
+  test('openBlobStore makes the filesystem root and returns a working store', async () => {
+    const { root } = await newStore();
+    const store = await openBlobStore({ type: 'filesystem', path: join(root, 'not', 'yet', 'there') });
+    await store.check();
+    await store.put('k', 'v');
+    expect(await store.head('k')).toEqual({ size: 1 });
+  });
+
+  test('check fails with a reason when the root cannot be made', async () => {
+    const { root } = await newStore();
+    await Bun.write(join(root, 'blocker'), 'x');
+    await expect(new FsBlobStore(join(root, 'blocker', 'inside')).check()).rejects.toThrow('not writable');
+  });
+
+  test.skipIf(process.getuid?.() === 0)('check fails with a reason when the root is read-only', async () => {
+    const { root, store } = await newStore();
+    await chmod(root, 0o500);
+    try {
+      await expect(store.check()).rejects.toThrow('not writable');
+    } finally {
+      await chmod(root, 0o700);
+    }
+  });
+});

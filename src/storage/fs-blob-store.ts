@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NotFound, RangeNotSatisfiable } from '../errors';
+import type { BlobStat, BlobStore, ByteRange } from './blob-store';
+import { assertValidKey, assertValidRange } from './keys';
+
+/** Where half-written bodies live: under root so that the final rename never crosses filesystems. */
+const PARTIAL_DIR = '.partial';
+/** Big enough to keep syscalls few, small enough that a slow reader pins little memory. */
+const READ_CHUNK = 256 * 1024;
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  // ENOTDIR: a path segment is a file (key "a" exists, asked for "a/b"); EISDIR: the key names a directory of other keys.
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** Blobs as files under root; a blob appears under its key only by an atomic rename of a complete, fsynced file. */
+export class FsBlobStore implements BlobStore {
+  constructor(readonly root: string) {}
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    if (key === PARTIAL_DIR || key.startsWith(`${PARTIAL_DIR}/`)) {
+      throw new Error(`invalid blob key ${JSON.stringify(key)}: ${PARTIAL_DIR}/ is reserved for writes in progress`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+    const path = this.pathOf(key);
+    if (range) assertValidRange(range);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new NotFound(`blob ${key} not found`);
+      throw err;
+    }
+    // Size and bytes both come from the open descriptor: a concurrent put or move of the key
+    // swaps the directory entry, never the inode this stream reads.
+    let size: number;
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotFound(`blob ${key} not found`);
+      size = st.size;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    const start = range?.start ?? 0;
+    if (start > 0 && start >= size) {
+      await handle.close();
+      throw new RangeNotSatisfiable(size);
+    }
+    const end = Math.min(range?.end ?? size - 1, size - 1);
+    return fileStream(handle, start, end + 1);
+  }
+
+  async head(key: string): Promise<BlobStat | null> {
+    const path = this.pathOf(key);
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { size: st.size } : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string): Promise<BlobStat> {
+    const path = this.pathOf(key);
+    const partialDir = join(this.root, PARTIAL_DIR);
+    await mkdir(partialDir, { recursive: true });
+    const tmp = join(partialDir, randomUUID());
+    const handle = await open(tmp, 'wx');
+    let size = 0;
+    try {
+      try {
+        if (body instanceof ReadableStream) {
+          size = await writeStream(handle, body);
+        } else {
+          const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+          await writeAll(handle, bytes);
+          size = bytes.byteLength;
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await mkdir(dirname(path), { recursive: true });
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await syncDir(dirname(path));
+    return { size };
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const src = this.pathOf(from);
+    const dst = this.pathOf(to);
+    if (!(await this.head(from))) throw new NotFound(`blob ${from} not found`);
+    await mkdir(dirname(dst), { recursive: true });
+    try {
+      await rename(src, dst);
+    } catch (err) {
+      if (isMissing(err)) throw new NotFound(`blob ${from} not found`);
+      throw err;
+    }
+    await syncDir(dirname(dst));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    // Empty directories are left in place on purpose: removing them would race with a put that
+    // has just made the directory and is about to rename into it.
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    // Walk only the deepest directory the prefix fully names; filter the rest by string.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash >= 0 ? prefix.slice(0, slash) : '';
+    if (base !== '') assertValidKey(base);
+    yield* this.walk(base, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<string> {
+    let entries;
+    try {
+      entries = await readdir(dirKey === '' ? this.root : join(this.root, ...dirKey.split('/')), { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (dirKey === '' && entry.name === PARTIAL_DIR) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(key, prefix);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        yield key;
+      }
+    }
+  }
+
+  async check(): Promise<void> {
+    const probe = join(this.root, PARTIAL_DIR, `check-${randomUUID()}`);
+    try {
+      await mkdir(dirname(probe), { recursive: true });
+      await writeFile(probe, 'ok');
+      await unlink(probe);
+    } catch (err) {
+      throw new Error(`filesystem storage at ${this.root} is not writable: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function writeStream(handle: FileHandle, body: ReadableStream<Uint8Array>): Promise<number> {
+  const reader = body.getReader();
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return size;
+      await writeAll(handle, value);
+      size += value.byteLength;
+    }
+  } catch (err) {
+    // Tell the producer (an upstream fetch, a request body) to stop sending.
+    await reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Makes the rename itself durable; some platforms cannot open a directory, and there it is skipped. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // best effort: the data is already fsynced; only the directory entry's durability is at stake
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** Streams [start, end) from an open file, one chunk per pull, closing the file however the stream ends. */
+function fileStream(handle: FileHandle, start: number, end: number): ReadableStream<Uint8Array> {
+  let position = start;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const want = Math.min(READ_CHUNK, end - position);
+          if (want <= 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          const buf = new Uint8Array(want);
+          const { bytesRead } = await handle.read(buf, 0, want, position);
+          if (bytesRead === 0) {
+            // The file cannot shrink under an open descriptor unless something truncates it in place.
+            throw new Error(`blob file ended at ${position}, expected ${end} bytes`);
+          }
+          position += bytesRead;
+          controller.enqueue(bytesRead === want ? buf : buf.subarray(0, bytesRead));
+        } catch (err) {
+          await close().catch(() => {});
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
