@@ -1,36 +1,268 @@
-import type { RepositoryRow } from '../db/schema';
-import { MethodNotAllowed, NotFound } from '../errors';
+import { moduleVersions, type ModuleVersionRow, type RepositoryRow } from '../db/schema';
+import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge } from '../errors';
+import { goModHash } from '../goproxy/dirhash';
+import { checkGoModModule } from '../goproxy/gomod';
+import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
+import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import { commitBlob, discardStaged, putContentAddressed, stageBlob } from '../storage/content-addressed';
+import { rangeReader } from '../storage/range-reader';
+import { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
-import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from './repository';
+import { blobGoFileAt } from './go-file';
+import { infoJson } from './hosted';
+import { IMMUTABLE_TTL_SECONDS, ProxyMetadataCache, type AnswerPolicy } from './proxy-cache';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type Actor, type GoFile, type GoRepository, type SumdbAnswer, type UploadResult } from './repository';
+import { DEFAULT_CONNECT_TIMEOUT_MS, goPaths, isUpstreamFailure, UpstreamClient, UpstreamMissing } from './upstream';
+import { deleteVersionRow, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
 
-/** Placeholder until the proxy repository lands: every read is NotFound. */
+export const DEFAULT_METADATA_TTL_SECONDS = 300;
+export const DEFAULT_NEGATIVE_TTL_SECONDS = 60;
+/** The checksum database's signed head moves every few seconds; an older one is still valid, so a minute is plenty. */
+const SUMDB_LATEST_TTL_SECONDS = 60;
+const MAX_INFO_BYTES = 1 << 20;
+/** The go command's own go.mod limit. */
+const MAX_MOD_BYTES = DEFAULT_ZIP_LIMITS.maxGoMod;
+const MAX_LIST_BYTES = 16 << 20;
+const MAX_SUMDB_BYTES = 1 << 20;
+
+type FileKind = 'info' | 'mod' | 'zip';
+const KEY_COLUMN = { info: 'infoKey', mod: 'modKey', zip: 'zipKey' } as const;
+
+const q = (s: string) => JSON.stringify(s);
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+const encode = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * A caching proxy of one upstream GOPROXY. Immutable files (.info, .mod, .zip of a canonical
+ * version) are fetched once, checked, stored content-addressed and served from storage ever after;
+ * list, @latest and checksum-database answers live in the metadata cache with a TTL and outlive
+ * upstream failures. Every upstream fetch is coalesced (FetchCoalescer, process-wide and across
+ * processes): the repository says what to fetch and where it lands, the coalescer how often.
+ */
 export class ProxyRepository implements GoRepository {
+  private readonly upstream: UpstreamClient;
+  private readonly coalescer: FetchCoalescer;
+  private readonly cache: ProxyMetadataCache;
+  private readonly policy: AnswerPolicy;
+
   constructor(
     readonly row: RepositoryRow,
     private readonly deps: RepoDeps,
-  ) {}
-  async list(): Promise<string[]> {
-    throw new NotFound('not implemented');
+  ) {
+    if (!row.remoteUrl) throw new Error(`proxy repository ${row.name} has no remoteUrl`);
+    const s = row.settings ?? {};
+    this.upstream = new UpstreamClient({
+      baseUrl: row.remoteUrl,
+      username: s.upstreamUsername,
+      password: s.upstreamPassword,
+      connectTimeoutMs: s.connectTimeoutMs,
+      responseTimeoutMs: s.responseTimeoutMs,
+    });
+    this.coalescer = FetchCoalescer.shared(deps.shared, deps.database, deps.log);
+    this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log);
+    this.policy = {
+      ttlSeconds: s.metadataTtlSeconds ?? DEFAULT_METADATA_TTL_SECONDS,
+      negativeTtlSeconds: s.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS,
+      // A build should not sit out a hanging upstream's full timeout when a good answer is at hand.
+      staleAfterMs: s.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    };
   }
-  async latest(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  async list(module: string): Promise<string[]> {
+    try {
+      const got = await this.cache.answer(`list:${module}`, this.policy, (signal) => this.upstream.bytes(goPaths.list(module), signal, MAX_LIST_BYTES));
+      return listVersions(decode(got.body).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean));
+    } catch (err) {
+      // Never listed before and the upstream is down: the versions cached here are better than nothing.
+      const cached = isUpstreamFailure(err) ? await listVersionTimes(this.deps.db, this.row.id, module) : [];
+      if (cached.length === 0) throw err;
+      this.deps.log.warn('upstream failed; listing the versions cached here', { repository: this.row.name, module, err });
+      return listVersions(cached.map((v) => v.version));
+    }
   }
-  async info(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  async latest(module: string): Promise<string> {
+    try {
+      const got = await this.cache.answer(`latest:${module}`, this.policy, async (signal) => {
+        const res = await this.upstream.bytes(goPaths.latest(module), signal, MAX_INFO_BYTES);
+        parseInfo(res.bytes, res.url);
+        return res;
+      });
+      return decode(got.body);
+    } catch (err) {
+      const best = isUpstreamFailure(err) ? selectLatest(await listVersionTimes(this.deps.db, this.row.id, module)) : undefined;
+      if (!best) throw err;
+      this.deps.log.warn('upstream failed; answering @latest from the versions cached here', { repository: this.row.name, module, err });
+      return infoJson(best.version, best.time);
+    }
   }
-  async mod(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  async info(module: string, version: string): Promise<string> {
+    // A query (branch, commit, "v1.2") resolves differently over time: cached with the metadata TTL, not forever.
+    if (!isCanonicalVersion(version)) {
+      const got = await this.cache.answer(`query:${module}@${version}`, this.policy, async (signal) => {
+        const res = await this.upstream.bytes(goPaths.file(module, version, 'info'), signal, MAX_INFO_BYTES);
+        parseInfo(res.bytes, res.url);
+        return res;
+      });
+      return decode(got.body);
+    }
+    const row = await this.cachedFile(module, version, 'info');
+    const bytes = await new Response(await this.deps.storage.get(row.infoKey!)).arrayBuffer();
+    return decode(new Uint8Array(bytes));
   }
-  async zip(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  async mod(module: string, version: string): Promise<GoFile> {
+    const row = await this.cachedFile(module, version, 'mod');
+    return blobGoFileAt(this.deps.storage, row.modKey!);
   }
+
+  async zip(module: string, version: string): Promise<GoFile> {
+    const row = await this.cachedFile(module, version, 'zip');
+    return blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! });
+  }
+
   async upload(): Promise<UploadResult> {
-    throw new MethodNotAllowed('not implemented');
+    throw new MethodNotAllowed(
+      `repository ${q(this.row.name)} is a proxy of ${this.upstream.baseUrl}: it caches modules on first request and takes no uploads; publish to a hosted repository`,
+    );
   }
-  async deleteVersion(): Promise<void> {
-    throw new NotFound('not implemented');
+
+  /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */
+  async deleteVersion(module: string, version: string, _actor: Actor): Promise<void> {
+    // The caller (ModuleService) records the audit entry, as for hosted unpublishing.
+    const row = await deleteVersionRow(this.deps.db, this.row.id, module, version);
+    for (const kind of ['info', 'mod', 'zip'] as const) await this.cache.delete(missingKey(kind, module, version));
+    if (!row) throw new NotFound(`${module}@${version} is not cached in repository ${q(this.row.name)}`);
   }
-  async sumdb(): Promise<SumdbAnswer> {
-    throw new NotFound('not implemented');
+
+  /**
+   * The checksum database through the upstream's /sumdb/ (the GOPROXY protocol's sumdb proxying).
+   * Tiles and lookups never change once served; `latest` moves, `supported` may.
+   */
+  async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
+    const immutable = rest.startsWith('tile/') || rest.startsWith('lookup/');
+    const policy: AnswerPolicy = immutable
+      ? { ...this.policy, ttlSeconds: IMMUTABLE_TTL_SECONDS }
+      : rest === 'latest'
+        ? { ...this.policy, ttlSeconds: Math.min(this.policy.ttlSeconds, SUMDB_LATEST_TTL_SECONDS) }
+        : this.policy;
+    const got = await this.cache.answer(`sumdb:${name}/${rest}`, policy, (signal) => this.upstream.bytes(goPaths.sumdb(name, rest), signal, MAX_SUMDB_BYTES));
+    const tile = rest.startsWith('tile/');
+    return {
+      body: rest === 'supported' ? new Uint8Array(0) : got.body,
+      contentType: tile ? 'application/octet-stream' : 'text/plain; charset=utf-8',
+      cacheControl: immutable ? CACHE_IMMUTABLE : CACHE_SHORT,
+    };
   }
+
+  /** The row once it has `kind`'s blob: from storage, else after one coalesced upstream fetch. */
+  private async cachedFile(module: string, version: string, kind: FileKind): Promise<ModuleVersionRow> {
+    const lookup = async () => {
+      const row = await findVersionRow(this.deps.db, this.row.id, module, version);
+      return row?.[KEY_COLUMN[kind]] ? row : undefined;
+    };
+    const hit = await lookup();
+    if (hit) return hit;
+    // The go command probes every path prefix of an import path; a remembered 404 spares the upstream.
+    const missing = await this.cache.get(missingKey(kind, module, version));
+    if (missing?.fresh && missing.status !== 200) throw new NotFound(decode(missing.body));
+    return this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, async (signal) => {
+      try {
+        await this.fill(module, version, kind, signal);
+      } catch (err) {
+        if (err instanceof UpstreamMissing) {
+          const body = encode(err.message);
+          await this.cache.put(missingKey(kind, module, version), err.upstreamStatus, { bytes: body, contentType: null }, this.policy.negativeTtlSeconds);
+        }
+        throw err;
+      }
+      const row = await lookup();
+      if (!row) throw new Error(`${module}@${version}.${kind} was stored but its row has no key`);
+      return row;
+    });
+  }
+
+  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal): Promise<void> {
+    const path = goPaths.file(module, version, kind);
+    if (kind === 'zip') return this.fillZip(module, version, path, signal);
+    const res = await this.upstream.bytes(path, signal, kind === 'info' ? MAX_INFO_BYTES : MAX_MOD_BYTES);
+    if (kind === 'info') {
+      const info = parseInfo(res.bytes, res.url);
+      if (info.Version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.Version)}, not ${version}`);
+      const { key } = await putContentAddressed(this.deps.storage, res.bytes);
+      const time = info.Time ? new Date(info.Time) : undefined;
+      return this.fillRow(module, version, { infoKey: key, ...(time ? { time } : {}) });
+    }
+    try {
+      checkGoModModule(module, decode(res.bytes));
+    } catch (err) {
+      throw new BadUpstream(`upstream ${res.url} served an unusable go.mod: ${(err as Error).message}`);
+    }
+    const { key } = await putContentAddressed(this.deps.storage, res.bytes);
+    return this.fillRow(module, version, { modKey: key, goModH1: goModHash(module, version, res.bytes) });
+  }
+
+  /** Streams the zip into a staged blob (memory stays flat whatever its size), checks it there, then commits. */
+  private async fillZip(module: string, version: string, path: string, signal: AbortSignal): Promise<void> {
+    const res = await this.upstream.open(path, signal);
+    let staged;
+    try {
+      staged = await stageBlob(this.deps.storage, res.body, { maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile, signal });
+    } catch (err) {
+      if (err instanceof PayloadTooLarge) throw new BadUpstream(`upstream ${res.url} sent a zip larger than the go command's limit of ${DEFAULT_ZIP_LIMITS.maxZipFile} bytes`);
+      throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
+    }
+    let h1: string;
+    try {
+      ({ h1 } = await checkModuleZip(rangeReader(this.deps.storage, staged.tmpKey, staged.size), module, version, { signal }));
+    } catch (err) {
+      await discardStaged(this.deps.storage, staged).catch(() => {});
+      throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
+    }
+    const key = await commitBlob(this.deps.storage, staged);
+    await this.fillRow(module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
+  }
+
+  /**
+   * Fills some columns of a version's row, creating it if needed. Only the given columns are set,
+   * so concurrent fills of .info, .mod and .zip (other keys, maybe other processes) never undo
+   * each other. Until .info arrives, the time is the pseudo-version's or now.
+   */
+  private async fillRow(module: string, version: string, set: Partial<NewVersionRow>): Promise<void> {
+    const time = set.time ?? (isPseudoVersion(version) ? pseudoVersionTime(version) : new Date());
+    await this.deps.db
+      .insert(moduleVersions)
+      .values({ repositoryId: this.row.id, modulePath: module, version, origin: 'cached', ...set, time })
+      .onConflictDoUpdate({
+        target: [moduleVersions.repositoryId, moduleVersions.modulePath, moduleVersions.version],
+        set,
+      });
+  }
+}
+
+function missingKey(kind: FileKind, module: string, version: string): string {
+  return `missing:${kind}:${module}@${version}`;
+}
+
+interface Info {
+  Version: string;
+  Time?: string;
+}
+
+/** An .info answer the go command would accept: JSON with a canonical Version and, if any, a valid Time. */
+function parseInfo(bytes: Uint8Array, url: string): Info {
+  let info: unknown;
+  try {
+    info = JSON.parse(decode(bytes));
+  } catch {
+    throw new BadUpstream(`upstream ${url} answered something that is not JSON`);
+  }
+  const v = (info as { Version?: unknown })?.Version;
+  const t = (info as { Time?: unknown })?.Time;
+  if (typeof v !== 'string' || !isCanonicalVersion(v)) throw new BadUpstream(`upstream ${url} answered no canonical Version`);
+  if (t !== undefined && (typeof t !== 'string' || Number.isNaN(new Date(t).getTime()))) {
+    throw new BadUpstream(`upstream ${url} answered an invalid Time ${q(String(t))}`);
+  }
+  return info as Info;
 }

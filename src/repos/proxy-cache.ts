@@ -1,0 +1,157 @@
+import { and, eq, like, sql } from 'drizzle-orm';
+import type { Database } from '../db/open';
+import { proxyCacheEntries } from '../db/schema';
+import { NotFound } from '../errors';
+import type { Logger } from '../log';
+import type { FetchCoalescer } from './coalesce';
+import { isUpstreamFailure, UpstreamMissing } from './upstream';
+
+/** One remembered upstream answer: a 200 with its body, or a 404/410 whose body is our one-line message. */
+export interface CachedAnswer {
+  status: number;
+  body: Uint8Array;
+  contentType: string | null;
+  fetchedAt: Date;
+  /** Computed by the database, so processes with skewed clocks agree. */
+  fresh: boolean;
+}
+
+export interface AnswerPolicy {
+  /** Seconds a 200 stays fresh; 0: every request asks the upstream (still coalesced, still stale-if-error). */
+  ttlSeconds: number;
+  /** Seconds a 404/410 is remembered. */
+  negativeTtlSeconds: number;
+  /**
+   * With a last good answer at hand, how long a refresh may take before that answer is served
+   * anyway (the refresh goes on and lands in the cache). Empty: wait for the refresh, however long.
+   */
+  staleAfterMs?: number;
+}
+
+/** For answers that never change (sumdb tiles and lookups): a hundred years. */
+export const IMMUTABLE_TTL_SECONDS = 100 * 365 * 24 * 3600;
+
+export interface UpstreamAnswer {
+  bytes: Uint8Array;
+  contentType: string | null;
+}
+
+/** What answer() gives back: the body and whether it is a stale copy served because the upstream failed. */
+export interface Served {
+  body: Uint8Array;
+  contentType: string | null;
+  stale: boolean;
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * The metadata cache of one proxy repository (proxy_cache_entries): list, @latest, sumdb answers
+ * and remembered 404s. answer() is the whole policy: fresh hit, else one coalesced upstream
+ * request whose answer is stored, else (upstream failing) the last good answer.
+ */
+export class ProxyMetadataCache {
+  constructor(
+    private readonly db: Database,
+    private readonly repositoryId: number,
+    private readonly coalescer: FetchCoalescer,
+    private readonly log: Logger,
+  ) {}
+
+  async get(key: string): Promise<CachedAnswer | undefined> {
+    const [row] = await this.db
+      .select({
+        status: proxyCacheEntries.status,
+        body: proxyCacheEntries.body,
+        contentType: proxyCacheEntries.contentType,
+        fetchedAt: proxyCacheEntries.fetchedAt,
+        fresh: sql<boolean>`${proxyCacheEntries.expiresAt} > now()`,
+      })
+      .from(proxyCacheEntries)
+      .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)))
+      .limit(1);
+    if (!row) return undefined;
+    return { ...row, body: row.body ?? new Uint8Array(0), fresh: row.fresh === true || (row.fresh as unknown) === 't' };
+  }
+
+  async put(key: string, status: number, answer: UpstreamAnswer, ttlSeconds: number): Promise<CachedAnswer> {
+    const values = {
+      status,
+      body: answer.bytes,
+      contentType: answer.contentType,
+      fetchedAt: sql`clock_timestamp()`,
+      expiresAt: sql`clock_timestamp() + ${ttlSeconds} * interval '1 second'`,
+    };
+    const [row] = await this.db
+      .insert(proxyCacheEntries)
+      .values({ repositoryId: this.repositoryId, key, ...values })
+      .onConflictDoUpdate({ target: [proxyCacheEntries.repositoryId, proxyCacheEntries.key], set: values })
+      .returning({ fetchedAt: proxyCacheEntries.fetchedAt });
+    return { status, body: answer.bytes, contentType: answer.contentType, fetchedAt: row.fetchedAt, fresh: ttlSeconds > 0 };
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.db.delete(proxyCacheEntries).where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await this.db
+      .delete(proxyCacheEntries)
+      .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), like(proxyCacheEntries.key, `${likeEscape(prefix)}%`)));
+  }
+
+  /**
+   * The answer for key: a fresh entry as it is; otherwise one upstream request for all concurrent
+   * askers (in every process), stored with its TTL; a 404/410 stored for the negative TTL and
+   * thrown as NotFound; and when the upstream fails (5xx, timeout, unreachable), the last good
+   * answer however old, because a build that worked yesterday should not break on a flaky upstream.
+   */
+  async answer(key: string, policy: AnswerPolicy, fetchUpstream: (signal: AbortSignal) => Promise<UpstreamAnswer>): Promise<Served> {
+    const seen = await this.get(key);
+    if (seen?.fresh) return served(seen, false);
+    const coalesceKey = `meta:${this.repositoryId}:${key}`;
+    // What another process stored while we waited counts; what we saw before asking does not.
+    const changed = async () => {
+      const now = await this.get(key);
+      return now && (!seen || now.fetchedAt.getTime() !== seen.fetchedAt.getTime()) ? now : undefined;
+    };
+    const refresh = this.coalescer.run(coalesceKey, changed, async (signal) => {
+      try {
+        return await this.put(key, 200, await fetchUpstream(signal), policy.ttlSeconds);
+      } catch (err) {
+        if (!(err instanceof UpstreamMissing)) throw err;
+        const message = new TextEncoder().encode(err.message);
+        return this.put(key, err.upstreamStatus, { bytes: message, contentType: 'text/plain; charset=utf-8' }, policy.negativeTtlSeconds);
+      }
+    });
+    try {
+      const entry = seen?.status === 200 && policy.staleAfterMs !== undefined ? await orStale(refresh, policy.staleAfterMs) : await refresh;
+      if (entry === SLOW) {
+        this.log.warn('upstream is slow; serving the last good answer while the refresh goes on', { repositoryId: this.repositoryId, key });
+        return served(seen!, true);
+      }
+      return served(entry, false);
+    } catch (err) {
+      if (seen?.status === 200 && isUpstreamFailure(err)) {
+        this.log.warn('upstream failed; serving the last good answer', { repositoryId: this.repositoryId, key, err });
+        return served(seen, true);
+      }
+      throw err;
+    }
+  }
+}
+
+const SLOW = Symbol('slow');
+
+/** The refresh, or SLOW after ms; a refresh that loses the race still completes (its failure is only logged by the caller's next try). */
+function orStale<T>(refresh: Promise<T>, ms: number): Promise<T | typeof SLOW> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const slow = new Promise<typeof SLOW>((resolve) => (timer = setTimeout(() => resolve(SLOW), ms)));
+  refresh.catch(() => {});
+  return Promise.race([refresh, slow]).finally(() => clearTimeout(timer));
+}
+
+function served(entry: CachedAnswer, stale: boolean): Served {
+  if (entry.status !== 200) throw new NotFound(new TextDecoder().decode(entry.body));
+  return { body: entry.body, contentType: entry.contentType, stale };
+}

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { eq } from 'drizzle-orm';
+import { proxyCacheEntries } from '../../src/db/schema';
+import { startTestApp, type TestApp } from '../support/app';
+import { testDatabaseKinds } from '../support/db';
+import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+
+/** Makes every cached list/@latest answer of the repository expire now, as if the TTL had passed. */
+async function expireAll(t: TestApp): Promise<void> {
+  await t.ctx.db.update(proxyCacheEntries).set({ expiresAt: new Date(0) });
+}
+
+describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on %s', (dbKind) => {
+  let t: TestApp;
+  let stub: StubUpstream;
+  let n = 0;
+  const fresh = () => {
+    const module = `example.com/meta/m${++n}`;
+    stub.addModule(module, 'v1.0.0');
+    stub.addModule(module, 'v1.1.0', { time: '2024-02-01T00:00:00Z' });
+    return { module, p: stub.paths(module), list: `/go/go-proxy/${module}/@v/list`, latest: `/go/go-proxy/${module}/@latest` };
+  };
+  const text = async (path: string) => {
+    const res = await t.request(path);
+    return { status: res.status, body: await res.text(), cacheControl: res.headers.get('cache-control') };
+  };
+
+  beforeAll(async () => {
+    stub = await startStubUpstream();
+    t = await startTestApp({ db: dbKind });
+    const res = await t.api('POST', '/repositories', {
+      name: 'go-proxy',
+      type: 'proxy',
+      remoteUrl: stub.url,
+      settings: { metadataTtlSeconds: 300, negativeTtlSeconds: 60, connectTimeoutMs: 100, responseTimeoutMs: 300 },
+    });
+    expect(res.status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await stub?.close();
+  });
+  beforeEach(() => stub.clearFault());
+
+  test('list and @latest are cached for the metadata TTL', async () => {
+    const m = fresh();
+    for (let i = 0; i < 3; i++) {
+      expect(await text(m.list)).toMatchObject({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
+      expect(JSON.parse((await text(m.latest)).body)).toEqual({ Version: 'v1.1.0', Time: '2024-02-01T00:00:00Z' });
+    }
+    expect([stub.count(m.p.list), stub.count(m.p.latest)]).toEqual([1, 1]);
+  });
+
+  test('an expired list is fetched again and shows new versions', async () => {
+    const m = fresh();
+    await text(m.list);
+    stub.addModule(m.module, 'v1.2.0');
+    expect((await text(m.list)).body).toBe('v1.0.0\nv1.1.0\n');
+    await expireAll(t);
+    expect((await text(m.list)).body).toBe('v1.0.0\nv1.1.0\nv1.2.0\n');
+    expect(stub.count(m.p.list)).toBe(2);
+  });
+
+  test.each([
+    ['answers 500', { kind: 'status', status: 500 }],
+    ['hangs', { kind: 'hang' }],
+  ] as const)('when the upstream %s, the last good list and @latest are served', async (_, fault) => {
+    const m = fresh();
+    await text(m.list);
+    await text(m.latest);
+    await expireAll(t);
+    stub.fault(m.p.list, fault);
+    stub.fault(m.p.latest, fault);
+    expect(await text(m.list)).toMatchObject({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
+    expect(JSON.parse((await text(m.latest)).body).Version).toBe('v1.1.0');
+  });
+
+  test('with no good answer ever seen, an upstream failure is a 502', async () => {
+    const m = fresh();
+    stub.fault(m.p.list, { kind: 'status', status: 503 });
+    const res = await text(m.list);
+    expect(res.status).toBe(502);
+    expect(res.body).toStartWith(`upstream ${stub.url}/${m.p.list} answered 503`);
+  });
+
+  test('with the upstream down and no list ever fetched, the versions cached here are listed', async () => {
+    const m = fresh();
+    (await t.request(`/go/go-proxy/${m.module}/@v/v1.0.0.mod`)).body?.cancel();
+    await t.request(`/go/go-proxy/${m.module}/@v/v1.0.0.info`).then((r) => r.text());
+    stub.fault(m.p.list, { kind: 'status', status: 500 });
+    stub.fault(m.p.latest, { kind: 'status', status: 500 });
+    expect(await text(m.list)).toMatchObject({ status: 200, body: 'v1.0.0\n' });
+    expect(JSON.parse((await text(m.latest)).body)).toEqual({ Version: 'v1.0.0', Time: '2024-01-02T03:04:05Z' });
+  });
+
+  test.each([404, 410])('an upstream %i for list is a 404 remembered for the negative TTL', async (status) => {
+    const module = `example.com/meta/absent${status}`;
+    const p = stub.paths(module);
+    stub.fault(p.list, { kind: 'status', status });
+    for (let i = 0; i < 3; i++) {
+      const res = await text(`/go/go-proxy/${module}/@v/list`);
+      expect(res.status).toBe(404);
+      expect(res.body).toStartWith(`upstream ${stub.url}/${p.list} answered ${status}`);
+    }
+    expect(stub.count(p.list)).toBe(1);
+  });
+
+  test('a remembered 404 is forgotten after the negative TTL', async () => {
+    const module = 'example.com/meta/later';
+    await text(`/go/go-proxy/${module}/@latest`);
+    stub.addModule(module, 'v0.1.0');
+    expect((await text(`/go/go-proxy/${module}/@latest`)).status).toBe(404);
+    await expireAll(t);
+    expect((await text(`/go/go-proxy/${module}/@latest`)).status).toBe(200);
+  });
+
+  test('a malformed @latest answer is a 502 and is not cached', async () => {
+    const m = fresh();
+    stub.setFile(m.p.latest, '{"Version": "latest"}');
+    expect((await text(m.latest)).status).toBe(502);
+    stub.setFile(m.p.latest, '{"Version": "v1.1.0"}');
+    expect((await text(m.latest)).status).toBe(200);
+  });
+
+  test('concurrent list requests for one module make one upstream request', async () => {
+    const m = fresh();
+    stub.fault(m.p.list, { kind: 'slow', chunkBytes: 4, delayMs: 20 });
+    const all = await Promise.all(Array.from({ length: 10 }, () => text(m.list)));
+    expect(all.map((r) => r.body)).toEqual(Array(10).fill('v1.0.0\nv1.1.0\n'));
+    expect(stub.count(m.p.list)).toBe(1);
+  });
+
+  describe('checksum database pass-through', () => {
+    const db = 'sum.example.test';
+    const lookup = 'lookup/example.com/!a@v1.0.0';
+    const tile = 'tile/8/0/x001/234.p/5';
+    beforeAll(() => {
+      stub.setFile(`sumdb/${db}/supported`, '');
+      stub.setFile(`sumdb/${db}/${lookup}`, '42\nexample.com/A v1.0.0 h1:abc=\n\n— note\n', 'text/plain; charset=utf-8');
+      stub.setFile(`sumdb/${db}/${tile}`, new Uint8Array([1, 2, 3, 4, 5]));
+      stub.setFile(`sumdb/${db}/latest`, 'go.sum database tree\n100\nhash=\n');
+    });
+
+    test('supported is a 200 with an empty body when the upstream proxies that database', async () => {
+      expect(await text(`/go/go-proxy/sumdb/${db}/supported`)).toMatchObject({ status: 200, body: '' });
+    });
+
+    test('an unknown checksum database is a 404, so the go command asks it directly', async () => {
+      expect((await text('/go/go-proxy/sumdb/sum.unknown.test/supported')).status).toBe(404);
+    });
+
+    test('lookups and tiles are forwarded with their escapes and cached as immutable', async () => {
+      for (let i = 0; i < 2; i++) {
+        expect(await text(`/go/go-proxy/sumdb/${db}/${lookup}`)).toMatchObject({ status: 200, cacheControl: expect.stringContaining('immutable') });
+        const res = await t.request(`/go/go-proxy/sumdb/${db}/${tile}`);
+        expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+      }
+      expect(stub.count(`sumdb/${db}/${lookup}`)).toBe(1);
+      expect(stub.count(`sumdb/${db}/${tile}`)).toBe(1);
+      // A hundred years: only an explicit eviction removes them.
+      const [entry] = await t.ctx.db.select().from(proxyCacheEntries).where(eq(proxyCacheEntries.key, `sumdb:${db}/${tile}`));
+      expect(entry.expiresAt.getTime()).toBeGreaterThan(Date.now() + 50 * 365 * 24 * 3600 * 1000);
+    });
+
+    test('latest is cached briefly and served stale when the upstream fails', async () => {
+      expect((await text(`/go/go-proxy/sumdb/${db}/latest`)).body).toBe('go.sum database tree\n100\nhash=\n');
+      await expireAll(t);
+      stub.fault(`sumdb/${db}/latest`, { kind: 'status', status: 502 });
+      expect(await text(`/go/go-proxy/sumdb/${db}/latest`)).toMatchObject({ status: 200, body: 'go.sum database tree\n100\nhash=\n' });
+    });
+  });
+});
