@@ -1,0 +1,82 @@
+import { Elysia } from 'elysia';
+import type { AppContext } from '../../context';
+import { BadRequest, Forbidden, isServerFault, NotFound, PayloadTooLarge, toAppError, Unauthorized } from '../../errors';
+import type { Actor } from '../../repos/repository';
+import { actorOf, clientAddressOf } from '../request';
+import type { Html } from './html';
+import { errorPage, url } from './layout';
+import { htmlResponse, redirect } from './respond';
+import { cookieOpts, cookies, isSignedIn, resolveUi, type SignedInEnv, type UiEnv } from './session';
+
+/** UI forms are small; uploads go to PUT /go/… instead, so a big POST here is a mistake or an attack. */
+const MAX_FORM_BYTES = 1024 * 1024;
+const SAFE = new Set(['GET', 'HEAD']);
+export const CSRF_REFUSED = 'this form has expired or did not come from this site: reload the page and try again';
+
+/** Throws Unauthorized (sent to the sign-in form) unless someone is signed in. */
+export function signedIn(ui: UiEnv): SignedInEnv {
+  if (!isSignedIn(ui)) throw new Unauthorized('sign in first');
+  return ui;
+}
+
+export function actor(ui: SignedInEnv): Actor {
+  return actorOf(ui.principal, ui.clientAddress);
+}
+
+/** Only paths under our own prefix: `next` must never send someone to another site after signing in. */
+export function safeNext(ui: UiEnv, next: string | null | undefined): string {
+  const home = url(ui, '/');
+  if (!next || !next.startsWith(`${ui.prefix}/`) || next.startsWith('//') || /[\\\r\n]/.test(next)) return home;
+  return next;
+}
+
+/**
+ * The base of every UI controller except sign-in: the session resolved as `ui`, the form body parsed as
+ * `form`, and — for every method but GET/HEAD — a signed-in session and its CSRF token required before
+ * any handler runs, so no handler can forget the check. Errors become pages, or the sign-in form.
+ */
+export function uiController(ctx: AppContext, prefix: string, name: string, opts: { signInForm?: boolean } = {}) {
+  return new Elysia({ name: `orbitrepos.ui.${name}`, seed: ctx.id })
+    .onParse(async ({ request }) => {
+      if (Number(request.headers.get('content-length') ?? 0) > MAX_FORM_BYTES) throw new PayloadTooLarge('this form is too large');
+      try {
+        return await request.formData();
+      } catch {
+        throw new BadRequest('the form could not be read: send it as a normal HTML form');
+      }
+    })
+    .resolve(async ({ request, server, body }) => {
+      const ui = await resolveUi(ctx, prefix, request, clientAddressOf(request, server));
+      const form = body instanceof FormData ? body : new FormData();
+      // The sign-in form has no session yet: it checks its own double-submit token instead.
+      if (!SAFE.has(request.method) && !opts.signInForm) {
+        signedIn(ui);
+        const presented = form.get('_csrf') ?? request.headers.get('x-csrf-token');
+        if (typeof presented !== 'string' || !ctx.sessions.verifyCsrf(ui.session!, presented)) throw new Forbidden(CSRF_REFUSED);
+      }
+      return { ui, form };
+    })
+    .onError(async (c) => {
+      const { error, code, request } = c;
+      const ui = (c as { ui?: UiEnv }).ui ?? (await resolveUi(ctx, prefix, request, clientAddressOf(request, c.server)).catch(() => null));
+      const err = code === 'NOT_FOUND' ? new NotFound('no such page') : toAppError(error);
+      if (isServerFault(err)) ctx.log.error('ui request failed', { method: request.method, path: new URL(request.url).pathname, err: error as Error });
+      if (!ui) return new Response(`${err.message}\n`, { status: err.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+      if (err.status === 401) {
+        const here = new URL(request.url);
+        const next = SAFE.has(request.method) ? here.pathname + here.search : '';
+        return redirect(url(ui, `/login${next ? `?next=${encodeURIComponent(next)}` : ''}`), [cookies.clearSession(cookieOpts(ctx, prefix))]);
+      }
+      return htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
+    });
+}
+
+/** A page, clearing the one-shot notice once it has been shown. */
+export function page(ctx: AppContext, ui: UiEnv, body: Html, status = 200): Response {
+  return htmlResponse(body, { status, setCookies: ui.flash ? [cookies.clearFlash(cookieOpts(ctx, ui.prefix))] : [] });
+}
+
+/** Redirect-after-POST with a notice for the next page. */
+export function done(ctx: AppContext, ui: UiEnv, path: string, notice: string): Response {
+  return redirect(url(ui, path), [cookies.flash(notice, cookieOpts(ctx, ui.prefix))]);
+}

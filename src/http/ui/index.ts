@@ -1,0 +1,23 @@
+import { Elysia } from 'elysia';
+import type { AppContext } from '../../context';
+import { assetRoutes } from './assets';
+import { loginRoutes, sessionRoutes } from './routes/auth';
+import { moduleUiRoutes } from './routes/modules';
+import { repositoryUiRoutes } from './routes/repositories';
+import { tokenUiRoutes } from './routes/tokens';
+import { userUiRoutes } from './routes/users';
+
+/**
+ * The web UI at {prefix}/: server-rendered pages over the same services the admin API uses, one CSS and
+ * one JS file served from here. `prefix` is the plugin's mount prefix, needed for links and the cookie path.
+ */
+export function uiRoutes(ctx: AppContext, prefix: string) {
+  return new Elysia({ name: 'orbitrepos.ui', seed: ctx.id })
+    .use(assetRoutes(ctx))
+    .use(loginRoutes(ctx, prefix))
+    .use(sessionRoutes(ctx, prefix))
+    .use(repositoryUiRoutes(ctx, prefix))
+    .use(moduleUiRoutes(ctx, prefix))
+    .use(tokenUiRoutes(ctx, prefix))
+    .use(userUiRoutes(ctx, prefix));
+}

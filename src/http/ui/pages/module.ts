@@ -1,0 +1,74 @@
+import type { ModuleVersionView } from '../../../repos/module-service';
+import type { RepositoryView } from '../../../repos/repository-service';
+import { html, type Html } from '../html';
+import { copyLine, csrfField, layout, url } from '../layout';
+import type { SignedInEnv } from '../session';
+import { repoHref } from './repositories';
+import { formatSize, formatTime, moduleHref } from './repository';
+
+export interface ModulePageData {
+  repo: RepositoryView;
+  module: string;
+  versions: ModuleVersionView[];
+  /** The version whose details (go.mod, go get line) are shown. */
+  selected: ModuleVersionView | null;
+  /** The selected version's go.mod, or why it cannot be shown. */
+  goMod: { text: string } | { problem: string } | null;
+  canWrite: boolean;
+}
+
+function deleteForm(ui: SignedInEnv, d: ModulePageData, v: ModuleVersionView): Html {
+  const what = d.repo.type === 'proxy' ? 'Evict' : 'Delete';
+  return html`<form method="post" action="${repoHref(ui, d.repo.name, '/versions/delete')}" class="inline"
+      data-confirm="${what} ${d.module}@${v.version} from ${d.repo.name}?${d.repo.type === 'proxy' ? '' : ' Builds that pin it will fail.'}">
+    ${csrfField(ui)}
+    <input type="hidden" name="module" value="${d.module}">
+    <input type="hidden" name="version" value="${v.version}">
+    <button type="submit" class="small danger" aria-label="${what} ${v.version}">${what}</button>
+  </form>`;
+}
+
+function details(ui: SignedInEnv, d: ModulePageData): Html {
+  const v = d.selected;
+  if (!v) return html``;
+  const goMod = d.goMod && ('text' in d.goMod ? html`<pre id="gomod" tabindex="0">${d.goMod.text}</pre>` : html`<p class="muted">${d.goMod.problem}</p>`);
+  return html`<section class="panel" aria-labelledby="version-h">
+    <h2 id="version-h"><span class="mono">${d.module}@${v.version}</span></h2>
+    ${copyLine('go-get', 'Add it to a module', `go get ${d.module}@${v.version}`)}
+    <dl class="grid2">
+      <div><dt class="muted">Time</dt><dd>${formatTime(v.time)}</dd></div>
+      <div><dt class="muted">Zip size</dt><dd>${formatSize(v.size)}</dd></div>
+      <div><dt class="muted">h1 (zip)</dt><dd class="mono">${v.h1 ?? '—'}</dd></div>
+      <div><dt class="muted">h1 (go.mod)</dt><dd class="mono">${v.goModH1 ?? '—'}</dd></div>
+      <div><dt class="muted">Origin</dt><dd>${v.origin === 'uploaded' ? `uploaded${v.createdBy ? ` by ${v.createdBy}` : ''}` : 'cached from upstream'}</dd></div>
+    </dl>
+    <h3>go.mod</h3>
+    ${goMod}
+  </section>`;
+}
+
+export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
+  const rows = d.versions.map(
+    (v) => html`<tr${v.version === d.selected?.version ? html` class="selected" aria-current="true"` : ''}>
+      <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}">${v.version}</a></td>
+      <td>${formatTime(v.time)}</td>
+      <td class="num">${formatSize(v.size)}</td>
+      <td class="mono">${v.h1 ?? '—'}</td>
+      ${d.canWrite && html`<td>${deleteForm(ui, d, v)}</td>`}
+    </tr>`,
+  );
+  return layout(ui, {
+    title: d.module,
+    section: 'repositories',
+    body: html`<p class="muted"><a href="${url(ui, '/')}">Repositories</a> / <a href="${repoHref(ui, d.repo.name)}">${d.repo.name}</a> /</p>
+      <h1 class="mono">${d.module}</h1>
+      ${details(ui, d)}
+      <section aria-labelledby="versions-h">
+        <h2 id="versions-h">Versions <span class="muted">(${d.versions.length})</span></h2>
+        <div class="table-wrap"><table>
+          <thead><tr><th scope="col">Version</th><th scope="col">Time</th><th scope="col">Size</th><th scope="col">h1 hash</th>${d.canWrite && html`<th scope="col"><span class="offscreen">Actions</span></th>`}</tr></thead>
+          <tbody>${rows}</tbody>
+        </table></div>
+      </section>`,
+  });
+}

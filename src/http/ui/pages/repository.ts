@@ -1,0 +1,93 @@
+import type { ModulePage } from '../../../repos/module-service';
+import type { RepositoryView } from '../../../repos/repository-service';
+import { html, type Html } from '../html';
+import { layout, url } from '../layout';
+import type { SignedInEnv } from '../session';
+import { repoHref } from './repositories';
+import { setupSnippets, uploadForm } from './snippets';
+
+export function formatTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+export function formatSize(bytes: number | null): string {
+  if (bytes === null) return '—';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export const moduleHref = (ui: SignedInEnv, repo: string, module: string, version?: string) =>
+  repoHref(ui, repo, `/module?module=${encodeURIComponent(module)}${version ? `&version=${encodeURIComponent(version)}` : ''}`);
+
+export interface RepositoryPageData {
+  repo: RepositoryView;
+  /** Null for groups, which store nothing of their own. */
+  modules: ModulePage | null;
+  query: string;
+  offset: number;
+  pageSize: number;
+  canWrite: boolean;
+  canAdmin: boolean;
+}
+
+function modulesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
+  const { repo, modules } = d;
+  if (!modules) {
+    return html`<section class="panel" aria-labelledby="modules-h">
+      <h2 id="modules-h">Members</h2>
+      <p>A group stores no modules of its own: it asks its members, in this order.</p>
+      <ol>${repo.members.map((m) => html`<li><a href="${repoHref(ui, m)}">${m}</a></li>`)}</ol>
+    </section>`;
+  }
+  const rows = modules.modules.map(
+    (m) => html`<tr>
+      <td><a class="mono" href="${moduleHref(ui, repo.name, m.module)}">${m.module}</a></td>
+      <td class="num">${m.versions}</td>
+      <td class="mono">${m.latest ?? '—'}</td>
+      <td>${formatTime(m.updatedAt)}</td>
+    </tr>`,
+  );
+  const base = repoHref(ui, repo.name);
+  const q = d.query ? `&q=${encodeURIComponent(d.query)}` : '';
+  const prev = d.offset > 0 ? `${base}?offset=${Math.max(0, d.offset - d.pageSize)}${q}` : null;
+  const next = d.offset + d.pageSize < modules.total ? `${base}?offset=${d.offset + d.pageSize}${q}` : null;
+  return html`<section class="panel" aria-labelledby="modules-h">
+    <h2 id="modules-h">Modules <span class="muted">(${modules.total})</span></h2>
+    <form method="get" action="${base}" class="search" role="search">
+      <label class="offscreen" for="module-search">Search modules by path prefix</label>
+      <input id="module-search" name="q" type="search" value="${d.query}" placeholder="Module path starts with…" spellcheck="false">
+      <button type="submit" class="secondary">Search</button>
+    </form>
+    ${
+      rows.length
+        ? html`<div class="table-wrap"><table>
+            <thead><tr><th scope="col">Module</th><th scope="col">Versions</th><th scope="col">Latest</th><th scope="col">Updated</th></tr></thead>
+            <tbody>${rows}</tbody></table></div>`
+        : html`<p class="muted">${d.query ? html`No module path starts with <code>${d.query}</code>.` : repo.type === 'proxy' ? 'Nothing cached yet: modules appear here once the go command has fetched them through this proxy.' : 'No modules yet.'}</p>`
+    }
+    ${(prev || next) && html`<p class="actions">${prev && html`<a href="${prev}">← Previous</a>`} ${next && html`<a href="${next}">Next →</a>`}</p>`}
+  </section>`;
+}
+
+export function repositoryPage(ui: SignedInEnv, d: RepositoryPageData): Html {
+  const { repo } = d;
+  const uploads = repo.type === 'hosted' && d.canWrite && repo.writePolicy !== 'deny';
+  return layout(ui, {
+    title: repo.name,
+    section: 'repositories',
+    body: html`<p class="muted"><a href="${url(ui, '/')}">Repositories</a> /</p>
+      <div class="page-head">
+        <div>
+          <h1>${repo.name} <span class="badge ${repo.type}">${repo.type}</span></h1>
+          ${repo.description && html`<p class="muted">${repo.description}</p>`}
+          ${repo.remoteUrl && html`<p class="muted">Proxies <code>${repo.remoteUrl}</code></p>`}
+        </div>
+        ${d.canAdmin && html`<div class="actions"><a class="button secondary" href="${repoHref(ui, repo.name, '/edit')}">Edit</a>
+          ${ui.principal.isAdmin && html`<a class="button secondary" href="${repoHref(ui, repo.name, '/delete')}">Delete</a>`}</div>`}
+      </div>
+      ${setupSnippets(ui, repo, d.modules?.modules.map((m) => m.module) ?? [])}
+      ${uploads && uploadForm(ui, repo)}
+      ${modulesSection(ui, d)}`,
+  });
+}

@@ -1,0 +1,68 @@
+import type { RepositoryView } from '../../../repos/repository-service';
+import { html, type Html } from '../html';
+import { copyBlock, copyLine, url } from '../layout';
+import type { UiEnv } from '../session';
+import { goproxyUrl } from './repositories';
+
+/**
+ * Module path patterns for GONOSUMDB: the first two path elements of the modules stored here
+ * (example.com/acme), or a placeholder when there are none yet.
+ */
+export function privatePatterns(modules: string[]): string {
+  const patterns = new Set(modules.map((m) => m.split('/').slice(0, 2).join('/')));
+  return patterns.size ? [...patterns].sort().join(',') : 'example.com/yourorg';
+}
+
+/** The go command's setup for one repository: GOPROXY (with a token placeholder), .netrc, checksum database. */
+export function setupSnippets(ui: UiEnv, repo: RepositoryView, modulePaths: string[]): Html {
+  const plain = goproxyUrl(ui, repo);
+  const u = new URL(plain);
+  const withToken = `${u.protocol}//USERNAME:TOKEN@${u.host}${u.pathname}`;
+  const patterns = privatePatterns(modulePaths);
+  const env = [
+    repo.anonymousRead ? `export GOPROXY=${plain}` : `export GOPROXY=${withToken}`,
+    ...(repo.type === 'proxy'
+      ? []
+      : [
+          '# Modules only this server has are unknown to the public checksum database:',
+          `export GONOSUMDB=${patterns}`,
+          `# or: export GOPRIVATE=${patterns} GONOPROXY=none  (GONOPROXY=none keeps them coming through GOPROXY)`,
+        ]),
+  ].join('\n');
+  const netrc = `machine ${u.host} login USERNAME password TOKEN`;
+  return html`<section class="panel" aria-labelledby="setup-h">
+    <h2 id="setup-h">Use this repository</h2>
+    ${copyLine('goproxy-url', 'GOPROXY URL', plain)}
+    ${copyBlock('env-snippet', 'Shell setup', env)}
+    <p class="hint">USERNAME is your user name (${ui.principal.kind === 'user' ? ui.principal.username : 'yours'}); TOKEN is an
+      <a href="${url(ui, '/tokens')}">API token</a>. ${repo.anonymousRead ? 'This repository is readable without credentials; they are needed only to upload.' : ''}</p>
+    ${copyBlock('netrc-snippet', 'Or keep the credentials in ~/.netrc (then GOPROXY needs none)', `${netrc}\n`)}
+  </section>`;
+}
+
+/** The upload form for hosted repositories; ui.js sends the zip with PUT and shows progress. */
+export function uploadForm(ui: UiEnv, repo: RepositoryView): Html {
+  const endpoint = url(ui, `/go/${repo.name}/`);
+  const curl = `curl --fail-with-body -u USERNAME:TOKEN -T module.zip ${goproxyUrl(ui, repo)}MODULE/@v/VERSION.zip`;
+  return html`<section class="panel" aria-labelledby="upload-h">
+    <h2 id="upload-h">Upload a module</h2>
+    <form id="upload-form" data-endpoint="${endpoint}" data-after="${url(ui, `/repositories/${encodeURIComponent(repo.name)}/module`)}" novalidate>
+      <input type="hidden" name="_csrf" value="${ui.csrf}">
+      <div class="grid2">
+        <div class="field"><label for="upload-module">Module path</label>
+          <input id="upload-module" name="module" type="text" required placeholder="example.com/acme/tool" spellcheck="false" class="mono"></div>
+        <div class="field"><label for="upload-version">Version</label>
+          <input id="upload-version" name="version" type="text" required placeholder="v1.2.3" spellcheck="false" class="mono"></div>
+      </div>
+      <div class="field"><label for="upload-file">Module zip</label>
+        <input id="upload-file" name="file" type="file" accept=".zip,application/zip" required aria-describedby="upload-file-hint upload-error">
+        <p class="hint" id="upload-file-hint">Files under <code>{module}@{version}/</code>, as <code>go mod download</code> stores them.</p>
+        <p class="field-error" id="upload-error" role="alert" hidden></p>
+      </div>
+      <progress id="upload-progress" max="1" value="0" hidden></progress>
+      <p id="upload-status" role="status" class="muted"></p>
+      <button type="submit">Upload</button>
+    </form>
+    <noscript><p>Uploading here needs JavaScript. Without it: <code>${curl}</code></p></noscript>
+  </section>`;
+}

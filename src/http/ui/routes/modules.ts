@@ -1,0 +1,78 @@
+import type { Access } from '../../../auth/principal';
+import type { AppContext } from '../../../context';
+import type { RepositoryRow } from '../../../db/schema';
+import { BadRequest, toAppError } from '../../../errors';
+import { DEFAULT_PAGE, ModuleService } from '../../../repos/module-service';
+import { actor, done, page, signedIn, uiController } from '../controller';
+import { str } from '../forms';
+import { modulePage } from '../pages/module';
+import { repositoryPage } from '../pages/repository';
+import type { SignedInEnv } from '../session';
+
+async function may(ctx: AppContext, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {
+  try {
+    await ctx.permissions.authorize(ui.principal, row, access);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** /repositories/:name (modules, setup, upload), its /module page, and deleting a version. */
+export function moduleUiRoutes(ctx: AppContext, prefix: string) {
+  const modules = new ModuleService(ctx.db, ctx.storage, ctx.registry.instantiate, ctx.audit);
+
+  return uiController(ctx, prefix, 'modules')
+    .get('/repositories/:name', async ({ ui, params, query }) => {
+      const me = signedIn(ui);
+      const row = await ctx.repositories.rowByName(params.name);
+      await ctx.permissions.authorize(me.principal, row, 'read');
+      const q = typeof query.q === 'string' ? query.q.trim() : '';
+      const offset = Math.max(0, Number.parseInt(String(query.offset ?? '0'), 10) || 0);
+      const data = {
+        repo: await ctx.repositories.view(row),
+        modules: row.type === 'group' ? null : await modules.listModules(row, { prefix: q, offset, limit: DEFAULT_PAGE }),
+        query: q,
+        offset,
+        pageSize: DEFAULT_PAGE,
+        canWrite: await may(ctx, me, row, 'write'),
+        canAdmin: await may(ctx, me, row, 'admin'),
+      };
+      return page(ctx, me, repositoryPage(me, data));
+    })
+    .get('/repositories/:name/module', async ({ ui, params, query }) => {
+      const me = signedIn(ui);
+      const row = await ctx.repositories.rowByName(params.name);
+      await ctx.permissions.authorize(me.principal, row, 'read');
+      const module = typeof query.module === 'string' ? query.module : '';
+      if (!module) throw new BadRequest('which module? add ?module= to the address');
+      const versions = await modules.listVersions(row, module);
+      const wanted = typeof query.version === 'string' ? query.version : typeof query.uploaded === 'string' ? query.uploaded : null;
+      const selected = versions.find((v) => v.version === wanted) ?? versions[0] ?? null;
+      let goMod: { text: string } | { problem: string } | null = null;
+      if (selected) {
+        // A missing or oversized go.mod should not take the whole page down with it.
+        goMod = await modules.goMod(row, module, selected.version).then(
+          (text) => ({ text }),
+          (err) => ({ problem: toAppError(err).status < 500 ? toAppError(err).message : 'the go.mod could not be read' }),
+        );
+      }
+      const canWrite = await may(ctx, me, row, 'write');
+      const body = modulePage(me, { repo: await ctx.repositories.view(row), module, versions, selected, goMod, canWrite });
+      return page(ctx, me, body);
+    })
+    .post('/repositories/:name/versions/delete', async ({ ui, params, form }) => {
+      const me = signedIn(ui);
+      const row = await ctx.repositories.rowByName(params.name);
+      await ctx.permissions.authorize(me.principal, row, 'write');
+      const module = str(form, 'module');
+      const version = str(form, 'version');
+      if (!module || !version) throw new BadRequest('module and version are required');
+      await modules.deleteVersion(row, module, version, actor(me));
+      const left = await modules.listVersions(row, module).catch(() => []);
+      const back = left.length
+        ? `/repositories/${encodeURIComponent(row.name)}/module?module=${encodeURIComponent(module)}`
+        : `/repositories/${encodeURIComponent(row.name)}`;
+      return done(ctx, me, back, `${module}@${version} was ${row.type === 'proxy' ? 'evicted' : 'deleted'}.`);
+    });
+}

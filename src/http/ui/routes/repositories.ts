@@ -1,0 +1,170 @@
+import type { AppContext } from '../../../context';
+import type { RepositoryType, WritePolicy } from '../../../db/schema';
+import { BadRequest } from '../../../errors';
+import type { RepositoryInput, RepositoryPatch, RepositoryView } from '../../../repos/repository-service';
+import { actor, done, page, signedIn, uiController } from '../controller';
+import { errorsFor, isClientError, str } from '../forms';
+import { deleteRepositoryPage, repositoriesPage } from '../pages/repositories';
+import { EMPTY_FORM, formValuesOf, repositoryFormPage, WRITE_POLICIES, type RepositoryFormValues } from '../pages/repository-form';
+import { url } from '../layout';
+import { redirect } from '../respond';
+import type { SignedInEnv } from '../session';
+
+/** Which field a RepositoryService refusal is about, from the words it uses. */
+export const REPOSITORY_FIELD_RULES: [RegExp, string][] = [
+  [/^repository name|already exists/, 'name'],
+  [/remoteUrl|proxy repository needs/, 'remoteUrl'],
+  [/upstreamUsername|upstreamPassword/, 'upstream'],
+  [/member|contain itself/, 'members'],
+  [/^format/, 'format'],
+  [/^type|type of a repository/, 'type'],
+  [/writePolicy/, 'writePolicy'],
+];
+
+/** The form as submitted, members ordered by their position inputs (unnumbered ones last, as listed). */
+export function readRepositoryForm(form: FormData): RepositoryFormValues & { upstreamPassword: string } {
+  const ticked = form.getAll('members').filter((m): m is string => typeof m === 'string');
+  const position = (name: string) => {
+    const n = Number.parseInt(str(form, `position:${name}`), 10);
+    return Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+  };
+  const members = ticked.map((name, i) => ({ name, i, pos: position(name) })).sort((a, b) => a.pos - b.pos || a.i - b.i);
+  return {
+    format: str(form, 'format') || 'go',
+    type: str(form, 'type'),
+    name: str(form, 'name').trim(),
+    description: str(form, 'description'),
+    remoteUrl: str(form, 'remoteUrl').trim(),
+    upstreamUsername: str(form, 'upstreamUsername').trim(),
+    upstreamPassword: str(form, 'upstreamPassword'),
+    members: members.map((m) => m.name),
+    anonymousRead: form.get('anonymousRead') !== null,
+    // Empty when the form had no such field (edit forms of proxies and groups): left as it is.
+    writePolicy: str(form, 'writePolicy'),
+  };
+}
+
+function writePolicyOf(value: string): WritePolicy {
+  if (!WRITE_POLICIES.some(([p]) => p === value)) throw new BadRequest('writePolicy must be allow_once, allow or deny');
+  return value as WritePolicy;
+}
+
+export function createInput(v: ReturnType<typeof readRepositoryForm>): RepositoryInput {
+  const proxy = v.type === 'proxy';
+  return {
+    name: v.name,
+    format: v.format as 'go',
+    type: v.type as RepositoryType,
+    // Fields of the other types stay in the page (hidden), so only the chosen type's are passed on.
+    remoteUrl: proxy ? v.remoteUrl : undefined,
+    members: v.type === 'group' ? v.members : undefined,
+    anonymousRead: v.anonymousRead,
+    writePolicy: writePolicyOf(v.writePolicy || 'allow_once'),
+    description: v.description,
+    settings: proxy && v.upstreamUsername ? { upstreamUsername: v.upstreamUsername, upstreamPassword: v.upstreamPassword || undefined } : undefined,
+  };
+}
+
+export function updatePatch(current: RepositoryView, v: ReturnType<typeof readRepositoryForm>): RepositoryPatch {
+  const patch: RepositoryPatch = { description: v.description, anonymousRead: v.anonymousRead };
+  if (v.writePolicy) patch.writePolicy = writePolicyOf(v.writePolicy);
+  if (current.type === 'proxy') {
+    patch.remoteUrl = v.remoteUrl;
+    // An empty password keeps the stored one; an empty username clears both.
+    patch.settings = v.upstreamUsername
+      ? { upstreamUsername: v.upstreamUsername, ...(v.upstreamPassword ? { upstreamPassword: v.upstreamPassword } : {}) }
+      : { upstreamUsername: null as never, upstreamPassword: null as never };
+  }
+  if (current.type === 'group') patch.members = v.members;
+  return patch;
+}
+
+/** Repositories anyone signed in can see: all of them for administrators, else those they may read. */
+async function visibleRepositories(ctx: AppContext, ui: SignedInEnv): Promise<RepositoryView[]> {
+  const all = await ctx.repositories.list();
+  if (ui.principal.isAdmin) return all;
+  const visible: RepositoryView[] = [];
+  for (const view of all) {
+    const row = await ctx.repositories.rowByName(view.name);
+    if (row.anonymousRead || (await ctx.permissions.roleOf(ui.principal, row))) visible.push(view);
+  }
+  return visible;
+}
+
+function requireAdmin(ctx: AppContext, ui: SignedInEnv): void {
+  ctx.permissions.requireAdmin(ui.principal);
+}
+
+/** /, /repositories/new, /repositories/:name/edit and /delete: the list and its create/edit/delete forms. */
+export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
+  return uiController(ctx, prefix, 'repositories')
+    .get('/', async ({ ui }) => {
+      const me = signedIn(ui);
+      return page(ctx, me, repositoriesPage(me, await visibleRepositories(ctx, me)));
+    })
+    .get('/repositories', ({ ui }) => redirect(url(ui, '/')))
+    .get('/repositories/new', async ({ ui }) => {
+      const me = signedIn(ui);
+      requireAdmin(ctx, me);
+      return page(ctx, me, repositoryFormPage(me, { mode: 'create', values: EMPTY_FORM, candidates: await ctx.repositories.list() }));
+    })
+    .post('/repositories', async ({ ui, form }) => {
+      const me = signedIn(ui);
+      requireAdmin(ctx, me);
+      const values = readRepositoryForm(form);
+      try {
+        const created = await ctx.repositories.create(createInput(values), actor(me));
+        return done(ctx, me, `/repositories/${encodeURIComponent(created.name)}`, `Repository ${created.name} was created.`);
+      } catch (err) {
+        if (!isClientError(err)) throw err;
+        const body = repositoryFormPage(me, { mode: 'create', values, candidates: await ctx.repositories.list(), errors: errorsFor(err, REPOSITORY_FIELD_RULES) });
+        return page(ctx, me, body, 400);
+      }
+    })
+    .get('/repositories/:name/edit', async ({ ui, params }) => {
+      const me = signedIn(ui);
+      const row = await ctx.repositories.rowByName(params.name);
+      await ctx.permissions.authorize(me.principal, row, 'admin');
+      const view = await ctx.repositories.view(row);
+      const body = repositoryFormPage(me, { mode: 'edit', values: formValuesOf(view), candidates: await ctx.repositories.list(), passwordSet: view.settings.upstreamPasswordSet });
+      return page(ctx, me, body);
+    })
+    .post('/repositories/:name/edit', async ({ ui, params, form }) => {
+      const me = signedIn(ui);
+      const row = await ctx.repositories.rowByName(params.name);
+      await ctx.permissions.authorize(me.principal, row, 'admin');
+      const current = await ctx.repositories.view(row);
+      const values = { ...readRepositoryForm(form), name: current.name, type: current.type };
+      try {
+        await ctx.repositories.update(current.name, updatePatch(current, values), actor(me));
+        return done(ctx, me, `/repositories/${encodeURIComponent(current.name)}`, `Repository ${current.name} was saved.`);
+      } catch (err) {
+        if (!isClientError(err)) throw err;
+        const body = repositoryFormPage(me, {
+          mode: 'edit',
+          values,
+          candidates: await ctx.repositories.list(),
+          errors: errorsFor(err, REPOSITORY_FIELD_RULES),
+          passwordSet: current.settings.upstreamPasswordSet,
+        });
+        return page(ctx, me, body, 400);
+      }
+    })
+    .get('/repositories/:name/delete', async ({ ui, params }) => {
+      const me = signedIn(ui);
+      requireAdmin(ctx, me);
+      return page(ctx, me, deleteRepositoryPage(me, await ctx.repositories.get(params.name)));
+    })
+    .post('/repositories/:name/delete', async ({ ui, params }) => {
+      const me = signedIn(ui);
+      requireAdmin(ctx, me);
+      const view = await ctx.repositories.get(params.name);
+      try {
+        await ctx.repositories.delete(view.name, actor(me));
+      } catch (err) {
+        if (!isClientError(err)) throw err;
+        return page(ctx, me, deleteRepositoryPage(me, view, errorsFor(err, [])._form), 409);
+      }
+      return done(ctx, me, '/', `Repository ${view.name} was deleted.`);
+    });
+}

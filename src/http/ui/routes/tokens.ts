@@ -1,0 +1,59 @@
+import type { AppContext } from '../../../context';
+import { BadRequest, Forbidden } from '../../../errors';
+import { actor, done, page, signedIn, uiController } from '../controller';
+import { errorsFor, isClientError, str } from '../forms';
+import { tokensPage } from '../pages/tokens';
+
+const TOKEN_FIELD_RULES: [RegExp, string][] = [
+  [/name/, 'name'],
+  [/expires/, 'expires'],
+];
+
+/** A date input's YYYY-MM-DD as the end of that day, UTC: "expires on the 5th" includes the 5th. */
+function expiryOf(date: string): string | null {
+  if (!date) return null;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new BadRequest('expires must be a date (YYYY-MM-DD)');
+  return `${date}T23:59:59.999Z`;
+}
+
+/** /tokens: create (the secret shown once, in the response to the POST), list, revoke. */
+export function tokenUiRoutes(ctx: AppContext, prefix: string) {
+  return uiController(ctx, prefix, 'tokens')
+    .get('/tokens', async ({ ui }) => {
+      const me = signedIn(ui);
+      return page(ctx, me, tokensPage(me, { tokens: await ctx.tokens.list(me.session.user) }));
+    })
+    .post('/tokens', async ({ ui, form }) => {
+      const me = signedIn(ui);
+      const user = me.session.user;
+      const values = { name: str(form, 'name'), expires: str(form, 'expires') };
+      try {
+        const created = await ctx.tokens.create(user, { name: values.name, expiresAt: expiryOf(values.expires) });
+        const a = actor(me);
+        await ctx.audit.record({
+          actor: a.username,
+          action: 'token.create',
+          target: `${user.username}/${created.token.id}`,
+          details: { name: created.token.name, expiresAt: created.token.expiresAt },
+          clientAddress: a.clientAddress,
+        });
+        // Rendered, not redirected: the secret exists only in this response and is never stored.
+        return page(ctx, me, tokensPage(me, { tokens: await ctx.tokens.list(user), created }), 201);
+      } catch (err) {
+        if (!isClientError(err)) throw err;
+        const body = tokensPage(me, { tokens: await ctx.tokens.list(user), values, errors: errorsFor(err, TOKEN_FIELD_RULES) });
+        return page(ctx, me, body, 400);
+      }
+    })
+    .post('/tokens/:id/revoke', async ({ ui, params }) => {
+      const me = signedIn(ui);
+      const id = Number(params.id);
+      if (!Number.isSafeInteger(id) || id <= 0) throw new BadRequest('token id must be a positive whole number');
+      const { username } = await ctx.tokens.get(id);
+      if (username !== me.principal.username && !me.principal.isAdmin) throw new Forbidden(`token ${id} belongs to another user`);
+      const token = await ctx.tokens.revoke(id);
+      const a = actor(me);
+      await ctx.audit.record({ actor: a.username, action: 'token.revoke', target: `${username}/${id}`, details: { name: token.name }, clientAddress: a.clientAddress });
+      return done(ctx, me, '/tokens', `Token ${token.name} was revoked.`);
+    });
+}
