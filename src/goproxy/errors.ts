@@ -1,0 +1,34 @@
+/**
+ * Errors raised by the Go module protocol rules. Every one of them means "the
+ * client (or an upstream) sent something the protocol forbids", so the HTTP
+ * layer maps the whole family to 400 without looking at the subclass.
+ *
+ * `rule` is a short stable id (e.g. "path-dot-element") that tests and logs can
+ * match on; `message` is one plain line for people.
+ */
+export class GoProtocolError extends Error {
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidPathError extends GoProtocolError {}
+
+export class InvalidVersionError extends GoProtocolError {}
+
+export class InvalidGoModError extends GoProtocolError {}
+
+export class InvalidZipError extends GoProtocolError {
+  constructor(
+    rule: string,
+    message: string,
+    /** Full zip entry name (with the module@version/ prefix) the refusal is about, if any. */
+    readonly entry?: string,
+  ) {
+    super(rule, message);
+  }
+}

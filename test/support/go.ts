@@ -1,0 +1,132 @@
+/**
+ * Running the real go command in tests, isolated from the machine: its own
+ * GOPATH, module cache, build cache and HOME under a temp dir, no go env file,
+ * no toolchain switching, no telemetry, no checksum database, and GOPROXY=off
+ * unless a test names a (loopback) proxy — so a test can never reach the
+ * internet by accident.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface GoEnvOptions {
+  /** GOPROXY value; unset means "off". */
+  goproxy?: string;
+  /** GOSUMDB value; unset means "off". */
+  gosumdb?: string;
+  /** GOFLAGS; unset means "-mod=mod -modcacherw" (a writable cache is what lets cleanup delete it). */
+  goflags?: string;
+  /** More variables, applied last. */
+  extra?: Record<string, string>;
+}
+
+export interface GoEnv {
+  /** The complete environment to pass to runGo. */
+  env: Record<string, string>;
+  root: string;
+  gopath: string;
+  gomodcache: string;
+  /** A scratch directory (with no go.mod) to run commands in. */
+  work: string;
+  cleanup(): Promise<void>;
+}
+
+export async function makeGoEnv(opts: GoEnvOptions = {}): Promise<GoEnv> {
+  const root = await mkdtemp(join(tmpdir(), "orbit-go-"));
+  const gopath = join(root, "gopath");
+  const gomodcache = join(gopath, "pkg", "mod");
+  const work = join(root, "work");
+  await Bun.write(join(work, ".keep"), "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/local/go/bin:/usr/bin:/bin",
+    HOME: join(root, "home"),
+    TMPDIR: root,
+    GOPATH: gopath,
+    GOMODCACHE: gomodcache,
+    GOCACHE: join(root, "gocache"),
+    GOENV: "off",
+    GOTOOLCHAIN: "local",
+    GOTELEMETRY: "off",
+    GOPROXY: opts.goproxy ?? "off",
+    GOSUMDB: opts.gosumdb ?? "off",
+    GONOSUMDB: "",
+    GOPRIVATE: "",
+    GONOPROXY: "",
+    GOINSECURE: "",
+    GOFLAGS: opts.goflags ?? "-mod=mod -modcacherw",
+    GIT_TERMINAL_PROMPT: "0",
+    CGO_ENABLED: "0",
+    ...opts.extra,
+  };
+  return {
+    env,
+    root,
+    gopath,
+    gomodcache,
+    work,
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+export interface GoResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunGoOptions {
+  env: Record<string, string>;
+  cwd?: string;
+  /** Kill the command after this long; unset means 60 s. */
+  timeoutMs?: number;
+}
+
+export async function runGo(args: string[], opts: RunGoOptions): Promise<GoResult> {
+  const proc = Bun.spawn(["go", ...args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const timer = setTimeout(() => proc.kill(), opts.timeoutMs ?? 60_000);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether a go command is on PATH, for tests that skip (loudly) without one. */
+export function goAvailable(): boolean {
+  return Bun.which("go") !== null;
+}
+
+/** The go command's own default upstream proxy list (`go env GOPROXY`), for the one live test; never hard-coded. */
+export async function upstreamGoProxy(): Promise<string> {
+  const r = await runGo(["env", "GOPROXY"], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } });
+  return r.stdout.trim();
+}
+
+/** `go mod download -json` prints one indented JSON object per module; parse them all. */
+export function parseJsonStream<T = Record<string, unknown>>(out: string): T[] {
+  return out
+    .split(/^}\n?/m)
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith("{"))
+    .map((s) => JSON.parse(s + "}") as T);
+}
+
+/** The fields of `go mod download -json` output this project cares about. */
+export interface GoModDownload {
+  Path: string;
+  Version: string;
+  Error?: string;
+  Info?: string;
+  GoMod?: string;
+  Zip?: string;
+  Dir?: string;
+  Sum?: string;
+  GoModSum?: string;
+}
