@@ -1,6 +1,8 @@
 import { AuditLog } from './audit';
 import { AuthService } from './auth/auth-service';
 import { PermissionService } from './auth/permissions';
+import { SessionService } from './auth/sessions';
+import { TokenService } from './auth/tokens';
 import { UserService } from './auth/users';
 import type { Database, DatabaseHandle } from './db/open';
 import type { Logger } from './log';
@@ -30,6 +32,8 @@ export interface AppContext {
   audit: AuditLog;
   users: UserService;
   auth: AuthService;
+  tokens: TokenService;
+  sessions: SessionService;
   permissions: PermissionService;
   repositories: RepositoryService;
   registry: RepositoryRegistry;
@@ -41,7 +45,9 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
   const { database, storage, log } = opts;
   const db = database.db;
   const audit = new AuditLog(db, log);
-  const users = new UserService(db, log);
+  const sessions = new SessionService(db);
+  const users = new UserService(db, log, sessions);
+  const tokens = new TokenService(db);
   const repositories = new RepositoryService(db, audit);
   const registry = new RepositoryRegistry({ database, db, storage, audit, log, repositories, shared: new Map() });
   return {
@@ -53,7 +59,9 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     log,
     audit,
     users,
-    auth: new AuthService(users),
+    auth: new AuthService({ users, tokens, sessions, log }),
+    tokens,
+    sessions,
     permissions: new PermissionService(db),
     repositories,
     registry,

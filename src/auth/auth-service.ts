@@ -1,6 +1,11 @@
 import type { UserRow } from '../db/schema';
-import { Unauthorized } from '../errors';
+import { Forbidden, Unauthorized } from '../errors';
+import type { Logger } from '../log';
+import { CachedPasswordVerifier, verifyAgainstDummy } from './passwords';
 import { ANONYMOUS, type Principal, type RequestCredentials } from './principal';
+import { sessionSecretFromCookie, type SessionService } from './sessions';
+import { addressKey, LoginThrottle, usernameKey } from './throttle';
+import { looksLikeToken, type TokenService } from './tokens';
 import type { UserService } from './users';
 
 /** Parses `Authorization: Basic …` into user and secret; null when absent or malformed. */
@@ -14,22 +19,141 @@ export function parseBasic(header: string | null): { username: string; secret: s
   return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
-/** Who is asking. Bad credentials are 401, never silently anonymous. */
+export function parseBearer(header: string | null): string | null {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m ? m[1] : null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const INVALID = 'invalid username or password';
+
+export interface AuthServiceDeps {
+  users: UserService;
+  tokens: TokenService;
+  sessions: SessionService;
+  log: Logger;
+  throttle?: LoginThrottle;
+  passwords?: CachedPasswordVerifier;
+}
+
+/**
+ * Who is asking. Accepts Basic user:password, Basic user:token (the form GOPROXY userinfo and .netrc
+ * produce), Bearer token, and the UI session cookie. Credentials that are present but wrong are a 401,
+ * never a silent fall back to anonymous: a typo in CI should fail loudly, not read only public modules.
+ */
 export class AuthService {
-  constructor(private readonly users: UserService) {}
+  readonly throttle: LoginThrottle;
+  readonly passwords: CachedPasswordVerifier;
+  private readonly users: UserService;
+  private readonly tokens: TokenService;
+  private readonly sessions: SessionService;
+  private readonly log: Logger;
+
+  constructor(deps: AuthServiceDeps) {
+    this.users = deps.users;
+    this.tokens = deps.tokens;
+    this.sessions = deps.sessions;
+    this.log = deps.log;
+    this.throttle = deps.throttle ?? new LoginThrottle();
+    this.passwords = deps.passwords ?? new CachedPasswordVerifier();
+  }
 
   async authenticate(creds: RequestCredentials): Promise<Principal> {
-    if (!creds.authorization) return ANONYMOUS;
-    const basic = parseBasic(creds.authorization);
-    if (!basic) throw new Unauthorized('unsupported or malformed Authorization header');
-    const user = await this.users.byName(basic.username);
-    if (!user || user.disabled || !(await Bun.password.verify(basic.secret, user.passwordHash))) {
-      throw new Unauthorized('invalid credentials');
+    if (creds.authorization) {
+      const basic = parseBasic(creds.authorization);
+      if (basic) return this.basic(basic.username, basic.secret, creds.clientAddress);
+      const bearer = parseBearer(creds.authorization);
+      if (bearer) return this.token(bearer, null, creds.clientAddress);
+      throw new Unauthorized('unsupported or malformed Authorization header: use Basic or Bearer');
     }
-    return asPrincipal(user, 'password');
+    const sessionSecret = sessionSecretFromCookie(creds.cookie);
+    if (sessionSecret) return this.session(sessionSecret, creds);
+    return ANONYMOUS;
+  }
+
+  private async basic(username: string, secret: string, address: string): Promise<Principal> {
+    if (looksLikeToken(secret)) {
+      const viaToken = await this.token(secret, username, address, true);
+      if (viaToken) return viaToken;
+    }
+    return this.password(username, secret, address);
+  }
+
+  private async password(username: string, password: string, address: string): Promise<Principal> {
+    return asPrincipal(await this.login(username, password, address), 'password');
+  }
+
+  /**
+   * Checks a username and password as every password sign-in does (throttled, cached, 401 on failure,
+   * 401 for a disabled user) and returns the user. The UI's login form and the own-password change use it.
+   */
+  async login(username: string, password: string, address: string): Promise<UserRow> {
+    const keys = [addressKey(address), usernameKey(username)];
+    this.throttle.check(...keys);
+    const user = await this.users.byName(username);
+    const ok = user ? await this.passwords.verify(user.id, password, user.passwordHash) : await verifyAgainstDummy(password);
+    if (!user || !ok) {
+      this.throttle.fail(...keys);
+      // An unknown name is not logged: it is often a password typed into the wrong field.
+      this.log.warn('sign-in failed', { username: user ? username : '(unknown user)', clientAddress: address, via: 'password' });
+      throw new Unauthorized(INVALID);
+    }
+    this.throttle.succeed(...keys);
+    // Checked after the password so that only someone who knows it learns the account is disabled.
+    if (user.disabled) throw new Unauthorized(`user "${user.username}" is disabled`);
+    return user;
+  }
+
+  /**
+   * Tokens are 256 random bits: guessing one is hopeless, and a valid token proves nothing an attacker
+   * could use. So a valid token is let through even from a throttled address (behind a reverse proxy
+   * every client shares one address, and a flood of password guesses must not stop everyone's CI), while
+   * a wrong one counts against the address and is slowed like a wrong password. Username throttling
+   * never applies: guesses against alice's password do not block alice's tokens. With `fallThrough`, an
+   * unknown secret that merely looks like a token returns null so it can be tried as a password.
+   */
+  private async token(secret: string, username: string | null, address: string, fallThrough: true): Promise<Principal | null>;
+  private async token(secret: string, username: string | null, address: string): Promise<Principal>;
+  private async token(secret: string, username: string | null, address: string, fallThrough = false): Promise<Principal | null> {
+    const key = addressKey(address);
+    const found = looksLikeToken(secret) ? await this.tokens.lookup(secret) : null;
+    if (!found) {
+      if (fallThrough) return null;
+      this.throttle.check(key);
+      this.throttle.fail(key);
+      this.log.warn('sign-in failed', { clientAddress: address, via: 'token' });
+      throw new Unauthorized('invalid API token');
+    }
+    const { token, user } = found;
+    if (username !== null && username !== user.username) {
+      // A real token under the wrong name is a misconfiguration, or someone holding another's token.
+      this.throttle.check(key);
+      this.throttle.fail(key);
+      this.log.warn('sign-in failed: token used with another username', { owner: user.username, clientAddress: address, via: 'token' });
+      throw new Unauthorized(INVALID);
+    }
+    // Revoked and expired tokens are real secrets someone once held, not guesses: not counted as failures.
+    const state = this.tokens.isUsable(token);
+    if (state !== 'ok') throw new Unauthorized(`API token "${token.name}" is ${state}`);
+    if (user.disabled) throw new Unauthorized(`user "${user.username}" is disabled`);
+    await this.tokens.touch(token);
+    return asPrincipal(user, 'token', { tokenId: token.id });
+  }
+
+  /**
+   * An unknown or expired session cookie is anonymous, not 401: browsers keep sending a stale cookie, and
+   * public pages must keep working; the UI sends the person to sign in when it needs them.
+   */
+  private async session(secret: string, creds: RequestCredentials): Promise<Principal> {
+    const session = await this.sessions.lookup(secret);
+    if (!session || session.user.disabled) return ANONYMOUS;
+    if (!SAFE_METHODS.has((creds.method ?? '').toUpperCase()) && !this.sessions.verifyCsrf(session, creds.csrfToken)) {
+      throw new Forbidden('missing or wrong CSRF token (send the X-CSRF-Token header)');
+    }
+    return asPrincipal(session.user, 'session', { sessionId: session.id });
   }
 }
 
-export function asPrincipal(user: UserRow, via: 'password' | 'token' | 'session', tokenId?: number): Principal {
-  return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via, tokenId };
+export function asPrincipal(user: UserRow, via: 'password' | 'token' | 'session', extra: { tokenId?: number; sessionId?: string } = {}): Principal {
+  return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via, ...extra };
 }

@@ -1,11 +1,24 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { repositoryPermissions, type RepositoryRow, type Role } from '../db/schema';
-import { Forbidden, Unauthorized } from '../errors';
+import { repositoryPermissions, users, type RepositoryRow, type Role } from '../db/schema';
+import { BadRequest, Forbidden, NotFound, Unauthorized } from '../errors';
 import type { Access, Principal } from './principal';
 
 const RANK: Record<Access, number> = { read: 1, write: 2, admin: 3 };
+export const ROLES: readonly Role[] = ['read', 'write', 'admin'];
 
+export interface Grant {
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+const VERB: Record<Access, string> = { read: 'read', write: 'write to', admin: 'administer' };
+
+/**
+ * Who may do what to a repository. Global administrators may do everything; everyone else needs a grant
+ * (read < write < admin), except reading a repository with anonymousRead.
+ */
 export class PermissionService {
   constructor(private readonly db: Database) {}
 
@@ -20,13 +33,17 @@ export class PermissionService {
     return row?.role ?? null;
   }
 
-  /** Throws Unauthorized for an anonymous caller and Forbidden for a known one. Never NotFound. */
+  /**
+   * Throws Unauthorized for an anonymous caller and Forbidden for a known one. Never NotFound: the caller
+   * has already found the repository, and a 404 here would tell the go command to try elsewhere instead
+   * of asking for credentials.
+   */
   async authorize(principal: Principal, repo: RepositoryRow, access: Access): Promise<void> {
     if (access === 'read' && repo.anonymousRead) return;
     if (principal.kind !== 'user') throw new Unauthorized(`repository "${repo.name}" needs credentials`);
     const role = await this.roleOf(principal, repo);
     if (!role || RANK[role] < RANK[access]) {
-      throw new Forbidden(`user "${principal.username}" may not ${access === 'read' ? 'read' : access === 'write' ? 'write to' : 'administer'} repository "${repo.name}"`);
+      throw new Forbidden(`user "${principal.username}" may not ${VERB[access]} repository "${repo.name}"`);
     }
   }
 
@@ -37,5 +54,48 @@ export class PermissionService {
 
   requireUser(principal: Principal): asserts principal is Extract<Principal, { kind: 'user' }> {
     if (principal.kind !== 'user') throw new Unauthorized('this needs credentials');
+  }
+
+  async list(repo: RepositoryRow): Promise<Grant[]> {
+    const rows = await this.db
+      .select({ username: users.username, role: repositoryPermissions.role, createdAt: repositoryPermissions.createdAt })
+      .from(repositoryPermissions)
+      .innerJoin(users, eq(users.id, repositoryPermissions.userId))
+      .where(eq(repositoryPermissions.repositoryId, repo.id))
+      .orderBy(asc(users.username));
+    return rows.map((r) => ({ username: r.username, role: r.role, createdAt: r.createdAt.toISOString() }));
+  }
+
+  /** Gives a user a role on a repository, replacing any role they had. */
+  async grant(repo: RepositoryRow, username: string, role: Role): Promise<{ grant: Grant; previous: Role | null }> {
+    if (!ROLES.includes(role)) throw new BadRequest(`role must be one of ${ROLES.join(', ')}`);
+    const user = await this.userByName(username);
+    const [before] = await this.db
+      .select({ role: repositoryPermissions.role })
+      .from(repositoryPermissions)
+      .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)));
+    const [row] = await this.db
+      .insert(repositoryPermissions)
+      .values({ repositoryId: repo.id, userId: user.id, role })
+      .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.userId], set: { role } })
+      .returning();
+    return { grant: { username, role: row.role, createdAt: row.createdAt.toISOString() }, previous: before?.role ?? null };
+  }
+
+  /** Takes a user's grant away; NotFound when they had none. */
+  async revoke(repo: RepositoryRow, username: string): Promise<Role> {
+    const user = await this.userByName(username);
+    const [row] = await this.db
+      .delete(repositoryPermissions)
+      .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)))
+      .returning();
+    if (!row) throw new NotFound(`user "${username}" has no grant on repository "${repo.name}"`);
+    return row.role;
+  }
+
+  private async userByName(username: string) {
+    const [user] = await this.db.select({ id: users.id }).from(users).where(eq(users.username, username)).limit(1);
+    if (!user) throw new NotFound(`user "${username}" does not exist`);
+    return user;
   }
 }

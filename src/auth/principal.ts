@@ -8,6 +8,8 @@ export type Principal =
       isAdmin: boolean;
       via: 'password' | 'token' | 'session';
       tokenId?: number;
+      /** The ui_sessions id (a hash, not the cookie secret) when via is 'session'. */
+      sessionId?: string;
     };
 
 export type Access = 'read' | 'write' | 'admin';
@@ -17,6 +19,10 @@ export interface RequestCredentials {
   authorization: string | null;
   cookie: string | null;
   clientAddress: string;
+  /** The HTTP method; a session cookie on anything but GET/HEAD/OPTIONS needs csrfToken. Empty: treated as unsafe. */
+  method?: string;
+  /** The CSRF token the request presents (X-CSRF-Token header, or a form field the UI read). */
+  csrfToken?: string | null;
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };

@@ -1,11 +1,17 @@
-import { eq } from 'drizzle-orm';
+import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Database } from '../db/open';
 import { users, type UserRow } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
 import type { Logger } from '../log';
+import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
+import type { SessionService } from './sessions';
+
+export { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-export const MIN_PASSWORD_LENGTH = 5;
+/** Names the API uses as path words (`/users/me`), so no user may have them. */
+const RESERVED_USERNAMES = new Set(['me']);
+const MAX_PASSWORD_LENGTH = 1024;
 
 export interface PublicUser {
   id: number;
@@ -13,29 +19,42 @@ export interface PublicUser {
   isAdmin: boolean;
   disabled: boolean;
   createdAt: string;
+  updatedAt: string;
 }
 
 export function publicUser(u: UserRow): PublicUser {
-  return { id: u.id, username: u.username, isAdmin: u.isAdmin, disabled: u.disabled, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    username: u.username,
+    isAdmin: u.isAdmin,
+    disabled: u.disabled,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+  };
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return Bun.password.hash(password, { algorithm: 'argon2id' });
-}
-
-function checkPassword(password: string): void {
+export function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) throw new BadRequest(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  // argon2 of a megabyte is a cheap way to burn our CPU.
+  if (password.length > MAX_PASSWORD_LENGTH) throw new BadRequest(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+}
+
+export interface UserPatch {
+  password?: string;
+  isAdmin?: boolean;
+  disabled?: boolean;
 }
 
 export class UserService {
   constructor(
     private readonly db: Database,
     private readonly log: Logger,
+    private readonly sessions?: SessionService,
   ) {}
 
   async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRow> {
-    if (!USERNAME_PATTERN.test(input.username)) {
-      throw new BadRequest('username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit');
+    if (!USERNAME_PATTERN.test(input.username) || RESERVED_USERNAMES.has(input.username)) {
+      throw new BadRequest('username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit (and not "me")');
     }
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
@@ -48,8 +67,17 @@ export class UserService {
     return row;
   }
 
+  async list(): Promise<UserRow[]> {
+    return this.db.select().from(users).orderBy(asc(users.username));
+  }
+
   async byName(username: string): Promise<UserRow | undefined> {
     const [row] = await this.db.select().from(users).where(eq(users.username, username)).limit(1);
+    return row;
+  }
+
+  async byId(id: number): Promise<UserRow | undefined> {
+    const [row] = await this.db.select().from(users).where(eq(users.id, id)).limit(1);
     return row;
   }
 
@@ -59,21 +87,94 @@ export class UserService {
     return row;
   }
 
-  /** Makes the bootstrap `admin` user on first start; never touches it afterwards. */
+  /**
+   * Changes password, admin flag or disabled. Taking away the last enabled administrator is refused (409):
+   * nobody could manage the server afterwards. A new password or a disabled account ends the user's UI
+   * sessions, except `keepSessionId` (the session that changed its own password).
+   */
+  async update(username: string, patch: UserPatch, keepSessionId?: string): Promise<UserRow> {
+    if (patch.password !== undefined) checkPassword(patch.password);
+    const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
+    const row = await this.db.transaction(async (tx) => {
+      const target = await this.lockForAdminChange(tx as unknown as Database, username);
+      const losesAdmin = target.isAdmin && !target.disabled && (patch.isAdmin === false || patch.disabled === true);
+      if (losesAdmin) await this.refuseIfLastAdmin(tx as unknown as Database, target, patch.disabled === true ? 'disable' : 'demote');
+      const [updated] = await tx
+        .update(users)
+        .set({
+          ...(passwordHash !== undefined ? { passwordHash } : {}),
+          ...(patch.isAdmin !== undefined ? { isAdmin: patch.isAdmin } : {}),
+          ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(users.id, target.id))
+        .returning();
+      return updated;
+    });
+    if (passwordHash !== undefined || patch.disabled === true) await this.sessions?.destroyUserSessions(row.id, keepSessionId);
+    return row;
+  }
+
+  async delete(username: string): Promise<UserRow> {
+    return this.db.transaction(async (tx) => {
+      const target = await this.lockForAdminChange(tx as unknown as Database, username);
+      if (target.isAdmin && !target.disabled) await this.refuseIfLastAdmin(tx as unknown as Database, target, 'delete');
+      // Tokens, grants and sessions go with the row (ON DELETE CASCADE).
+      await tx.delete(users).where(eq(users.id, target.id));
+      return target;
+    });
+  }
+
+  /**
+   * Locks every enabled administrator's row, then the target's, so two concurrent demotions cannot each
+   * see the other admin and both succeed: the second waits, re-reads, and finds itself the last.
+   */
+  private async lockForAdminChange(tx: Database, username: string): Promise<UserRow> {
+    await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.isAdmin, true), eq(users.disabled, false)))
+      .orderBy(asc(users.id))
+      .for('update');
+    const [target] = await tx.select().from(users).where(eq(users.username, username)).limit(1).for('update');
+    if (!target) throw new NotFound(`user "${username}" does not exist`);
+    return target;
+  }
+
+  private async refuseIfLastAdmin(tx: Database, target: UserRow, what: 'delete' | 'disable' | 'demote'): Promise<void> {
+    const others = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.isAdmin, true), eq(users.disabled, false), ne(users.id, target.id)))
+      .limit(1);
+    if (others.length === 0) {
+      throw new Conflict(`cannot ${what} "${target.username}": it is the last enabled administrator; make another user an administrator first`);
+    }
+  }
+
+  /**
+   * Makes the bootstrap `admin` user when no administrator exists (first start). Once any administrator
+   * exists it is never touched again, so deleting `admin` after making another administrator does not
+   * bring it back with a default password on the next start.
+   */
   async ensureBootstrapAdmin(password: string, passwordIsDefault: boolean): Promise<void> {
-    const existing = await this.byName('admin');
-    if (!existing) {
-      await this.db
+    const [anyAdmin] = await this.db.select({ id: users.id }).from(users).where(eq(users.isAdmin, true)).limit(1);
+    if (!anyAdmin) {
+      const [made] = await this.db
         .insert(users)
         .values({ username: 'admin', passwordHash: await hashPassword(password), isAdmin: true })
-        .onConflictDoNothing();
-      this.log.info('created the bootstrap admin user', { username: 'admin' });
+        .onConflictDoNothing()
+        .returning({ id: users.id });
+      if (made) {
+        this.log.info('created the bootstrap admin user', { username: 'admin' });
+        if (passwordIsDefault) this.log.warn('the admin user was created with the default password');
+      } else {
+        this.log.warn('no administrator exists and the name "admin" is taken by a non-administrator: promote a user directly in the database');
+      }
     }
-    const row = existing ?? (await this.byName('admin'));
-    if (row && !row.disabled && (await Bun.password.verify('admin', row.passwordHash))) {
+    const row = await this.byName('admin');
+    if (row && row.isAdmin && !row.disabled && (await Bun.password.verify('admin', row.passwordHash))) {
       this.log.warn('the admin user still has the default password "admin": change it (PATCH /api/v1/users/admin) or set ORBITREPO_ADMIN_PASSWORD before first start');
-    } else if (passwordIsDefault && !existing) {
-      this.log.warn('the admin user was created with the default password');
     }
   }
 }

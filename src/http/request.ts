@@ -20,6 +20,8 @@ export function credentialsOf(request: Request, server: AddressSource | null | u
     authorization: request.headers.get('authorization'),
     cookie: request.headers.get('cookie'),
     clientAddress: clientAddressOf(request, server),
+    method: request.method,
+    csrfToken: request.headers.get('x-csrf-token'),
   };
 }
 

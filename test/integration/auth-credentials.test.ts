@@ -1,0 +1,192 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test';
+import { eq } from 'drizzle-orm';
+import { apiTokens } from '../../src/db/schema';
+import type { Logger } from '../../src/log';
+import { basic, startTestApp, type TestApp } from '../support/app';
+import { testDatabaseKinds } from '../support/db';
+
+/** Keeps every log call as given (before redaction), to prove no secret is ever handed to the logger. */
+function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const push = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    lines.push(JSON.stringify({ level, msg, fields }, (_, v) => (v instanceof Error ? v.message : v)));
+  };
+  return { lines, info: push('info'), warn: push('warn'), error: push('error') };
+}
+
+const ALICE_PW = 'alice-password';
+const LIST = '/go/private/example.com/m/@v/list';
+
+describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
+  let t: TestApp;
+  let log: ReturnType<typeof capturingLogger>;
+  let token: string;
+  let tokenId: number;
+  const secrets: string[] = [ALICE_PW];
+
+  beforeAll(async () => {
+    log = capturingLogger();
+    t = await startTestApp({ db: dbKind, log });
+    expect((await t.api('POST', '/users', { username: 'alice', password: ALICE_PW })).status).toBe(201);
+    expect((await t.api('POST', '/users', { username: 'bob', password: 'bob-password' })).status).toBe(201);
+    expect((await t.api('POST', '/repositories', { name: 'private', type: 'hosted' })).status).toBe(201);
+    expect((await t.api('PUT', '/repositories/private/permissions/alice', { role: 'read' })).status).toBe(200);
+    const created = await (await t.api('POST', '/tokens', { name: 'ci' }, basic('alice', ALICE_PW))).json();
+    token = created.token;
+    tokenId = created.id;
+    secrets.push(token);
+  }, 60_000);
+  beforeEach(() => t.ctx.auth.throttle.reset());
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const me = (auth: string | null, headers: Record<string, string> = {}) => t.request('/api/v1/users/me', { auth, headers });
+
+  test.each([
+    ['Basic user:password', () => basic('alice', ALICE_PW), 'password'],
+    ['Basic user:token, the form GOPROXY userinfo and .netrc produce', () => basic('alice', token), 'token'],
+    ['Bearer token', () => `Bearer ${token}`, 'token'],
+  ])('%s is accepted on the admin API and the go routes', async (_, auth) => {
+    const res = await me(auth());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ username: 'alice', isAdmin: false });
+    const go = await t.request(LIST, { auth: auth() });
+    expect([401, 403]).not.toContain(go.status);
+  });
+
+  test('a session cookie is accepted, and a state-changing request with it needs the CSRF token', async () => {
+    const alice = await t.ctx.users.get('alice');
+    const { secret, csrfToken } = await t.ctx.sessions.createSession(alice.id);
+    const cookie = `orbit_session=${secret}`;
+    expect((await me(null, { cookie })).status).toBe(200);
+    const post = (headers: Record<string, string>) =>
+      t.request('/api/v1/tokens', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'ui' }) });
+    expect((await post({})).status).toBe(403);
+    expect((await post({ 'x-csrf-token': 'wrong' })).status).toBe(403);
+    const ok = await post({ 'x-csrf-token': csrfToken });
+    expect(ok.status).toBe(201);
+    secrets.push((await ok.json()).token);
+    await t.ctx.sessions.destroySession(secret);
+    expect((await me(null, { cookie })).status).toBe(401);
+  });
+
+  // Browsers keep sending a stale cookie; public pages must keep working for them.
+  test('an unknown session cookie counts as anonymous, not as bad credentials', async () => {
+    const res = await me(null, { cookie: `orbit_session=${'x'.repeat(43)}` });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ message: 'this needs credentials' });
+  });
+
+  test.each([
+    ['a wrong password', () => basic('alice', 'not-her-password')],
+    ['an unknown user', () => basic('mallory', ALICE_PW)],
+    ["someone else's token under another username", () => basic('bob', token)],
+    ['an unknown token as Bearer', () => 'Bearer orb_0000000000000000000000000000000000000000000'],
+    ['an unknown token as Basic', () => basic('alice', 'orb_0000000000000000000000000000000000000000000')],
+    ['a Bearer that is not a token', () => `Bearer ${ALICE_PW}`],
+    ['an unsupported scheme', () => 'Digest username="alice"'],
+    ['Basic without a colon', () => `Basic ${Buffer.from('alice').toString('base64')}`],
+  ])('%s is a 401 with a Basic challenge, never anonymous access', async (_, auth) => {
+    const res = await me(auth());
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+    const go = await t.request(LIST, { auth: auth() });
+    expect(go.status).toBe(401);
+    expect(go.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+  });
+
+  test('no credentials where they are needed is a 401 with a Basic challenge on both APIs', async () => {
+    const res = await me(null);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Basic realm="OrbitRepos", charset="UTF-8"');
+    const go = await t.request(LIST);
+    expect(go.status).toBe(401);
+    expect(go.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+    expect(await go.text()).toBe('repository "private" needs credentials\n');
+  });
+
+  test('an expired token is a 401 that says so', async () => {
+    const { token: secret, id } = await (await t.api('POST', '/tokens', { name: 'soon', expiresAt: new Date(Date.now() + 60_000).toISOString() }, basic('alice', ALICE_PW))).json();
+    secrets.push(secret);
+    expect((await me(`Bearer ${secret}`)).status).toBe(200);
+    await t.ctx.db.update(apiTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiTokens.id, id));
+    const res = await me(`Bearer ${secret}`);
+    expect(res.status).toBe(401);
+    expect((await res.json()).message).toBe('API token "soon" is expired');
+  });
+
+  test('a token used through the API gets a lastUsedAt', async () => {
+    await me(`Bearer ${token}`);
+    const list = await (await t.api('GET', '/tokens', undefined, basic('alice', ALICE_PW))).json();
+    expect(list.find((x: { id: number }) => x.id === tokenId).lastUsedAt).toBeString();
+  });
+
+  test('a disabled user is refused with a password and with a token, and works again when enabled', async () => {
+    expect((await t.api('PATCH', '/users/alice', { disabled: true })).status).toBe(200);
+    for (const auth of [basic('alice', ALICE_PW), basic('alice', token), `Bearer ${token}`]) {
+      const res = await me(auth);
+      expect(res.status).toBe(401);
+      expect((await res.json()).message).toBe('user "alice" is disabled');
+    }
+    expect((await t.api('PATCH', '/users/alice', { disabled: false })).status).toBe(200);
+    expect((await me(`Bearer ${token}`)).status).toBe(200);
+  });
+
+  describe('password verification cache', () => {
+    const spies: { mockRestore(): void }[] = [];
+    afterEach(() => spies.splice(0).forEach((s) => s.mockRestore()));
+
+    // The go command sends the password on every request; argon2 on each would cost tens of ms apiece.
+    test('repeated requests with the same password run argon2 once', async () => {
+      await me(basic('bob', 'bob-password'));
+      const spy = spyOn(Bun.password, 'verify');
+      spies.push(spy);
+      for (let i = 0; i < 5; i++) expect((await me(basic('bob', 'bob-password'))).status).toBe(200);
+      expect(spy).toHaveBeenCalledTimes(0);
+    });
+
+    test('a password change takes effect at once despite the cache', async () => {
+      expect((await me(basic('bob', 'bob-password'))).status).toBe(200);
+      expect((await t.api('PATCH', '/users/bob', { password: 'bob-new-password' })).status).toBe(200);
+      expect((await me(basic('bob', 'bob-password'))).status).toBe(401);
+      expect((await me(basic('bob', 'bob-new-password'))).status).toBe(200);
+    });
+  });
+
+  describe('throttling', () => {
+    test('after five failures from one address the next password attempt is a 429 with Retry-After, even with the right password', async () => {
+      for (let i = 0; i < 5; i++) expect((await me(basic('alice', `guess-${i}`))).status).toBe(401);
+      const res = await me(basic('alice', ALICE_PW));
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const go = await t.request(LIST, { auth: basic('alice', ALICE_PW) });
+      expect(go.status).toBe(429);
+      expect(go.headers.get('retry-after')).toBeString();
+      // Behind a reverse proxy everyone shares one address: valid tokens keep working, wrong ones are slowed.
+      expect((await me(`Bearer ${token}`)).status).toBe(200);
+      expect((await me('Bearer orb_0000000000000000000000000000000000000000000')).status).toBe(429);
+    });
+
+    test('guessing one username from many addresses slows that username, but not its tokens', async () => {
+      const auth = t.ctx.auth;
+      for (let i = 0; i < 5; i++) {
+        await expect(auth.authenticate({ authorization: basic('alice', `guess-${i}`), cookie: null, clientAddress: `10.0.0.${i}` })).rejects.toMatchObject({ status: 401 });
+      }
+      await expect(auth.authenticate({ authorization: basic('alice', ALICE_PW), cookie: null, clientAddress: '10.0.1.1' })).rejects.toMatchObject({ status: 429 });
+      const viaToken = await auth.authenticate({ authorization: basic('alice', token), cookie: null, clientAddress: '10.0.1.1' });
+      expect(viaToken).toMatchObject({ kind: 'user', username: 'alice', via: 'token' });
+      // Anonymous requests are not failures: the go command probes without credentials first.
+      for (let i = 0; i < 10; i++) expect((await me(null)).status).toBe(401);
+      expect((await me(basic('bob', 'bob-new-password'))).status).toBe(200);
+    });
+  });
+
+  test('no secret was ever handed to the logger', () => {
+    const all = log.lines.join('\n');
+    expect(log.lines.some((l) => l.includes('sign-in failed'))).toBe(true);
+    for (const s of secrets) expect(all).not.toContain(s);
+    expect(all).not.toContain('bob-new-password');
+    expect(all).not.toContain('guess-');
+  });
+});

@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig, type StorageConfig } from '../../src/config';
+import type { AppContext } from '../../src/context';
+import { silentLogger, type Logger } from '../../src/log';
+import { startServer } from '../../src/server';
+import { ADMIN_PASSWORD } from './app';
+import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
+import { makeTestCA, type TestCA } from './tls';
+
+const REPO_ROOT = resolve(import.meta.dir, '..', '..');
+
+export interface StartTestServerOptions {
+  /** 'pglite' (default: embedded, under the temp data dir), 'postgres' (a throwaway database), or a URL to share. */
+  db?: TestDatabaseKind | { url: string };
+  /** Default: the filesystem under the temp data dir. */
+  storage?: StorageConfig;
+  /** true: a throwaway CA and certificate (see tls.ts); or certificate files of your own. Default: plain HTTP. */
+  tls?: boolean | TestCA;
+  /** More ORBITREPO_* variables, applied over the defaults. */
+  env?: Record<string, string>;
+  /** Default: silent. */
+  log?: Logger;
+}
+
+export interface TestServer {
+  /** e.g. https://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  ctx: AppContext;
+  /** The CA to trust when tls was asked for (SSL_CERT_FILE for the go command, `tls: { ca }` for fetch). */
+  tls?: TestCA;
+  dataDir: string;
+  /** The postgres:// URL in use, so a second server (or process) can share the database. */
+  databaseUrl?: string;
+  /** Stops listening, closes the database, drops a throwaway database and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+/** The standalone server (src/server.ts) in this process, on 127.0.0.1 and a port the OS picks. */
+export async function startTestServer(opts: StartTestServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orbit-server-'));
+  let dropDatabase: (() => Promise<void>) | undefined;
+  let databaseUrl: string | undefined;
+  if (opts.db === 'postgres') {
+    const made = await createTestDatabaseUrl();
+    databaseUrl = made.url;
+    dropDatabase = made.drop;
+  } else if (typeof opts.db === 'object') {
+    databaseUrl = opts.db.url;
+  }
+  const tls = opts.tls === true ? makeTestCA(join(dataDir, 'tls')) : opts.tls || undefined;
+  const env: Record<string, string> = {
+    ORBITREPO_HOST: '127.0.0.1',
+    ORBITREPO_PORT: '0',
+    ORBITREPO_DATA_DIR: dataDir,
+    ORBITREPO_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ...(databaseUrl ? { ORBITREPO_DATABASE_URL: databaseUrl } : {}),
+    ...(tls ? { ORBITREPO_TLS_CERT_FILE: tls.certFile, ORBITREPO_TLS_KEY_FILE: tls.keyFile } : {}),
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  if (opts.storage) config.storage = opts.storage;
+  let running;
+  try {
+    running = await startServer(config, opts.log ?? silentLogger);
+  } catch (err) {
+    await dropDatabase?.();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    url: running.url,
+    port: running.port,
+    ctx: running.orbit.context,
+    tls,
+    dataDir,
+    databaseUrl,
+    stop() {
+      stopped ??= (async () => {
+        await running.stop();
+        await dropDatabase?.();
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  pid: number;
+  /** Everything the process printed so far (JSON log lines), for assertions and failure messages. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after 5 s; removes a temp data dir this helper made. */
+  stop(): Promise<number>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * `bun run src/index.ts` as a separate process, for tests that need two servers that share nothing but
+ * the database. Listens on 127.0.0.1, port 0 unless env says otherwise; the port is read from the
+ * startup line "OrbitRepos listening on http(s)://host:PORT". Only non-ORBITREPO_ variables are
+ * inherited from this process, so the test's own settings never leak in by accident.
+ */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined)) as Record<string, string>;
+  const child = Bun.spawn([process.execPath, 'run', join(REPO_ROOT, 'src', 'index.ts')], {
+    cwd: REPO_ROOT,
+    env: {
+      ...inherited,
+      ORBITREPO_HOST: '127.0.0.1',
+      ORBITREPO_PORT: '0',
+      ORBITREPO_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      ...(ownDataDir ? { ORBITREPO_DATA_DIR: ownDataDir } : {}),
+      ...env,
+    },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  let out = '';
+  let found: ((url: string) => void) | undefined;
+  const listening = new Promise<string>((res) => (found = res));
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      out += decoder.decode(r.value, { stream: true });
+      const m = /OrbitRepos listening on (https?:\/\/[^\s"]+:(\d+))/.exec(out);
+      if (m) found?.(m[1]);
+    }
+  };
+  void drain(child.stdout);
+  void drain(child.stderr);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`server process did not start within ${START_TIMEOUT_MS} ms:\n${out}`)), START_TIMEOUT_MS);
+    child.exited.then((code) => reject(new Error(`server process exited with code ${code} before listening:\n${out}`)));
+  });
+  failed.catch(() => {});
+  let url: string;
+  try {
+    url = await Promise.race([listening, failed]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  let stopped: Promise<number> | undefined;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: child.pid,
+    output: () => out,
+    stop() {
+      stopped ??= (async () => {
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const code = await child.exited;
+        clearTimeout(kill);
+        if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+        return code;
+      })();
+      return stopped;
+    },
+  };
+}
