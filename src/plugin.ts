@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type DatabaseHandle } from './db/open';
 import { openBlobStore } from './storage/open';
+import { moduleRoutes } from './http/admin/modules';
 import { openApiRoutes } from './http/admin/openapi';
+import { permissionRoutes } from './http/admin/permissions';
 import { repositoryRoutes } from './http/admin/repositories';
+import { tokenRoutes } from './http/admin/tokens';
+import { userRoutes } from './http/admin/users';
 import { goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
+import { uiRoutes } from './http/ui';
 import { consoleLogger, type Logger } from './log';
 import type { BlobStore } from './storage/blob-store';
 
@@ -76,8 +81,13 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   if (on(opts.goRoutes)) app = app.use(goRoutes(ctx));
   if (on(opts.adminApi)) {
     app = app.use(repositoryRoutes(ctx));
+    app = app.use(permissionRoutes(ctx));
+    app = app.use(userRoutes(ctx));
+    app = app.use(tokenRoutes(ctx));
+    app = app.use(moduleRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }
+  if (on(opts.ui)) app = app.use(uiRoutes(ctx, prefix));
   return {
     plugin: app,
     context: ctx,

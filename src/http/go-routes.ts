@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
-import { BadRequest, goErrorResponse, isServerFault, RangeNotSatisfiable } from '../errors';
+import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, RangeNotSatisfiable } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile } from '../repos/repository';
 import type { ByteRange } from '../storage/blob-store';
@@ -80,6 +80,9 @@ function protocolPath(request: Request, repo: string): string {
 export function goRoutes(ctx: AppContext) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
     try {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'PUT') {
+        throw new MethodNotAllowed(`${request.method} is not part of the module proxy protocol`, 'GET, HEAD, PUT');
+      }
       const creds = credentialsOf(request, server);
       const principal = await ctx.auth.authenticate(creds);
       const repo = await ctx.registry.open(repoName);
@@ -113,9 +116,10 @@ export function goRoutes(ctx: AppContext) {
         case 'info':
           return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, CACHE_IMMUTABLE);
         case 'mod':
-          return fileResponse(request, await repo.mod(req.module, req.version), TEXT);
+          // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
+          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT);
         case 'zip':
-          return fileResponse(request, await repo.zip(req.module, req.version), 'application/zip');
+          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip');
       }
     } catch (err) {
       if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });
@@ -124,7 +128,7 @@ export function goRoutes(ctx: AppContext) {
   };
 
   return new Elysia({ name: 'orbitrepos.go-routes', seed: ctx.id })
-    .get('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { detail: { hide: true } })
-    .head('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { detail: { hide: true } })
-    .put('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } });
+    // One `all` route, not get/head/put: for a HEAD that matches a GET route, Elysia runs the GET handler and
+    // reads its whole body to count Content-Length (a 500 MiB zip read for nothing, and 0 for our bodiless HEAD).
+    .all('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } });
 }

@@ -1,36 +1,335 @@
-import type { RepositoryRow } from '../db/schema';
-import { MethodNotAllowed, NotFound } from '../errors';
+import type { ModuleVersionRow, RepositoryRow } from '../db/schema';
+import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } from '../errors';
+import { InvalidZipError } from '../goproxy/errors';
+import { checkGoModModule, goModForZip } from '../goproxy/gomod';
+import { goModHash } from '../goproxy/dirhash';
+import { checkPathVersion, splitPathVersion } from '../goproxy/module-path';
+import { canonicalVersion, isCanonicalVersion, listVersions, selectLatest, versionBuild, versionMajor } from '../goproxy/version';
+import { checkModuleZip } from '../goproxy/zip-check';
+import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
+import { rangeReader } from '../storage/range-reader';
 import type { RepoDeps } from './deps';
-import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from './repository';
+import { blobGoFileAt } from './go-file';
+import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
+import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, upsertVersionRow, type NewVersionRow } from './version-rows';
 
-/** Placeholder until the hosted repository lands: every read is NotFound. */
+/** Largest module zip accepted, as the go command's own limit (golang.org/x/mod/zip MaxZipFile). */
+export const MAX_ZIP_UPLOAD_BYTES = 500 * 1024 * 1024;
+/**
+ * Staging and checking a zip allocate a fresh buffer for every chunk that passes (request body,
+ * storage reads, the range reader's windows): about three times the zip's size, all garbage at
+ * once. Left to itself the collector lets RSS climb by hundreds of MiB per 100 MiB upload before
+ * it runs; a collection every this many bytes keeps the growth to a few tens of MiB (bench/upload.bench.ts).
+ */
+const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
+/** .mod and .info PUT bodies are only compared, never stored; the go command's go.mod limit bounds them. */
+const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
+
+const q = (s: string) => JSON.stringify(s);
+
+/** `{"Version","Time"}` as the go command expects it; Time to the second, as public proxies write it. */
+export function infoJson(version: string, time: Date): string {
+  return JSON.stringify({ Version: version, Time: time.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+}
+
+/**
+ * A repository whose modules are published here with PUT. A version becomes visible (list, info,
+ * mod, zip) only when its row is inserted, and the row is inserted only after both blobs are
+ * stored, so a failed or interrupted upload leaves nothing a client can see or that blocks a retry.
+ */
 export class HostedRepository implements GoRepository {
   constructor(
     readonly row: RepositoryRow,
     private readonly deps: RepoDeps,
   ) {}
-  async list(): Promise<string[]> {
-    throw new NotFound('not implemented');
+
+  async list(module: string): Promise<string[]> {
+    const versions = await listVersionTimes(this.deps.db, this.row.id, module);
+    if (versions.length === 0) throw this.unknownModule(module);
+    return listVersions(versions.map((v) => v.version));
   }
-  async latest(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  async latest(module: string): Promise<string> {
+    const latest = selectLatest(await listVersionTimes(this.deps.db, this.row.id, module));
+    if (!latest) throw this.unknownModule(module);
+    return infoJson(latest.version, latest.time);
   }
-  async info(): Promise<string> {
-    throw new NotFound('not implemented');
+
+  async info(module: string, version: string): Promise<string> {
+    const row = await this.versionRow(module, version);
+    return infoJson(row.version, row.time);
   }
-  async mod(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  async mod(module: string, version: string): Promise<GoFile> {
+    const row = await this.versionRow(module, version);
+    if (!row.modKey) throw new NotFound(`${module}@${version} has no go.mod in repository ${q(this.row.name)}`);
+    return blobGoFileAt(this.deps.storage, row.modKey);
   }
-  async zip(): Promise<GoFile> {
-    throw new NotFound('not implemented');
+
+  async zip(module: string, version: string): Promise<GoFile> {
+    const row = await this.versionRow(module, version);
+    if (!row.zipKey || row.zipSize === null || !row.zipSha256) {
+      throw new NotFound(`${module}@${version} has no zip in repository ${q(this.row.name)}`);
+    }
+    return blobGoFileAt(this.deps.storage, row.zipKey, { size: row.zipSize, sha256: row.zipSha256 });
   }
-  async upload(): Promise<UploadResult> {
-    throw new MethodNotAllowed('not implemented');
+
+  async upload(module: string, version: string, kind: UploadKind, body: ReadableStream<Uint8Array>, actor: Actor): Promise<UploadResult> {
+    if (this.row.writePolicy === 'deny') {
+      throw new Forbidden(`repository ${q(this.row.name)} is read-only (write policy "deny")`);
+    }
+    checkUploadVersion(module, version);
+    switch (kind) {
+      case 'zip':
+        return this.publishZip(module, version, body, actor);
+      case 'mod':
+        return this.verifyMod(module, version, body);
+      case 'info':
+        return this.verifyInfo(module, version, body);
+    }
   }
-  async deleteVersion(): Promise<void> {
-    throw new NotFound('not implemented');
+
+  async deleteVersion(module: string, version: string, _actor: Actor): Promise<void> {
+    // Blobs stay: they are content-addressed and may back other versions or repositories.
+    const row = await deleteVersionRow(this.deps.db, this.row.id, module, version);
+    if (!row) throw this.unknownVersion(module, version);
   }
+
   async sumdb(): Promise<SumdbAnswer> {
-    throw new NotFound('not implemented');
+    throw new NotFound(`repository ${q(this.row.name)} is hosted and has no checksum database`);
   }
+
+  /**
+   * stage -> check (range reads on the staged blob) -> commit zip -> store .mod -> insert row.
+   * Until the insert nothing refers to the blobs; the staged copy is removed on any failure.
+   */
+  private async publishZip(module: string, version: string, body: ReadableStream<Uint8Array>, actor: Actor): Promise<UploadResult> {
+    const { storage, db } = this.deps;
+    const replace = this.row.writePolicy === 'allow';
+    // Saves reading up to 500 MiB only to refuse it; the insert below still decides any race.
+    if (!replace && (await findVersionRow(db, this.row.id, module, version))) throw this.alreadyPublished(module, version);
+
+    const staged = await this.stage(body);
+    let checked: Awaited<ReturnType<typeof checkModuleZip>>;
+    let zipKey: string;
+    try {
+      const reader = collectingReader(rangeReader(storage, staged.tmpKey, staged.size));
+      checked = await checkModuleZip(reader, module, version).catch((err) => {
+        throw explainZipError(err, module, version);
+      });
+      if (checked.goMod) checkGoModModule(module, new TextDecoder().decode(checked.goMod));
+      checkIncompatible(module, version, checked.goMod !== null);
+      zipKey = await commitBlob(storage, staged);
+    } catch (err) {
+      await discardStaged(storage, staged).catch(() => {});
+      throw err;
+    }
+    const goMod = goModForZip(module, checked.goMod);
+    const mod = await putContentAddressed(storage, goMod);
+
+    const values: NewVersionRow = {
+      repositoryId: this.row.id,
+      modulePath: module,
+      version,
+      time: new Date(Math.floor(Date.now() / 1000) * 1000),
+      zipSize: staged.size,
+      zipSha256: staged.sha256,
+      h1: checked.h1,
+      goModH1: goModHash(module, version, goMod),
+      zipKey,
+      modKey: mod.key,
+      infoKey: null,
+      origin: 'uploaded',
+      createdBy: actor.username,
+    };
+    if (replace) await upsertVersionRow(db, values);
+    else await insertVersionRow(db, values).catch((err) => {
+      throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
+    });
+    await this.deps.audit.record({
+      actor: actor.username,
+      action: 'module.publish',
+      repository: this.row.name,
+      target: `${module}@${version}`,
+      details: { h1: checked.h1, size: staged.size },
+      clientAddress: actor.clientAddress,
+    });
+    return { module, version, created: true, h1: checked.h1, size: staged.size };
+  }
+
+  /** Streams the body to a staged blob; a body that breaks off is the client's doing, not a server fault. */
+  private async stage(body: ReadableStream<Uint8Array>): Promise<StagedBlob> {
+    const watched = watchBody(body);
+    try {
+      return await stageBlob(this.deps.storage, watched.stream, { maxBytes: MAX_ZIP_UPLOAD_BYTES });
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (watched.failed) throw new BadRequest(`the upload broke off after ${watched.bytes} bytes; nothing was stored, send it again`);
+      throw err;
+    }
+  }
+
+  /** A .mod PUT is accepted only when it is exactly the go.mod the zip already gave this version. */
+  private async verifyMod(module: string, version: string, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
+    const row = await this.publishedBeforeSideFile(module, version, '.mod');
+    const bytes = await readLimited(body, MAX_SIDE_FILE_BYTES);
+    if (goModHash(module, version, bytes) !== row.goModH1) {
+      throw new BadRequest(`.mod of ${module}@${version} differs from the go.mod in its zip; the zip's go.mod is what is served`);
+    }
+    return { module, version, created: false };
+  }
+
+  /** A .info PUT may only repeat the version; its Time is ignored (.info reports the upload time). */
+  private async verifyInfo(module: string, version: string, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
+    await this.publishedBeforeSideFile(module, version, '.info');
+    const text = new TextDecoder().decode(await readLimited(body, MAX_SIDE_FILE_BYTES));
+    let info: unknown;
+    try {
+      info = JSON.parse(text);
+    } catch {
+      throw new BadRequest(`.info of ${module}@${version} is not JSON`);
+    }
+    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new BadRequest(`.info of ${module}@${version} is not a JSON object`);
+    const claimed = (info as { Version?: unknown }).Version;
+    if (claimed !== undefined && claimed !== version) {
+      throw new BadRequest(`.info says Version ${q(String(claimed))} but the URL says ${version}`);
+    }
+    return { module, version, created: false };
+  }
+
+  private async publishedBeforeSideFile(module: string, version: string, what: string): Promise<ModuleVersionRow> {
+    const row = await findVersionRow(this.deps.db, this.row.id, module, version);
+    // The zip carries everything (.mod is its go.mod, .info its upload time), so it must come first.
+    if (!row) throw new Conflict(`${module}@${version} is not published: upload the .zip first; ${what} is derived from it`);
+    return row;
+  }
+
+  private async versionRow(module: string, version: string): Promise<ModuleVersionRow> {
+    const row = await findVersionRow(this.deps.db, this.row.id, module, version);
+    if (!row) throw this.unknownVersion(module, version);
+    return row;
+  }
+
+  private unknownModule(module: string): NotFound {
+    return new NotFound(`module ${module} not found in repository ${q(this.row.name)}`);
+  }
+
+  private unknownVersion(module: string, version: string): NotFound {
+    return new NotFound(`${module}@${version} not found in repository ${q(this.row.name)}`);
+  }
+
+  private alreadyPublished(module: string, version: string): Conflict {
+    return new Conflict(
+      `${module}@${version} is already published in repository ${q(this.row.name)}; versions are immutable (go.sum pins them), publish a new version`,
+    );
+  }
+}
+
+/** Canonical (pseudo-versions included) and matching the path's major version suffix, before any byte is read. */
+export function checkUploadVersion(module: string, version: string): void {
+  if (!isCanonicalVersion(version)) {
+    let should = '';
+    try {
+      should = `; use ${canonicalVersion(version)}`;
+    } catch {}
+    throw new BadRequest(`version ${q(version)} is not canonical${should}`);
+  }
+  checkPathVersion(module, version);
+}
+
+/**
+ * The go command's rule for +incompatible (modfetch coderepo): only for a v2+ version of a module
+ * whose path has no /vN suffix and whose zip has no go.mod, i.e. code that predates modules.
+ */
+export function checkIncompatible(module: string, version: string, hasGoMod: boolean): void {
+  if (versionBuild(version) !== '+incompatible') return;
+  const major = versionMajor(version);
+  if (splitPathVersion(module).pathMajor !== '') {
+    throw new BadRequest(`version ${version} invalid: +incompatible is not allowed for ${module}, whose path already has a major version suffix`);
+  }
+  if (major === 'v0' || major === 'v1') {
+    throw new BadRequest(`version ${version} invalid: +incompatible is not allowed, major version ${major} is compatible`);
+  }
+  if (hasGoMod) {
+    throw new BadRequest(`version ${version} invalid: the zip has a go.mod, so the module path needs a /${major} suffix instead of +incompatible`);
+  }
+}
+
+/** Says which module@version the zip really holds when its prefix does not match the URL. */
+function explainZipError(err: unknown, module: string, version: string): unknown {
+  if (!(err instanceof InvalidZipError) || err.rule !== 'path-prefix' || !err.entry) return err;
+  const at = /^(.*?@[^/]*)\//.exec(err.entry)?.[1];
+  if (!at) return err;
+  return new BadRequest(`module zip holds ${at} but the URL says ${module}@${version} (entry ${q(err.entry)})`);
+}
+
+/** Counts bytes that passed through a buffer-per-chunk pipeline and collects garbage every COLLECT_EVERY_BYTES. */
+function garbageCollector(): (bytes: number) => void {
+  let since = 0;
+  return (bytes) => {
+    since += bytes;
+    if (since < COLLECT_EVERY_BYTES) return;
+    since = 0;
+    Bun.gc(true);
+  };
+}
+
+function collectingReader<R extends { size: number; read(offset: number, length: number): Promise<Uint8Array> }>(inner: R): R {
+  const collect = garbageCollector();
+  return { ...inner, size: inner.size, read: (offset: number, length: number) => (collect(length), inner.read(offset, length)) };
+}
+
+/** Passes the body through, remembering whether reading it failed (client went away, stream errored). */
+function watchBody(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; readonly failed: boolean; readonly bytes: number } {
+  const reader = body.getReader();
+  const state = { failed: false, bytes: 0 };
+  const collect = garbageCollector();
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          state.failed = true;
+          controller.error(err);
+          return;
+        }
+        if (chunk.done) controller.close();
+        else {
+          state.bytes += chunk.value.byteLength;
+          collect(chunk.value.byteLength);
+          controller.enqueue(chunk.value);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  return {
+    stream,
+    get failed() {
+      return state.failed;
+    },
+    get bytes() {
+      return state.bytes;
+    },
+  };
+}
+
+async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new PayloadTooLarge(`body is larger than the limit of ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }

@@ -1,0 +1,99 @@
+import { t } from 'elysia';
+import type { AppContext } from '../../context';
+import { DEFAULT_PAGE, MAX_PAGE, ModuleService } from '../../repos/module-service';
+import { apiController, SECURED } from './controller';
+
+export const ModuleSummaryModel = t.Object({
+  module: t.String(),
+  versions: t.Integer(),
+  latest: t.Nullable(t.String({ description: 'What @latest would answer from the versions stored here' })),
+  updatedAt: t.String({ format: 'date-time' }),
+});
+
+export const ModulePageModel = t.Object({
+  total: t.Integer({ description: 'Modules matching the prefix, over all pages' }),
+  modules: t.Array(ModuleSummaryModel),
+});
+
+export const ModuleVersionModel = t.Object({
+  version: t.String(),
+  time: t.String({ format: 'date-time', description: 'The time .info reports' }),
+  size: t.Nullable(t.Integer({ description: 'Zip size in bytes; null when a proxy has not cached the zip' })),
+  h1: t.Nullable(t.String({ description: 'go.sum hash of the zip' })),
+  goModH1: t.Nullable(t.String({ description: 'go.sum hash of the go.mod' })),
+  origin: t.Union([t.Literal('uploaded'), t.Literal('cached')]),
+  createdBy: t.Nullable(t.String()),
+  createdAt: t.String({ format: 'date-time' }),
+});
+
+const ErrorModel = t.Object({ error: t.String(), message: t.String() });
+const NameParam = t.Object({ name: t.String() });
+// Module paths contain slashes, so they travel as query parameters, never as path segments.
+const ModuleQuery = t.Object({ module: t.String({ minLength: 1, description: 'Module path, e.g. example.com/a/b' }) });
+const VersionQuery = t.Object({
+  module: t.String({ minLength: 1, description: 'Module path' }),
+  version: t.String({ minLength: 1, description: 'Exact version, e.g. v1.2.3' }),
+});
+const PageQuery = t.Object({
+  prefix: t.Optional(t.String({ description: 'Only module paths starting with this' })),
+  limit: t.Optional(t.Numeric({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
+  offset: t.Optional(t.Numeric({ minimum: 0, default: 0 })),
+});
+const detail = (summary: string) => ({ tags: ['modules'], summary, security: [...SECURED] });
+
+/** /api/v1/repositories/:name/modules…: what a hosted or proxy repository stores. Reads need read, deletes write. */
+export function moduleRoutes(ctx: AppContext) {
+  const modules = new ModuleService(ctx.db, ctx.storage, ctx.registry.instantiate, ctx.audit);
+  const readable = async (principal: Parameters<AppContext['permissions']['authorize']>[0], name: string, access: 'read' | 'write' = 'read') => {
+    const row = await ctx.repositories.rowByName(name);
+    await ctx.permissions.authorize(principal, row, access);
+    return row;
+  };
+
+  return apiController(ctx, 'modules')
+    .get(
+      '/repositories/:name/modules',
+      async ({ principal, params, query }) => modules.listModules(await readable(principal, params.name), query),
+      {
+        params: NameParam,
+        query: PageQuery,
+        response: { 200: ModulePageModel, 400: ErrorModel, 404: ErrorModel },
+        detail: detail('List the modules of a repository, by path, with version counts'),
+      },
+    )
+    .get(
+      '/repositories/:name/modules/versions',
+      async ({ principal, params, query }) => modules.listVersions(await readable(principal, params.name), query.module),
+      {
+        params: NameParam,
+        query: ModuleQuery,
+        response: { 200: t.Array(ModuleVersionModel), 400: ErrorModel, 404: ErrorModel },
+        detail: detail('List the versions of one module, newest first'),
+      },
+    )
+    .delete(
+      '/repositories/:name/modules/versions',
+      async ({ principal, actor, params, query, set }) => {
+        await modules.deleteVersion(await readable(principal, params.name, 'write'), query.module, query.version, actor);
+        set.status = 204;
+        return null;
+      },
+      {
+        params: NameParam,
+        query: VersionQuery,
+        detail: detail('Delete one version (hosted: unpublish; proxy: evict from the cache)'),
+      },
+    )
+    .get(
+      '/repositories/:name/modules/gomod',
+      async ({ principal, params, query }) => {
+        const text = await modules.goMod(await readable(principal, params.name), query.module, query.version);
+        return new Response(text, { headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
+      },
+      {
+        params: NameParam,
+        query: VersionQuery,
+        detail: detail('The go.mod of one version, as text'),
+      },
+    );
+}

@@ -1,0 +1,40 @@
+import type { BlobStore } from '../storage/blob-store';
+import type { GoFile } from './repository';
+
+/**
+ * A content-addressed blob as a GoFile. Size and validator come from the database row, so a
+ * 304 or HEAD never touches storage; the body is opened only when it is actually sent.
+ */
+export function blobGoFile(storage: BlobStore, key: string, size: number, sha256: string): GoFile {
+  return {
+    size,
+    // The content hash is the strongest validator there is, and the same in every process and repository.
+    etag: `"sha256-${sha256}"`,
+    open: (range) => storage.get(key, range),
+  };
+}
+
+/** The hex sha256 a `blobs/sha256/ab/cdef…` key is named for, or null for any other key. */
+export function sha256OfBlobKey(key: string): string | null {
+  const m = /(?:^|\/)blobs\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
+  return m ? m[1] + m[2] : null;
+}
+
+/**
+ * blobGoFile for a row that records only the key (module_versions has no .mod size): the size
+ * costs one head() on storage, and the validator comes from the key itself when it is a
+ * content address.
+ */
+export async function blobGoFileAt(storage: BlobStore, key: string, known?: { size: number; sha256: string }): Promise<GoFile> {
+  if (known) return blobGoFile(storage, key, known.size, known.sha256);
+  const stat = await storage.head(key);
+  // The row says the blob exists: its absence is lost data, a server fault, not a 404.
+  if (!stat) throw new Error(`blob ${key} referenced by the database is missing from storage`);
+  const sha256 = sha256OfBlobKey(key);
+  if (sha256) return blobGoFile(storage, key, stat.size, sha256);
+  return {
+    size: stat.size,
+    etag: `"${Bun.hash(key).toString(36)}-${stat.size}"`,
+    open: (range) => storage.get(key, range),
+  };
+}

@@ -1,0 +1,176 @@
+import { and, asc, countDistinct, eq, inArray, like, max, sql } from 'drizzle-orm';
+import type { Database } from '../db/open';
+import { moduleVersions, type ModuleVersionRow, type RepositoryRow } from '../db/schema';
+import { BadRequest, NotFound } from '../errors';
+import { compareVersions, selectLatest } from '../goproxy/version';
+import type { AuditLog } from '../audit';
+import type { BlobStore } from '../storage/blob-store';
+import type { Actor, GoRepository } from './repository';
+import { findVersionRow, listVersionRows } from './version-rows';
+
+export interface ModuleSummary {
+  module: string;
+  versions: number;
+  /** What @latest would answer from the versions stored here; null when none qualifies. */
+  latest: string | null;
+  /** When the newest of its versions was stored. */
+  updatedAt: string;
+}
+
+export interface ModulePage {
+  total: number;
+  modules: ModuleSummary[];
+}
+
+export interface ModuleVersionView {
+  version: string;
+  time: string;
+  size: number | null;
+  h1: string | null;
+  goModH1: string | null;
+  origin: 'uploaded' | 'cached';
+  createdBy: string | null;
+  createdAt: string;
+}
+
+export interface ModuleQuery {
+  /** Only module paths starting with this; empty: all. */
+  prefix?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+/** A go.mod larger than this is not previewed; the go command's own limit is 16 MiB. */
+const MAX_PREVIEW_BYTES = 1024 * 1024;
+
+/** LIKE treats % and _ as wildcards; module paths may contain _, so the prefix is matched literally. */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * What a repository stores, for the admin API and the UI: module paths, their versions, go.mod
+ * previews. Works from module_versions rows, so hosted (uploaded) and proxy (cached) repositories
+ * list the same way; groups store nothing of their own.
+ */
+export class ModuleService {
+  constructor(
+    private readonly db: Database,
+    private readonly storage: BlobStore,
+    private readonly instantiate: (row: RepositoryRow) => GoRepository,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async listModules(repo: RepositoryRow, query: ModuleQuery = {}): Promise<ModulePage> {
+    refuseGroup(repo);
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const offset = Math.max(query.offset ?? 0, 0);
+    const where = and(
+      eq(moduleVersions.repositoryId, repo.id),
+      query.prefix ? like(moduleVersions.modulePath, likePrefix(query.prefix)) : undefined,
+    );
+    const [{ total }] = await this.db.select({ total: countDistinct(moduleVersions.modulePath) }).from(moduleVersions).where(where);
+    const page = await this.db
+      .select({
+        module: moduleVersions.modulePath,
+        versions: sql<number>`count(*)`.mapWith(Number),
+        updatedAt: max(moduleVersions.createdAt),
+      })
+      .from(moduleVersions)
+      .where(where)
+      .groupBy(moduleVersions.modulePath)
+      .orderBy(asc(moduleVersions.modulePath))
+      .limit(limit)
+      .offset(offset);
+    if (page.length === 0) return { total: Number(total), modules: [] };
+
+    // @latest needs semver and pseudo-version rules SQL does not know: one more query for the page's versions.
+    const versions = await this.db
+      .select({ module: moduleVersions.modulePath, version: moduleVersions.version, time: moduleVersions.time })
+      .from(moduleVersions)
+      .where(and(eq(moduleVersions.repositoryId, repo.id), inArray(moduleVersions.modulePath, page.map((p) => p.module))));
+    const byModule = new Map<string, { version: string; time: Date }[]>();
+    for (const v of versions) {
+      const list = byModule.get(v.module) ?? [];
+      list.push(v);
+      byModule.set(v.module, list);
+    }
+    return {
+      total: Number(total),
+      modules: page.map((p) => ({
+        module: p.module,
+        versions: p.versions,
+        latest: selectLatest(byModule.get(p.module) ?? [])?.version ?? null,
+        updatedAt: toIso(p.updatedAt),
+      })),
+    };
+  }
+
+  /** Versions of one module, newest first. */
+  async listVersions(repo: RepositoryRow, module: string): Promise<ModuleVersionView[]> {
+    refuseGroup(repo);
+    const rows = await listVersionRows(this.db, repo.id, module);
+    if (rows.length === 0) throw new NotFound(`module ${module} not found in repository "${repo.name}"`);
+    return rows.sort((a, b) => compareVersions(b.version, a.version)).map(versionView);
+  }
+
+  async version(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionView> {
+    return versionView(await this.row(repo, module, version));
+  }
+
+  /** The go.mod text of one version, from storage only: a proxy that has not cached it does not fetch it for a preview. */
+  async goMod(repo: RepositoryRow, module: string, version: string): Promise<string> {
+    const row = await this.row(repo, module, version);
+    if (!row.modKey) throw new NotFound(`the go.mod of ${module}@${version} is not stored in repository "${repo.name}"`);
+    const stat = await this.storage.head(row.modKey);
+    if (!stat) throw new Error(`blob ${row.modKey} referenced by the database is missing from storage`);
+    if (stat.size > MAX_PREVIEW_BYTES) throw new BadRequest(`the go.mod of ${module}@${version} is ${stat.size} bytes, too large to preview`);
+    return new Response(await this.storage.get(row.modKey)).text();
+  }
+
+  /** Unpublishes (hosted) or evicts (proxy) one version through its repository, and records who did it. */
+  async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
+    refuseGroup(repo);
+    await this.instantiate(repo).deleteVersion(module, version, actor);
+    await this.audit.record({
+      actor: actor.username,
+      action: 'module.delete',
+      repository: repo.name,
+      target: `${module}@${version}`,
+      clientAddress: actor.clientAddress,
+    });
+  }
+
+  private async row(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionRow> {
+    refuseGroup(repo);
+    const row = await findVersionRow(this.db, repo.id, module, version);
+    if (!row) throw new NotFound(`${module}@${version} not found in repository "${repo.name}"`);
+    return row;
+  }
+}
+
+function refuseGroup(repo: RepositoryRow): void {
+  if (repo.type === 'group') {
+    throw new BadRequest(`repository "${repo.name}" is a group and stores no modules of its own; list its members instead`);
+  }
+}
+
+function toIso(value: Date | string | null): string {
+  // max() over a timestamp comes back as a string from some drivers and a Date from others.
+  return value === null ? new Date(0).toISOString() : new Date(value).toISOString();
+}
+
+function versionView(row: ModuleVersionRow): ModuleVersionView {
+  return {
+    version: row.version,
+    time: row.time.toISOString(),
+    size: row.zipSize,
+    h1: row.h1,
+    goModH1: row.goModH1,
+    origin: row.origin,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,101 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/open';
+import { moduleVersions, type ModuleVersionRow } from '../db/schema';
+import { Conflict } from '../errors';
+
+/**
+ * module_versions access shared by hosted and proxy repositories. Every lookup here is one query
+ * on the (repository, module[, version]) indexes: the go command probes each path prefix of a
+ * module, and those misses must cost no more than an index probe.
+ */
+
+export type NewVersionRow = typeof moduleVersions.$inferInsert;
+
+/** The row of one version, or undefined. */
+export async function findVersionRow(db: Database, repositoryId: number, module: string, version: string): Promise<ModuleVersionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(moduleVersions)
+    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)))
+    .limit(1);
+  return row;
+}
+
+export interface VersionTime {
+  version: string;
+  time: Date;
+}
+
+/** Every version of a module with its time (what list and @latest need), in no useful order. */
+export async function listVersionTimes(db: Database, repositoryId: number, module: string): Promise<VersionTime[]> {
+  return db
+    .select({ version: moduleVersions.version, time: moduleVersions.time })
+    .from(moduleVersions)
+    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module)));
+}
+
+/** Every row of a module (admin listings), ordered by version text; callers sort by semver. */
+export async function listVersionRows(db: Database, repositoryId: number, module: string): Promise<ModuleVersionRow[]> {
+  return db
+    .select()
+    .from(moduleVersions)
+    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module)))
+    .orderBy(asc(moduleVersions.version));
+}
+
+/**
+ * True for a unique_violation (SQLSTATE 23505). postgres-js puts `code` on its PostgresError,
+ * PGlite on its DatabaseError, and drizzle may wrap either in a DrizzleQueryError whose `cause`
+ * is the driver's error, so the whole cause chain is searched.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+function alreadyExists(row: Pick<NewVersionRow, 'modulePath' | 'version'>): Conflict {
+  // go.sum pins the hash of every version it has seen, so replacing one would break every build that used it.
+  return new Conflict(`${row.modulePath}@${row.version} already exists; versions are immutable, publish a new version instead`);
+}
+
+/**
+ * Inserts a version that must not exist yet. The unique index decides between racing writers, in
+ * one process or many: the loser gets Conflict, never a duplicate row.
+ */
+export async function insertVersionRow(db: Database, row: NewVersionRow): Promise<ModuleVersionRow> {
+  let inserted: ModuleVersionRow | undefined;
+  try {
+    [inserted] = await db.insert(moduleVersions).values(row).onConflictDoNothing().returning();
+  } catch (err) {
+    // ON CONFLICT DO NOTHING covers the index; this covers a driver or wrapper that still raises.
+    if (isUniqueViolation(err)) throw alreadyExists(row);
+    throw err;
+  }
+  if (!inserted) throw alreadyExists(row);
+  return inserted;
+}
+
+/** Inserts a version, or replaces every stored fact about it (hosted `allow` policy, proxy refreshes). */
+export async function upsertVersionRow(db: Database, row: NewVersionRow): Promise<ModuleVersionRow> {
+  const { repositoryId: _r, modulePath: _m, version: _v, ...changes } = row;
+  const [saved] = await db
+    .insert(moduleVersions)
+    .values(row)
+    .onConflictDoUpdate({
+      target: [moduleVersions.repositoryId, moduleVersions.modulePath, moduleVersions.version],
+      set: { ...changes, createdAt: sql`now()` },
+    })
+    .returning();
+  return saved;
+}
+
+/** Deletes one version's row and returns it, or undefined when there was none. Blobs stay (they may be shared). */
+export async function deleteVersionRow(db: Database, repositoryId: number, module: string, version: string): Promise<ModuleVersionRow | undefined> {
+  const [row] = await db
+    .delete(moduleVersions)
+    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)))
+    .returning();
+  return row;
+}
