@@ -62,15 +62,14 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     const put = await fetch(`${base}/artifacts/go/internal/${mod}/@v/v1.2.0.zip`, { method: 'PUT', headers: { authorization: ADMIN }, body: zip });
     expect(put.status).toBe(201);
 
-    const goEnv = await makeGoEnv({ goproxy: `${base}/artifacts/go/internal/`, extra: { GOPRIVATE: 'example.com/acme' } });
+    const goEnv = await makeGoEnv({ goproxy: `${base}/artifacts/go/internal/`, extra: { GONOSUMDB: 'example.com/acme' } });
     try {
       const downloading = runGo(['mod', 'download', '-json', `${mod}@v1.2.0`], { env: goEnv.env, cwd: goEnv.work });
       // The host's own routes answer while the go command talks to the mounted plugin.
       const hello = await fetch(`${base}/hello`);
       expect(await hello.json()).toEqual({ hello: 'acme-platform' });
       const r = await downloading;
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
+      expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toMatchObject({ code: 0, stderr: '' });
       const [info] = parseJsonStream<GoModDownload>(r.stdout);
       expect(info.Version).toBe('v1.2.0');
       expect(info.Sum).toStartWith('h1:');
