@@ -22,7 +22,6 @@ log.info(`OrbitRepos listening on ${running.url}`, {
   goproxy: `${running.url}/go/{repository}/`,
   swagger: `${running.url}/swagger`,
 });
-if (config.adminPasswordIsDefault) log.warn('ORBITREPO_ADMIN_PASSWORD is not set: the bootstrap admin user uses the default password "admin"');
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

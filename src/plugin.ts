@@ -73,7 +73,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     secureCookies: !!config!.tls,
   };
   const ctx = createContext({ database, storage, log, settings });
-  await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin', !settings.adminPassword);
+  await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
 
   const on = (flag: boolean | undefined) => flag !== false;
   let app = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix });

@@ -157,7 +157,7 @@ export class UserService {
    * exists it is never touched again, so deleting `admin` after making another administrator does not
    * bring it back with a default password on the next start.
    */
-  async ensureBootstrapAdmin(password: string, passwordIsDefault: boolean): Promise<void> {
+  async ensureBootstrapAdmin(password: string): Promise<void> {
     const [anyAdmin] = await this.db.select({ id: users.id }).from(users).where(eq(users.isAdmin, true)).limit(1);
     if (!anyAdmin) {
       const [made] = await this.db
@@ -167,7 +167,6 @@ export class UserService {
         .returning({ id: users.id });
       if (made) {
         this.log.info('created the bootstrap admin user', { username: 'admin' });
-        if (passwordIsDefault) this.log.warn('the admin user was created with the default password');
       } else {
         this.log.warn('no administrator exists and the name "admin" is taken by a non-administrator: promote a user directly in the database');
       }

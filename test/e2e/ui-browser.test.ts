@@ -14,7 +14,8 @@ import { buildModuleZip } from '../support/zipbuild';
 const PASSWORD = 'ui-e2e-admin-pw';
 const PREFIX = '/artifacts';
 const MODULE = 'example.com/acme/hello';
-const SCREENSHOTS = join(import.meta.dir, '../../docs/screenshots');
+// The committed screenshots change only when asked for; an ordinary run leaves the work tree clean.
+const SCREENSHOTS = join(import.meta.dir, '../..', process.env.ORBITREPO_UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-output/screenshots');
 
 /**
  * The web UI in a real chromium against a real server on 127.0.0.1, mounted under a prefix so that

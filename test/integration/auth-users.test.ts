@@ -126,7 +126,7 @@ describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
 
   test('a restart does not bring back a deleted bootstrap admin while another administrator exists', async () => {
     expect((await t.api('DELETE', '/users/admin', undefined, basic('carol', 'carol-third'))).status).toBe(204);
-    await t.ctx.users.ensureBootstrapAdmin('admin', true);
+    await t.ctx.users.ensureBootstrapAdmin('admin');
     expect(await t.ctx.users.byName('admin')).toBeUndefined();
   });
 });
