@@ -1,8 +1,9 @@
 import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
-import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, RangeNotSatisfiable } from '../errors';
+import { BadRequest, Forbidden, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable, Unauthorized } from '../errors';
+import type { Principal } from '../auth/principal';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
-import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile } from '../repos/repository';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
 import type { ByteRange } from '../storage/blob-store';
 import { actorOf, credentialsOf, type AddressSource } from './request';
 
@@ -38,10 +39,10 @@ function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
   });
 }
 
-async function fileResponse(request: Request, file: GoFile, contentType: string): Promise<Response> {
+async function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Promise<Response> {
   const headers: Record<string, string> = {
     'Content-Type': contentType,
-    'Cache-Control': CACHE_IMMUTABLE,
+    'Cache-Control': cacheControl,
     ETag: file.etag,
     'Accept-Ranges': 'bytes',
   };
@@ -76,6 +77,21 @@ function protocolPath(request: Request, repo: string): string {
   return pathname.slice(at + marker.length);
 }
 
+/**
+ * The repository, or an auth failure where a 404 would tell an outsider which names exist (and would let
+ * the go command fall through to the next GOPROXY entry): anonymous -> 401, a non-administrator -> 403.
+ */
+async function openVisible(ctx: AppContext, repoName: string, principal: Principal): Promise<GoRepository> {
+  try {
+    return await ctx.registry.open(repoName);
+  } catch (err) {
+    if (!(err instanceof NotFound)) throw err;
+    if (principal.kind !== 'user') throw new Unauthorized(`repository "${repoName}" needs credentials`);
+    if (!principal.isAdmin) throw new Forbidden(`user "${principal.username}" may not read repository "${repoName}" (or it does not exist)`);
+    throw err;
+  }
+}
+
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
 export function goRoutes(ctx: AppContext) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
@@ -85,16 +101,19 @@ export function goRoutes(ctx: AppContext) {
       }
       const creds = credentialsOf(request, server);
       const principal = await ctx.auth.authenticate(creds);
-      const repo = await ctx.registry.open(repoName);
+      const repo = await openVisible(ctx, repoName, principal);
+      // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
+      await ctx.permissions.authorize(principal, repo.row, 'read');
+      // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
+      const scoped = (cache: string) => (repo.row.anonymousRead ? cache : cache.replace(/^public\b/, 'private'));
       const rest = protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {
         if (request.method !== 'GET' && request.method !== 'HEAD') throw new BadRequest('the checksum database is read-only');
-        await ctx.permissions.authorize(principal, repo.row, 'read');
         const { name, rest: sumPath } = parseSumdbPath(rest);
         const answer = await repo.sumdb(name, sumPath);
         return new Response(request.method === 'HEAD' ? null : (answer.body as Uint8Array<ArrayBuffer>), {
-          headers: { 'Content-Type': answer.contentType, 'Cache-Control': answer.cacheControl, 'Content-Length': String(answer.body.byteLength) },
+          headers: { 'Content-Type': answer.contentType, 'Cache-Control': scoped(answer.cacheControl), 'Content-Length': String(answer.body.byteLength) },
         });
       }
 
@@ -107,19 +126,21 @@ export function goRoutes(ctx: AppContext) {
         return new Response(JSON.stringify(result), { status: result.created ? 201 : 200, headers: { 'Content-Type': JSON_TYPE } });
       }
 
-      await ctx.permissions.authorize(principal, repo.row, 'read');
+      // A hosted repository with write policy "allow" may replace a version: no client may keep it forever.
+      const versionCache = scoped(repo.row.type === 'hosted' && repo.row.writePolicy === 'allow' ? CACHE_SHORT : CACHE_IMMUTABLE);
+      const shortCache = scoped(CACHE_SHORT);
       switch (req.kind) {
         case 'list':
-          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, CACHE_SHORT);
+          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, shortCache);
         case 'latest':
-          return textResponse(request, await repo.latest(req.module), JSON_TYPE, CACHE_SHORT);
+          return textResponse(request, await repo.latest(req.module), JSON_TYPE, shortCache);
         case 'info':
-          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, CACHE_IMMUTABLE);
+          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, versionCache);
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
-          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT);
+          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT, versionCache);
         case 'zip':
-          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip');
+          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip', versionCache);
       }
     } catch (err) {
       if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });

@@ -4,7 +4,7 @@ import { InvalidZipError } from '../goproxy/errors';
 import { checkGoModModule, goModForZip } from '../goproxy/gomod';
 import { goModHash } from '../goproxy/dirhash';
 import { checkPathVersion, splitPathVersion } from '../goproxy/module-path';
-import { canonicalVersion, isCanonicalVersion, listVersions, selectLatest, versionBuild, versionMajor } from '../goproxy/version';
+import { canonicalVersion, isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest, versionBuild, versionMajor } from '../goproxy/version';
 import { checkModuleZip } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
 import { rangeReader } from '../storage/range-reader';
@@ -50,14 +50,15 @@ export class HostedRepository implements GoRepository {
   }
 
   async latest(module: string): Promise<string> {
-    const latest = selectLatest(await listVersionTimes(this.deps.db, this.row.id, module));
+    const rows = await listVersionTimes(this.deps.db, this.row.id, module);
+    const latest = selectLatest(rows.map((r) => ({ version: r.version, time: versionTime(r.version, r.time) })));
     if (!latest) throw this.unknownModule(module);
     return infoJson(latest.version, latest.time);
   }
 
   async info(module: string, version: string): Promise<string> {
     const row = await this.versionRow(module, version);
-    return infoJson(row.version, row.time);
+    return infoJson(row.version, versionTime(row.version, row.time));
   }
 
   async mod(module: string, version: string): Promise<GoFile> {
@@ -90,6 +91,9 @@ export class HostedRepository implements GoRepository {
   }
 
   async deleteVersion(module: string, version: string, _actor: Actor): Promise<void> {
+    if (this.row.writePolicy === 'deny') {
+      throw new Forbidden(`repository ${q(this.row.name)} is read-only (write policy "deny"): versions cannot be deleted`);
+    }
     // Blobs stay: they are content-addressed and may back other versions or repositories.
     const row = await deleteVersionRow(this.deps.db, this.row.id, module, version);
     if (!row) throw this.unknownVersion(module, version);
@@ -223,6 +227,14 @@ export class HostedRepository implements GoRepository {
       `${module}@${version} is already published in repository ${q(this.row.name)}; versions are immutable (go.sum pins them), publish a new version`,
     );
   }
+}
+
+/**
+ * A pseudo-version's time is its commit's, encoded in it (as the go command and public proxies report
+ * it), so @latest among pseudo-versions picks the newest commit, not the latest upload.
+ */
+function versionTime(version: string, uploaded: Date): Date {
+  return isPseudoVersion(version) ? pseudoVersionTime(version) : uploaded;
 }
 
 /** Canonical (pseudo-versions included) and matching the path's major version suffix, before any byte is read. */

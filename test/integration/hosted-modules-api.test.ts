@@ -113,6 +113,36 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
     expect((await t.request(`/go/internal/${A}/@v/v1.1.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(201);
   });
 
+  test('a read-only repository (write policy "deny") refuses to delete a version with 403 and keeps it', async () => {
+    expect((await t.api('PATCH', '/repositories/internal', { writePolicy: 'deny' })).status).toBe(200);
+    try {
+      const path = `/repositories/internal/modules/versions?module=${encodeURIComponent(A)}&version=v1.0.0`;
+      const res = await t.api('DELETE', path, undefined, ADMIN_AUTH);
+      expect(res.status).toBe(403);
+      expect((await res.json()).message).toContain('read-only');
+      expect((await t.request(`/go/internal/${A}/@v/v1.0.0.info`, { auth: ADMIN_AUTH })).status).toBe(200);
+    } finally {
+      expect((await t.api('PATCH', '/repositories/internal', { writePolicy: 'allow_once' })).status).toBe(200);
+    }
+  });
+
+  // The go command takes the newest commit among pseudo-versions; upload order must not decide it.
+  test('@latest among pseudo-versions is the newest commit, and .info reports the commit time', async () => {
+    const D = 'example.org/delta';
+    for (const version of ['v0.0.0-20240301000000-bbbbbbbbbbbb', 'v0.0.0-20240101000000-aaaaaaaaaaaa']) {
+      const zip = buildModuleZip(D, version, { 'go.mod': `module ${D}\n`, 'd.go': 'package d\n' });
+      expect((await t.request(`/go/internal/${D}/@v/${version}.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(201);
+    }
+    expect(await (await t.request(`/go/internal/${D}/@latest`, { auth: ADMIN_AUTH })).json()).toEqual({
+      Version: 'v0.0.0-20240301000000-bbbbbbbbbbbb',
+      Time: '2024-03-01T00:00:00Z',
+    });
+    expect(await (await t.request(`/go/internal/${D}/@v/v0.0.0-20240101000000-aaaaaaaaaaaa.info`, { auth: ADMIN_AUTH })).json()).toEqual({
+      Version: 'v0.0.0-20240101000000-aaaaaaaaaaaa',
+      Time: '2024-01-01T00:00:00Z',
+    });
+  });
+
   test('a proxy repository lists its cached versions the same way', async () => {
     const mirror = await t.ctx.repositories.rowByName('mirror');
     await t.ctx.db.insert(moduleVersions).values([

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
-import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
+import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
@@ -167,5 +167,39 @@ describe.each(testDatabaseKinds())('serving a hosted repository on %s', (dbKind)
     expect((await t.api('POST', '/repositories', { name: 'closed', type: 'hosted' })).status).toBe(201);
     expect((await t.request(`/go/closed/${ESC}/@v/list`)).status).toBe(401);
     expect((await t.request(`/go/closed/${ESC}/@v/list`, { auth: ADMIN_AUTH })).status).toBe(404);
+  });
+
+  // An outsider must not tell a malformed path (400) or an unknown repository (404) from a private one:
+  // both would leak names, and a 404 lets the go command fall through to the next GOPROXY entry.
+  test.each([
+    ['an unknown repository', '/go/no-such-repo/example.com/a/@v/list'],
+    ['a malformed path in a private repository', '/go/closed/not a module path/@v/list'],
+    ['a checksum database path of a private repository', '/go/closed/sumdb/sum.example/supported'],
+  ])('anonymous requests for %s are a 401, never a 400 or 404', async (_what, path) => {
+    const res = await t.request(path);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('Basic');
+  });
+
+  test('a user who is not an administrator gets a 403 for an unknown repository, an administrator a 404', async () => {
+    expect((await t.api('POST', '/users', { username: 'nosy', password: 'nosy-password-1' })).status).toBe(201);
+    expect((await t.request('/go/no-such-repo/example.com/a/@v/list', { auth: basic('nosy', 'nosy-password-1') })).status).toBe(403);
+    expect((await t.request('/go/no-such-repo/example.com/a/@v/list', { auth: ADMIN_AUTH })).status).toBe(404);
+  });
+
+  test('answers of a private repository are cacheable only privately, never by a shared cache', async () => {
+    const put = await t.request(`/go/closed/${ESC}/@v/v1.0.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH });
+    expect(put.status).toBe(201);
+    for (const [file, cache] of [['@v/list', 'private, max-age=60'], ['@v/v1.0.0.info', 'private, max-age=31536000, immutable'], ['@v/v1.0.0.zip', 'private, max-age=31536000, immutable']]) {
+      expect((await t.request(`/go/closed/${ESC}/${file}`, { auth: ADMIN_AUTH })).headers.get('cache-control')).toBe(cache);
+    }
+  });
+
+  test('a repository that lets versions be replaced never calls them immutable', async () => {
+    expect((await t.api('POST', '/repositories', { name: 'mutable', type: 'hosted', anonymousRead: true, writePolicy: 'allow' })).status).toBe(201);
+    expect((await t.request(`/go/mutable/${ESC}/@v/v1.0.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(201);
+    for (const file of ['@v/v1.0.0.info', '@v/v1.0.0.mod', '@v/v1.0.0.zip']) {
+      expect((await t.request(`/go/mutable/${ESC}/${file}`)).headers.get('cache-control')).toBe(SHORT);
+    }
   });
 });
