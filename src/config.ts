@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface S3Config {
@@ -97,6 +98,16 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+/** A PEM file named by a variable must be there and readable now, not fail later inside Bun's listen. */
+function readableFile(name: string, file: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable';
+    throw new ConfigError(name, `must name a readable PEM file; ${resolve(file)} ${why}`);
+  }
+}
+
 /** Reads the environment into one validated Config; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'ORBITREPO_HOST') ?? '0.0.0.0';
@@ -136,6 +147,10 @@ export function loadConfig(env: Env = process.env): Config {
       certFile ? 'ORBITREPO_TLS_KEY_FILE' : 'ORBITREPO_TLS_CERT_FILE',
       'ORBITREPO_TLS_CERT_FILE and ORBITREPO_TLS_KEY_FILE must be set together',
     );
+  }
+
+  for (const [name, file] of [['ORBITREPO_TLS_CERT_FILE', certFile], ['ORBITREPO_TLS_KEY_FILE', keyFile]] as const) {
+    if (file) readableFile(name, file);
   }
 
   const adminPasswordRaw = env.ORBITREPO_ADMIN_PASSWORD;

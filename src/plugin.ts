@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type DatabaseHandle } from './db/open';
 import { openBlobStore } from './storage/open';
+import { apiNotFoundRoutes } from './http/admin/controller';
 import { moduleRoutes } from './http/admin/modules';
 import { openApiRoutes } from './http/admin/openapi';
 import { permissionRoutes } from './http/admin/permissions';
@@ -85,6 +86,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(userRoutes(ctx));
     app = app.use(tokenRoutes(ctx));
     app = app.use(moduleRoutes(ctx));
+    app = app.use(apiNotFoundRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }
   if (on(opts.ui)) app = app.use(uiRoutes(ctx, prefix));

@@ -86,6 +86,13 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     expect(html).toContain('/artifacts/swagger/assets/swagger-ui-bundle.js');
     // The page asks for its spec by a relative URL, which resolves under the prefix.
     expect(html).toContain("url\":\"swagger/json");
+    // swagger-ui's validator badge would load an image from a public service for a non-local host.
+    expect(html).toContain('"validatorUrl":"none"');
+    // The document describes this mount's API only: not the host's routes, the UI pages or the go protocol.
+    const spec = await (await fetch(`${base}/artifacts/swagger/json`)).json();
+    const paths = Object.keys(spec.paths);
+    expect(paths).toContain('/artifacts/api/v1/repositories');
+    expect(paths.filter((p) => !/^\/artifacts\/(api\/v1|health|ready)(\/|$)/.test(p))).toEqual([]);
     for (const path of ['/health', '/swagger', '/api/v1/repositories', '/go/internal/example.com/acme/mounted/@v/list']) {
       expect((await fetch(`${base}${path}`, { headers: { authorization: ADMIN } })).status).toBe(404);
     }

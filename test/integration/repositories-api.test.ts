@@ -113,7 +113,9 @@ describe.each(testDatabaseKinds())('repositories admin API on %s', (dbKind) => {
     const ready = await t.request('/ready');
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
-    expect((await t.request('/api/v1/nope', { auth: ADMIN_AUTH })).status).toBe(404);
+    const nope = await t.request('/api/v1/nope', { auth: ADMIN_AUTH });
+    expect(nope.status).toBe(404);
+    expect(await nope.json()).toMatchObject({ error: 'not_found' });
     expect((await t.request('/definitely/not/here')).status).toBe(404);
   });
 

@@ -36,3 +36,14 @@ export function apiController(ctx: AppContext, name: string) {
 
 /** Security requirement shared by every admin route in the OpenAPI document. */
 export const SECURED: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }];
+
+/** Any other path under /api/v1 is a JSON 404, not the host app's plain one; mounted after every controller. */
+export function apiNotFoundRoutes(ctx: AppContext) {
+  return apiController(ctx, 'not-found').all(
+    '/*',
+    ({ request }) => {
+      throw new NotFound(`no API route ${request.method} ${new URL(request.url).pathname}; the routes are listed at /swagger`);
+    },
+    { parse: 'none', detail: { hide: true } },
+  );
+}

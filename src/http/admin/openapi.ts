@@ -35,8 +35,11 @@ export function openApiRoutes(ctx: AppContext, prefix: string) {
           cdn: `${prefix}/swagger/assets/swagger-ui-bundle.js`,
           theme: `${prefix}/swagger/assets/swagger-ui.css`,
           persistAuthorization: true,
+          // swagger-ui's default validator badge loads an image from a public service: nothing leaves this server.
+          validatorUrl: 'none',
         },
-        exclude: { paths: [/^.*\/go\/.*/, /\/swagger/] },
+        // Only this instance's API: not the go protocol, the UI pages, a host app's routes or another mount's.
+        exclude: { paths: [new RegExp(`^(?!${escapeRegExp(prefix)}/(api/v1|health|ready)(/|$))`)] },
         documentation: {
           info: {
             title: 'OrbitRepos Go module server',
@@ -60,4 +63,8 @@ export function openApiRoutes(ctx: AppContext, prefix: string) {
         },
       }),
     );
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
