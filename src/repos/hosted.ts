@@ -7,6 +7,7 @@ import { checkPathVersion, splitPathVersion } from '../goproxy/module-path';
 import { canonicalVersion, isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest, versionBuild, versionMajor } from '../goproxy/version';
 import { checkModuleZip } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
+import { pacedBody, pacedReader } from '../storage/gc-pacing';
 import { rangeReader } from '../storage/range-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
@@ -15,13 +16,6 @@ import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, u
 
 /** Largest module zip accepted, as the go command's own limit (golang.org/x/mod/zip MaxZipFile). */
 export const MAX_ZIP_UPLOAD_BYTES = 500 * 1024 * 1024;
-/**
- * Staging and checking a zip allocate a fresh buffer for every chunk that passes (request body,
- * storage reads, the range reader's windows): about three times the zip's size, all garbage at
- * once. Left to itself the collector lets RSS climb by hundreds of MiB per 100 MiB upload before
- * it runs; a collection every this many bytes keeps the growth to a few tens of MiB (bench/upload.bench.ts).
- */
-const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
 /** .mod and .info PUT bodies are only compared, never stored; the go command's go.mod limit bounds them. */
 const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -117,7 +111,7 @@ export class HostedRepository implements GoRepository {
     let checked: Awaited<ReturnType<typeof checkModuleZip>>;
     let zipKey: string;
     try {
-      const reader = collectingReader(rangeReader(storage, staged.tmpKey, staged.size));
+      const reader = pacedReader(rangeReader(storage, staged.tmpKey, staged.size));
       checked = await checkModuleZip(reader, module, version).catch((err) => {
         throw explainZipError(err, module, version);
       });
@@ -163,7 +157,7 @@ export class HostedRepository implements GoRepository {
 
   /** Streams the body to a staged blob; a body that breaks off is the client's doing, not a server fault. */
   private async stage(body: ReadableStream<Uint8Array>): Promise<StagedBlob> {
-    const watched = watchBody(body);
+    const watched = pacedBody(body);
     try {
       return await stageBlob(this.deps.storage, watched.stream, { maxBytes: MAX_ZIP_UPLOAD_BYTES });
     } catch (err) {
@@ -273,60 +267,6 @@ function explainZipError(err: unknown, module: string, version: string): unknown
   const at = /^(.*?@[^/]*)\//.exec(err.entry)?.[1];
   if (!at) return err;
   return new BadRequest(`module zip holds ${at} but the URL says ${module}@${version} (entry ${q(err.entry)})`);
-}
-
-/** Counts bytes that passed through a buffer-per-chunk pipeline and collects garbage every COLLECT_EVERY_BYTES. */
-function garbageCollector(): (bytes: number) => void {
-  let since = 0;
-  return (bytes) => {
-    since += bytes;
-    if (since < COLLECT_EVERY_BYTES) return;
-    since = 0;
-    Bun.gc(true);
-  };
-}
-
-function collectingReader<R extends { size: number; read(offset: number, length: number): Promise<Uint8Array> }>(inner: R): R {
-  const collect = garbageCollector();
-  return { ...inner, size: inner.size, read: (offset: number, length: number) => (collect(length), inner.read(offset, length)) };
-}
-
-/** Passes the body through, remembering whether reading it failed (client went away, stream errored). */
-function watchBody(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; readonly failed: boolean; readonly bytes: number } {
-  const reader = body.getReader();
-  const state = { failed: false, bytes: 0 };
-  const collect = garbageCollector();
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          chunk = await reader.read();
-        } catch (err) {
-          state.failed = true;
-          controller.error(err);
-          return;
-        }
-        if (chunk.done) controller.close();
-        else {
-          state.bytes += chunk.value.byteLength;
-          collect(chunk.value.byteLength);
-          controller.enqueue(chunk.value);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-  return {
-    stream,
-    get failed() {
-      return state.failed;
-    },
-    get bytes() {
-      return state.bytes;
-    },
-  };
 }
 
 async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {

@@ -5,6 +5,7 @@ import { checkGoModModule } from '../goproxy/gomod';
 import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, putContentAddressed, stageBlob } from '../storage/content-addressed';
+import { pacedBody, pacedReader } from '../storage/gc-pacing';
 import { rangeReader } from '../storage/range-reader';
 import { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
@@ -208,14 +209,14 @@ export class ProxyRepository implements GoRepository {
     const res = await this.upstream.open(path, signal);
     let staged;
     try {
-      staged = await stageBlob(this.deps.storage, res.body, { maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile, signal });
+      staged = await stageBlob(this.deps.storage, pacedBody(res.body).stream, { maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile, signal });
     } catch (err) {
       if (err instanceof PayloadTooLarge) throw new BadUpstream(`upstream ${res.url} sent a zip larger than the go command's limit of ${DEFAULT_ZIP_LIMITS.maxZipFile} bytes`);
       throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
     }
     let h1: string;
     try {
-      ({ h1 } = await checkModuleZip(rangeReader(this.deps.storage, staged.tmpKey, staged.size), module, version, { signal }));
+      ({ h1 } = await checkModuleZip(pacedReader(rangeReader(this.deps.storage, staged.tmpKey, staged.size)), module, version, { signal }));
     } catch (err) {
       await discardStaged(this.deps.storage, staged).catch(() => {});
       throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
