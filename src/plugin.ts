@@ -94,6 +94,8 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     plugin: app,
     context: ctx,
     async close() {
+      // Shared services first: their LISTEN runs on the database, which may be the host's and stay open.
+      await ctx.registry.close();
       if (ownsDatabase) await database.close();
     },
   };
