@@ -161,7 +161,7 @@ describe.skipIf(!haveTools)('why HTTPS', () => {
     try {
       expect(proc.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${proc.url}/go/nowhere/example.test/m/@v/list`, { tls: { ca: readFileSync(tls.caCertFile, 'utf8') } } as RequestInit);
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(401); // no such repository, but an outsider is not told so
       const anon = await fetch(`${proc.url}/api/v1/users/me`, { tls: { ca: readFileSync(tls.caCertFile, 'utf8') } } as RequestInit);
       expect(anon.status).toBe(401);
     } finally {

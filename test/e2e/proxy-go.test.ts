@@ -3,7 +3,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
-import { goAvailable, makeGoEnv, parseJsonStream, runGo, type GoEnv, type GoModDownload } from '../support/go';
+import { goAvailable, machineGoEnv, makeGoEnv, parseJsonStream, runGo, type GoEnv, type GoModDownload } from '../support/go';
 import { startTestServer, type TestServer } from '../support/server';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -138,18 +138,12 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
   );
 });
 
-/** `go env NAME` of this machine, for the live test only: the upstream is never written down here. */
-async function goEnvValue(name: string): Promise<string> {
-  const r = await runGo(['env', name], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } });
-  return r.stdout.trim();
-}
-
 /** The first entry of `go env GOPROXY` when it is a URL that answers from here, else null with the reason. */
 async function reachableUpstream(): Promise<{ url: string; sumdb: string } | { skip: string }> {
   if (!goAvailable()) return { skip: 'no go command on PATH' };
-  const first = (await goEnvValue('GOPROXY')).split(/[,|]/)[0];
+  const first = (await machineGoEnv('GOPROXY')).split(/[,|]/)[0];
   if (!/^https?:\/\//.test(first)) return { skip: `go env GOPROXY starts with ${JSON.stringify(first)}, not a URL` };
-  const sumdb = (await goEnvValue('GOSUMDB')).split(/\s+/)[0].split('+')[0];
+  const sumdb = (await machineGoEnv('GOSUMDB')).split(/\s+/)[0].split('+')[0];
   if (!sumdb || sumdb === 'off') return { skip: 'go env GOSUMDB is off' };
   try {
     const res = await fetch(`${first.replace(/\/+$/, '')}/rsc.io/quote/@v/v1.5.2.info`, { signal: AbortSignal.timeout(5000) });

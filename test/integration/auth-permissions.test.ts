@@ -80,8 +80,9 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
     expect((await t.request(path, { method: 'HEAD', auth: STRANGER })).status).toBe(403);
   });
 
-  test('an anonymous request to a repository that does not exist is a plain 404', async () => {
-    expect((await t.request(`/go/nowhere/${MOD}/@v/list`)).status).toBe(404);
+  // Telling "no such repository" from "private repository" would let anyone list the private ones by name.
+  test('an anonymous request to a repository that does not exist is a 401, like one to a private repository', async () => {
+    expect((await t.request(`/go/nowhere/${MOD}/@v/list`)).status).toBe(401);
   });
 
   test('a repository with anonymousRead serves anyone, but uploads still need write', async () => {

@@ -103,9 +103,10 @@ export function goAvailable(): boolean {
   return Bun.which("go") !== null;
 }
 
-/** The go command's own default upstream proxy list (`go env GOPROXY`), for the one live test; never hard-coded. */
-export async function upstreamGoProxy(): Promise<string> {
-  const r = await runGo(["env", "GOPROXY"], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } });
+/** `go env NAME` as this machine's own go command sees it (its environment and go env file), for the one live test. */
+export async function machineGoEnv(name: string): Promise<string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const r = await runGo(["env", name], { env });
   return r.stdout.trim();
 }
 
