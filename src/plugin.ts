@@ -3,6 +3,7 @@ import { createContext, type AppContext, type PluginSettings } from './context';
 import { join } from 'node:path';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type DatabaseHandle } from './db/open';
+import { sweepStaged } from './storage/content-addressed';
 import { openBlobStore } from './storage/open';
 import { apiNotFoundRoutes } from './http/admin/controller';
 import { moduleRoutes } from './http/admin/modules';
@@ -75,6 +76,10 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   };
   const ctx = createContext({ database, storage, log, settings });
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
+  // Leftovers of a process killed mid-upload or mid-fill; in the background, never delaying start-up.
+  const sweeping = sweepStaged(storage)
+    .then((removed) => removed > 0 && log.info('removed staged blobs left by an interrupted upload or fill', { removed }))
+    .catch((err) => log.warn('could not sweep staged blobs', { err: err as Error }));
 
   const on = (flag: boolean | undefined) => flag !== false;
   let app = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix });
@@ -96,6 +101,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     async close() {
       // Shared services first: their LISTEN runs on the database, which may be the host's and stay open.
       await ctx.registry.close();
+      await sweeping;
       if (ownsDatabase) await database.close();
     },
   };

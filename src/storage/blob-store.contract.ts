@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { NotFound, PayloadTooLarge, RangeNotSatisfiable } from '../errors';
 import type { BlobStore } from './blob-store';
-import { blobKeyFor, commitBlob, discardStaged, stageBlob } from './content-addressed';
+import { blobKeyFor, commitBlob, discardStaged, stageBlob, sweepStaged } from './content-addressed';
 import { rangeReader } from './range-reader';
 
 export interface ContractOptions {
@@ -309,6 +309,22 @@ export function runBlobStoreContract(
         const staged = await stageBlob(store, 'rejected by validation');
         await discardStaged(store, staged);
         expect(await store.head(staged.tmpKey)).toBeNull();
+      });
+
+      // A process killed between staging and commit leaves tmp/ behind; a later start removes it, but never a live stage.
+      test('sweepStaged removes staged blobs older than the limit and keeps younger ones and committed blobs', async () => {
+        const committed = await commitBlob(store, await stageBlob(store, 'kept content'));
+        const old = await stageBlob(store, 'left by a crash');
+        await Bun.sleep(5);
+        const live = await stageBlob(store, 'still being checked');
+        const bornOf = (key: string) => Number(/^tmp\/(\d+)-/.exec(key)![1]);
+        // At old's 1000th millisecond with a limit of 1000 ms: old is due, live (staged later) is not.
+        expect(await sweepStaged(store, 1000, bornOf(old.tmpKey) + 1000)).toBe(1);
+        expect(await store.head(old.tmpKey)).toBeNull();
+        expect(await store.head(live.tmpKey)).not.toBeNull();
+        expect(await sweepStaged(store, 1000, bornOf(live.tmpKey) + 1000)).toBe(1);
+        expect(await keys(store, 'tmp/')).toEqual([]);
+        expect(await store.head(committed)).not.toBeNull();
       });
 
       test('blobKeyFor refuses anything but a lower-case hex sha256', () => {

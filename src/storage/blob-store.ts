@@ -28,6 +28,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys that start with prefix, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * For backends that keep half-written bodies of their own (the filesystem's .partial/): removes those
+   * older than maxAgeMs, the leftovers of a process killed mid-write. Returns how many.
+   */
+  sweepPartial?(maxAgeMs: number, now?: number): Promise<number>;
   /** Cheap liveness probe for /ready. Throws with a reason when the backend does not answer. */
   check(): Promise<void>;
 }

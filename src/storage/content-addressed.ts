@@ -29,7 +29,7 @@ function tooLarge(maxBytes: number): PayloadTooLarge {
 }
 
 /**
- * Step one of two: streams the body to `tmp/<uuid>` while hashing and counting it. The caller
+ * Step one of two: streams the body to `tmp/<time>-<uuid>` while hashing and counting it. The caller
  * validates the staged blob (through a range reader on tmpKey) and then either commits it or
  * discards it; until commit, nothing refers to it by content.
  */
@@ -40,7 +40,8 @@ export async function stageBlob(
 ): Promise<StagedBlob> {
   const { maxBytes, signal } = options;
   signal?.throwIfAborted();
-  const tmpKey = `tmp/${crypto.randomUUID()}`;
+  // The time in the key lets sweepStaged tell a crash's leftover from a stage still in progress, on any backend.
+  const tmpKey = `tmp/${Date.now()}-${crypto.randomUUID()}`;
   const hasher = new Bun.CryptoHasher('sha256');
 
   if (!(body instanceof ReadableStream)) {
@@ -133,4 +134,23 @@ export async function putContentAddressed(
 ): Promise<StagedBlob & { key: string }> {
   const staged = await stageBlob(store, body, options);
   return { ...staged, key: await commitBlob(store, staged) };
+}
+
+/** Far longer than any stage-check-commit takes (a 500 MiB zip from a slow client), so a sweep never takes a live one. */
+export const STAGED_MAX_AGE_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Removes staged blobs left by a process that died between staging and commit (or discard), and the
+ * backend's own half-written bodies (`sweepPartial`), once older than maxAgeMs. Safe while other
+ * processes stage: their blobs are younger. Returns how many were removed.
+ */
+export async function sweepStaged(store: BlobStore, maxAgeMs = STAGED_MAX_AGE_MS, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for await (const key of store.list('tmp/')) {
+    const born = Number(/^tmp\/(\d+)-/.exec(key)?.[1]);
+    if (!Number.isSafeInteger(born) || now - born < maxAgeMs) continue;
+    await store.delete(key);
+    removed++;
+  }
+  return removed + ((await store.sweepPartial?.(maxAgeMs, now)) ?? 0);
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunked, runBlobStoreContract } from './blob-store.contract';
@@ -44,6 +44,18 @@ describe('FsBlobStore', () => {
     fail(new Error('gone'));
     await expect(put).rejects.toThrow('gone');
     expect(await readdir(join(root, '.partial'))).toEqual([]);
+  });
+
+  // A process killed mid-put leaves its body in .partial/, where no key reaches it; a later start removes it.
+  test('sweepPartial removes half-written bodies older than the limit and keeps a write still going', async () => {
+    const { root, store } = await newStore();
+    await mkdir(join(root, '.partial'), { recursive: true });
+    await writeFile(join(root, '.partial', 'killed'), 'half a zip');
+    await writeFile(join(root, '.partial', 'in-progress'), 'still arriving');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await utimes(join(root, '.partial', 'killed'), hourAgo, hourAgo);
+    expect(await store.sweepPartial(60_000)).toBe(1);
+    expect(await readdir(join(root, '.partial'))).toEqual(['in-progress']);
   });
 
   test('the reserved .partial directory cannot be used as a key', async () => {

@@ -115,6 +115,26 @@ export class FsBlobStore implements BlobStore {
     // has just made the directory and is about to rename into it.
   }
 
+  async sweepPartial(maxAgeMs: number, now = Date.now()): Promise<number> {
+    const dir = join(this.root, PARTIAL_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) return 0;
+      throw err;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const path = join(dir, name);
+      const st = await stat(path).catch(() => null);
+      if (!st || now - st.mtimeMs < maxAgeMs) continue;
+      await unlink(path).catch(() => {});
+      removed++;
+    }
+    return removed;
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     // Walk only the deepest directory the prefix fully names; filter the rest by string.
     const slash = prefix.lastIndexOf('/');
