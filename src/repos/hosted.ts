@@ -8,6 +8,7 @@ import { canonicalVersion, isCanonicalVersion, isPseudoVersion, listVersions, ps
 import { checkModuleZip } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
 import { pacedBody, pacedReader } from '../storage/gc-pacing';
+import { readLimited } from './read-limited';
 import { rangeReader } from '../storage/range-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
@@ -18,6 +19,7 @@ import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, u
 export const MAX_ZIP_UPLOAD_BYTES = 500 * 1024 * 1024;
 /** .mod and .info PUT bodies are only compared, never stored; the go command's go.mod limit bounds them. */
 const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
+const sideFileTooLarge = () => new PayloadTooLarge(`body is larger than the limit of ${MAX_SIDE_FILE_BYTES} bytes`);
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -170,7 +172,7 @@ export class HostedRepository implements GoRepository {
   /** A .mod PUT is accepted only when it is exactly the go.mod the zip already gave this version. */
   private async verifyMod(module: string, version: string, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
     const row = await this.publishedBeforeSideFile(module, version, '.mod');
-    const bytes = await readLimited(body, MAX_SIDE_FILE_BYTES);
+    const bytes = await readLimited(body, MAX_SIDE_FILE_BYTES, sideFileTooLarge);
     if (goModHash(module, version, bytes) !== row.goModH1) {
       throw new BadRequest(`.mod of ${module}@${version} differs from the go.mod in its zip; the zip's go.mod is what is served`);
     }
@@ -180,7 +182,7 @@ export class HostedRepository implements GoRepository {
   /** A .info PUT may only repeat the version; its Time is ignored (.info reports the upload time). */
   private async verifyInfo(module: string, version: string, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
     await this.publishedBeforeSideFile(module, version, '.info');
-    const text = new TextDecoder().decode(await readLimited(body, MAX_SIDE_FILE_BYTES));
+    const text = new TextDecoder().decode(await readLimited(body, MAX_SIDE_FILE_BYTES, sideFileTooLarge));
     let info: unknown;
     try {
       info = JSON.parse(text);
@@ -267,21 +269,4 @@ function explainZipError(err: unknown, module: string, version: string): unknown
   const at = /^(.*?@[^/]*)\//.exec(err.entry)?.[1];
   if (!at) return err;
   return new BadRequest(`module zip holds ${at} but the URL says ${module}@${version} (entry ${q(err.entry)})`);
-}
-
-async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new PayloadTooLarge(`body is larger than the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }

@@ -1,5 +1,6 @@
 import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
 import { escapePath, escapeVersion } from '../goproxy/escape';
+import { readLimited } from './read-limited';
 
 /** Configuration of one upstream GOPROXY; every empty field has the default named beside it. */
 export interface UpstreamConfig {
@@ -148,20 +149,8 @@ export class UpstreamClient {
       await res.body.cancel().catch(() => {});
       throw new BadUpstream(`upstream ${res.url} sent ${res.contentLength} bytes, more than the limit of ${maxBytes}`);
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new BadUpstream(`upstream ${res.url} sent more than the limit of ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-    return { bytes: Buffer.concat(chunks), contentType: res.contentType, url: res.url };
+    const bytes = await readLimited(res.body, maxBytes, () => new BadUpstream(`upstream ${res.url} sent more than the limit of ${maxBytes} bytes`));
+    return { bytes, contentType: res.contentType, url: res.url };
   }
 
   private async attempt(url: string, signal: AbortSignal): Promise<UpstreamBody> {
