@@ -200,9 +200,15 @@ describe("foldKey", () => {
     expect(foldKey(a)).toBe(foldKey(b));
   });
 
-  // "ß" upper-cases to "SS" only under full case mapping; Go's EqualFold keeps them apart.
-  test("ß and ss do not collide", () => {
-    expect(foldKey("ß")).not.toBe(foldKey("ss"));
+  // "ß" upper-cases to "SS" only under full case mapping; the Turkish dotted and dotless i fold only
+  // under Turkish rules. Go's EqualFold keeps each pair apart, so a zip may hold both.
+  test.each([
+    ["ß", "ss"],
+    ["\u0131", "i"],
+    ["\u0131", "I"],
+    ["\u0130", "i"],
+  ])("%p and %p do not collide", (a, b) => {
+    expect(foldKey(a)).not.toBe(foldKey(b));
   });
 
   test("moduleZipEntries and buildZip agree with what checkModuleZip reads back", async () => {

@@ -89,6 +89,11 @@ export function foldKey(s: string): string {
   if (!/[^a-z0-9._\-/]/.test(s)) return s;
   let out = "";
   for (const c of s) {
+    // Dotless ı upper-cases to I, but simple folding (Go's unicode.SimpleFold) leaves it alone.
+    if (c === "\u0131") {
+      out += c;
+      continue;
+    }
     const up = c.toUpperCase();
     const one = [...up].length === 1 ? up : c; // "ß".toUpperCase() is "SS": a full, not simple, mapping
     const low = one.toLowerCase();
