@@ -13,19 +13,25 @@ const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie/i;
 export function redact(text: string): string {
   return text
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
-    .replace(/\borb_[A-Za-z0-9_-]+/g, 'orb_***')
-    .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, '$1 ***');
+    .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, '$1 ***')
+    .replace(/\borb_[A-Za-z0-9_-]+/g, 'orb_***');
 }
 
-function redactFields(fields: LogFields): LogFields {
+/** Every value a log line carries, at any depth: secret-named fields blanked, text and error messages redacted. */
+function redactValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return redact(v);
+  if (v instanceof Error) return redact(v.message);
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= 6) return '[nested too deep]';
+  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
+  if (v instanceof Date) return v;
   const out: LogFields = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (SECRET_FIELD.test(k)) out[k] = '***';
-    else if (typeof v === 'string') out[k] = redact(v);
-    else if (v instanceof Error) out[k] = redact(v.message);
-    else out[k] = v;
-  }
+  for (const [k, x] of Object.entries(v)) out[k] = SECRET_FIELD.test(k) ? '***' : redactValue(x, depth + 1);
   return out;
+}
+
+export function redactFields(fields: LogFields): LogFields {
+  return redactValue(fields) as LogFields;
 }
 
 export function consoleLogger(opts: { silent?: boolean } = {}): Logger {

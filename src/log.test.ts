@@ -1,0 +1,32 @@
+import { expect, test } from 'bun:test';
+import { redact, redactFields } from './log';
+
+test.each([
+  ['userinfo in a URL', 'fetching https://alice:s3cret@repo.example/go/x/', 'fetching https://***@repo.example/go/x/'],
+  ['an API token anywhere in text', 'used orb_AbC123_xyz for this', 'used orb_*** for this'],
+  ['a Basic header value', 'authorization: Basic YWxpY2U6czNjcmV0', 'authorization: Basic ***'],
+  ['a Bearer header value', 'Bearer orb_abc.def', 'Bearer ***'],
+])('redact removes %s', (_what, text, expected) => {
+  expect(redact(text)).toBe(expected);
+});
+
+// A secret nested in an object or array of a log line must not slip past a top-level-only check.
+test('redactFields blanks secret-named fields and redacts text at every depth', () => {
+  const out = redactFields({
+    user: 'alice',
+    password: 'hunter2',
+    request: { headers: { authorization: 'Basic YWxpY2U6aHVudGVyMg==', accept: '*/*' }, url: 'https://alice:hunter2@host/go/r/' },
+    attempts: [{ token: 'orb_live_secret' }, 'retry with orb_live_secret'],
+    err: new Error('upstream https://bob:pw@up.example/ refused'),
+    count: 3,
+  });
+  expect(out).toEqual({
+    user: 'alice',
+    password: '***',
+    request: { headers: { authorization: '***', accept: '*/*' }, url: 'https://***@host/go/r/' },
+    attempts: [{ token: '***' }, 'retry with orb_***'],
+    err: 'upstream https://***@up.example/ refused',
+    count: 3,
+  });
+  expect(JSON.stringify(out)).not.toMatch(/hunter2|orb_live|bob:pw|YWxpY2U/);
+});
