@@ -62,18 +62,20 @@ function normalisePrefix(prefix: string | undefined): string {
 export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRepos> {
   const prefix = normalisePrefix(opts.prefix);
   const log = opts.log ?? consoleLogger();
-  const needsConfig = !opts.database || !opts.storage || !opts.settings;
+  // The environment is read only for what the host did not hand over: a host with its own database and
+  // storage is not stopped by an unrelated ORBITREPO_* value.
+  const needsConfig = !opts.database || !opts.storage;
   const config = opts.config ?? (needsConfig ? loadConfig() : undefined);
   const ownsDatabase = !opts.database;
   const database =
     opts.database ??
     (await openDatabase({ url: config!.databaseUrl, dataDir: config!.databaseUrl ? undefined : join(config!.dataDir, 'db') }));
   const storage = opts.storage ?? (await openBlobStore(config!.storage));
-  const settings: PluginSettings = opts.settings ?? {
-    adminPassword: config!.adminPasswordIsDefault ? undefined : config!.adminPassword,
-    publicUrl: config!.publicUrl,
-    secureCookies: !!config!.tls,
-  };
+  const settings: PluginSettings =
+    opts.settings ??
+    (config
+      ? { adminPassword: config.adminPasswordIsDefault ? undefined : config.adminPassword, publicUrl: config.publicUrl, secureCookies: !!config.tls }
+      : {});
   const ctx = createContext({ database, storage, log, settings });
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
   // Leftovers of a process killed mid-upload or mid-fill; in the background, never delaying start-up.
