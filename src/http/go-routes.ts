@@ -2,6 +2,7 @@ import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
 import { BadRequest, Forbidden, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable, Unauthorized } from '../errors';
 import type { Principal } from '../auth/principal';
+import type { RepositoryRow } from '../db/schema';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
 import type { ByteRange } from '../storage/blob-store';
@@ -77,6 +78,15 @@ function protocolPath(request: Request, repo: string): string {
   return pathname.slice(at + marker.length);
 }
 
+/** Cache-Control for a repository's answers: list/@latest short, version files immutable unless replaceable. */
+function cachePolicy(row: RepositoryRow): { metadata: string; version: string; scoped(cache: string): string } {
+  // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
+  const scoped = (cache: string) => (row.anonymousRead ? cache : cache.replace(/^public\b/, 'private'));
+  // A hosted repository with write policy "allow" may replace a version: no client may keep it forever.
+  const replaceable = row.type === 'hosted' && row.writePolicy === 'allow';
+  return { metadata: scoped(CACHE_SHORT), version: scoped(replaceable ? CACHE_SHORT : CACHE_IMMUTABLE), scoped };
+}
+
 /**
  * The repository, or an auth failure where a 404 would tell an outsider which names exist (and would let
  * the go command fall through to the next GOPROXY entry): anonymous -> 401, a non-administrator -> 403.
@@ -104,8 +114,7 @@ export function goRoutes(ctx: AppContext) {
       const repo = await openVisible(ctx, repoName, principal);
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
       await ctx.permissions.authorize(principal, repo.row, 'read');
-      // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
-      const scoped = (cache: string) => (repo.row.anonymousRead ? cache : cache.replace(/^public\b/, 'private'));
+      const cache = cachePolicy(repo.row);
       const rest = protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {
@@ -113,7 +122,7 @@ export function goRoutes(ctx: AppContext) {
         const { name, rest: sumPath } = parseSumdbPath(rest);
         const answer = await repo.sumdb(name, sumPath);
         return new Response(request.method === 'HEAD' ? null : (answer.body as Uint8Array<ArrayBuffer>), {
-          headers: { 'Content-Type': answer.contentType, 'Cache-Control': scoped(answer.cacheControl), 'Content-Length': String(answer.body.byteLength) },
+          headers: { 'Content-Type': answer.contentType, 'Cache-Control': cache.scoped(answer.cacheControl), 'Content-Length': String(answer.body.byteLength) },
         });
       }
 
@@ -126,21 +135,18 @@ export function goRoutes(ctx: AppContext) {
         return new Response(JSON.stringify(result), { status: result.created ? 201 : 200, headers: { 'Content-Type': JSON_TYPE } });
       }
 
-      // A hosted repository with write policy "allow" may replace a version: no client may keep it forever.
-      const versionCache = scoped(repo.row.type === 'hosted' && repo.row.writePolicy === 'allow' ? CACHE_SHORT : CACHE_IMMUTABLE);
-      const shortCache = scoped(CACHE_SHORT);
       switch (req.kind) {
         case 'list':
-          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, shortCache);
+          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, cache.metadata);
         case 'latest':
-          return textResponse(request, await repo.latest(req.module), JSON_TYPE, shortCache);
+          return textResponse(request, await repo.latest(req.module), JSON_TYPE, cache.metadata);
         case 'info':
-          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, versionCache);
+          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, cache.version);
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
-          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT, versionCache);
+          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT, cache.version);
         case 'zip':
-          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip', versionCache);
+          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip', cache.version);
       }
     } catch (err) {
       if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });

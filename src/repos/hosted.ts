@@ -8,10 +8,10 @@ import { canonicalVersion, isCanonicalVersion, isPseudoVersion, listVersions, ps
 import { checkModuleZip } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
 import { pacedBody, pacedReader } from '../storage/gc-pacing';
-import { readLimited } from './read-limited';
 import { rangeReader } from '../storage/range-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
+import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
 import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, upsertVersionRow, type NewVersionRow } from './version-rows';
 
