@@ -109,9 +109,14 @@ try {
   const upstreamZipRequests = stub.count(stub.paths(MODULE, VERSION).zip);
   await Bun.sleep(1000);
   const warm = await round(server.pid, url);
-  console.log(`proxy fan-in: ${clients} clients, one ${mb(zipSize)} zip, ${usePostgres ? 'PostgreSQL' : 'PGlite'}, ${s3 ? 's3rver' : 'filesystem'} storage`);
+  console.log(
+    `proxy fan-in: ${clients} clients, one ${mb(zipSize)} zip, ${usePostgres ? 'PostgreSQL' : 'PGlite'}, ${s3 ? 's3rver' : 'filesystem'} storage`,
+  );
   console.log(`  upstream requests for the zip: ${upstreamZipRequests}`);
-  for (const [label, r] of [['cold (not cached yet)', cold], ['warm (served from storage)', warm]] as const) {
+  for (const [label, r] of [
+    ['cold (not cached yet)', cold],
+    ['warm (served from storage)', warm],
+  ] as const) {
     console.log(`  ${label}:`);
     console.log(`    complete responses:  ${r.ok}/${clients}`);
     console.log(`    time to first byte:  ${r.firstByte.toFixed(0)} ms`);

@@ -121,7 +121,9 @@ async function zipPattern(name: string, store: BlobStore): Promise<void> {
       offset += entry;
     }
     const ms = performance.now() - started;
-    console.log(`  window ${String(windowBytes / 1024).padStart(5)} KiB: ${String(gets).padStart(6)} gets ${(ms / 1000).toFixed(2).padStart(6)} s`);
+    console.log(
+      `  window ${String(windowBytes / 1024).padStart(5)} KiB: ${String(gets).padStart(6)} gets ${(ms / 1000).toFixed(2).padStart(6)} s`,
+    );
   }
 }
 

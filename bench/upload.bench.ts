@@ -71,7 +71,9 @@ try {
     body: JSON.stringify({ name: 'bench', type: 'hosted' }),
   });
   if (created.status !== 201) throw new Error(`creating the repository: ${created.status} ${await created.text()}`);
-  console.log(`server pid ${server.pid}, ${usePostgres ? 'PostgreSQL' : 'PGlite'}, filesystem storage, ${deflate ? 'deflated' : 'stored'} entries`);
+  console.log(
+    `server pid ${server.pid}, ${usePostgres ? 'PostgreSQL' : 'PGlite'}, filesystem storage, ${deflate ? 'deflated' : 'stored'} entries`,
+  );
   // Start-up (migrations, PGlite's wasm heap) leaves garbage behind; its high-water mark is the fair comparison for a peak.
   console.log(`idle RSS ${mb(rssOf(server.pid))}, high-water mark since start ${mb(statusField(server.pid, 'VmHWM'))}`);
 

@@ -1,5 +1,5 @@
-import { auditLog } from './db/schema';
 import type { Database } from './db/open';
+import { auditLog } from './db/schema';
 import type { Logger } from './log';
 
 export interface AuditEntry {

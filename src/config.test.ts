@@ -11,13 +11,25 @@ writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n');
 describe('loadConfig', () => {
   test('an empty environment is the zero-setup default: PGlite and files under ./data, port 8080, plain HTTP', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ host: '0.0.0.0', port: 8080, databaseUrl: undefined, tls: undefined, adminPassword: 'admin', adminPasswordIsDefault: true });
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      databaseUrl: undefined,
+      tls: undefined,
+      adminPassword: 'admin',
+      adminPasswordIsDefault: true,
+    });
     expect(c.dataDir).toEndWith('/data');
     expect(c.storage).toMatchObject({ type: 'filesystem', path: join(c.dataDir, 'storage') });
   });
 
   test('S3 settings come together into one object', () => {
-    const c = loadConfig({ ORBITREPO_STORAGE_TYPE: 's3', ORBITREPO_S3_BUCKET: 'mods', ORBITREPO_S3_FORCE_PATH_STYLE: 'true', ORBITREPO_S3_PREFIX: '/go/' });
+    const c = loadConfig({
+      ORBITREPO_STORAGE_TYPE: 's3',
+      ORBITREPO_S3_BUCKET: 'mods',
+      ORBITREPO_S3_FORCE_PATH_STYLE: 'true',
+      ORBITREPO_S3_PREFIX: '/go/',
+    });
     expect(c.storage.s3).toMatchObject({ bucket: 'mods', region: 'us-east-1', forcePathStyle: true, prefix: 'go' });
   });
 
@@ -28,11 +40,31 @@ describe('loadConfig', () => {
     ['a database URL that is not PostgreSQL', { ORBITREPO_DATABASE_URL: 'mysql://db/x' }, 'ORBITREPO_DATABASE_URL', 'postgres'],
     ['an unknown storage type', { ORBITREPO_STORAGE_TYPE: 'ftp' }, 'ORBITREPO_STORAGE_TYPE', 'filesystem, s3'],
     ['S3 without a bucket', { ORBITREPO_STORAGE_TYPE: 's3' }, 'ORBITREPO_S3_BUCKET', 'required'],
-    ['an S3 key id without its secret', { ORBITREPO_STORAGE_TYPE: 's3', ORBITREPO_S3_BUCKET: 'b', ORBITREPO_S3_ACCESS_KEY_ID: 'k' }, 'ORBITREPO_S3_SECRET_ACCESS_KEY', 'together'],
-    ['a flag that is not a boolean', { ORBITREPO_STORAGE_TYPE: 's3', ORBITREPO_S3_BUCKET: 'b', ORBITREPO_S3_FORCE_PATH_STYLE: 'yes please' }, 'ORBITREPO_S3_FORCE_PATH_STYLE', 'true or false'],
+    [
+      'an S3 key id without its secret',
+      { ORBITREPO_STORAGE_TYPE: 's3', ORBITREPO_S3_BUCKET: 'b', ORBITREPO_S3_ACCESS_KEY_ID: 'k' },
+      'ORBITREPO_S3_SECRET_ACCESS_KEY',
+      'together',
+    ],
+    [
+      'a flag that is not a boolean',
+      { ORBITREPO_STORAGE_TYPE: 's3', ORBITREPO_S3_BUCKET: 'b', ORBITREPO_S3_FORCE_PATH_STYLE: 'yes please' },
+      'ORBITREPO_S3_FORCE_PATH_STYLE',
+      'true or false',
+    ],
     ['a TLS certificate without its key', { ORBITREPO_TLS_CERT_FILE: pem }, 'ORBITREPO_TLS_KEY_FILE', 'together'],
-    ['a TLS certificate file that is not there', { ORBITREPO_TLS_CERT_FILE: join(dir, 'missing.pem'), ORBITREPO_TLS_KEY_FILE: pem }, 'ORBITREPO_TLS_CERT_FILE', 'does not exist'],
-    ['a TLS key file that is not there', { ORBITREPO_TLS_CERT_FILE: pem, ORBITREPO_TLS_KEY_FILE: join(dir, 'missing-key.pem') }, 'ORBITREPO_TLS_KEY_FILE', 'does not exist'],
+    [
+      'a TLS certificate file that is not there',
+      { ORBITREPO_TLS_CERT_FILE: join(dir, 'missing.pem'), ORBITREPO_TLS_KEY_FILE: pem },
+      'ORBITREPO_TLS_CERT_FILE',
+      'does not exist',
+    ],
+    [
+      'a TLS key file that is not there',
+      { ORBITREPO_TLS_CERT_FILE: pem, ORBITREPO_TLS_KEY_FILE: join(dir, 'missing-key.pem') },
+      'ORBITREPO_TLS_KEY_FILE',
+      'does not exist',
+    ],
     ['a too-short admin password', { ORBITREPO_ADMIN_PASSWORD: 'abc' }, 'ORBITREPO_ADMIN_PASSWORD', 'at least'],
     ['a public URL that is not http(s)', { ORBITREPO_PUBLIC_URL: 'ftp://repo.example' }, 'ORBITREPO_PUBLIC_URL', 'URL'],
   ])('%s is refused, naming the variable', (_what, env, variable, says) => {

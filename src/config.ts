@@ -149,7 +149,10 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
-  for (const [name, file] of [['ORBITREPO_TLS_CERT_FILE', certFile], ['ORBITREPO_TLS_KEY_FILE', keyFile]] as const) {
+  for (const [name, file] of [
+    ['ORBITREPO_TLS_CERT_FILE', certFile],
+    ['ORBITREPO_TLS_KEY_FILE', keyFile],
+  ] as const) {
     if (file) readableFile(name, file);
   }
 

@@ -4,7 +4,7 @@ import { startServer } from './server';
 
 // The standalone server: the only file with process side effects.
 const log = consoleLogger();
-let config;
+let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
 } catch (err) {

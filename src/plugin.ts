@@ -1,10 +1,8 @@
-import { Elysia } from 'elysia';
-import { createContext, type AppContext, type PluginSettings } from './context';
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config';
-import { openDatabase, type DatabaseHandle } from './db/open';
-import { sweepStaged } from './storage/content-addressed';
-import { openBlobStore } from './storage/open';
+import { Elysia } from 'elysia';
+import { type Config, loadConfig } from './config';
+import { type AppContext, createContext, type PluginSettings } from './context';
+import { type DatabaseHandle, openDatabase } from './db/open';
 import { apiNotFoundRoutes } from './http/admin/controller';
 import { moduleRoutes } from './http/admin/modules';
 import { openApiRoutes } from './http/admin/openapi';
@@ -17,6 +15,8 @@ import { healthRoutes } from './http/health';
 import { uiRoutes } from './http/ui';
 import { consoleLogger, type Logger } from './log';
 import type { BlobStore } from './storage/blob-store';
+import { sweepStaged } from './storage/content-addressed';
+import { openBlobStore } from './storage/open';
 
 export interface OrbitReposOptions {
   /** An open database (see openDatabase); the plugin never closes one it was given. Empty: opened from `config`. */
@@ -74,7 +74,11 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   const settings: PluginSettings =
     opts.settings ??
     (config
-      ? { adminPassword: config.adminPasswordIsDefault ? undefined : config.adminPassword, publicUrl: config.publicUrl, secureCookies: !!config.tls }
+      ? {
+          adminPassword: config.adminPasswordIsDefault ? undefined : config.adminPassword,
+          publicUrl: config.publicUrl,
+          secureCookies: !!config.tls,
+        }
       : {});
   const ctx = createContext({ database, storage, log, settings });
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
@@ -114,11 +118,11 @@ export async function orbitRepos(opts: OrbitReposOptions) {
   return (await createOrbitRepos(opts)).plugin;
 }
 
-export type { PluginSettings, AppContext } from './context';
-export type { DatabaseHandle, Database } from './db/open';
+export { type Config, loadConfig } from './config';
+export type { AppContext, PluginSettings } from './context';
+export type { Database, DatabaseHandle } from './db/open';
 export { openDatabase } from './db/open';
-export { openBlobStore } from './storage/open';
-export { loadConfig, type Config } from './config';
-export type { BlobStore } from './storage/blob-store';
 export type { Logger } from './log';
 export type { GoRepository } from './repos/repository';
+export type { BlobStore } from './storage/blob-store';
+export { openBlobStore } from './storage/open';

@@ -3,7 +3,7 @@ import { Forbidden, Unauthorized } from '../errors';
 import type { Logger } from '../log';
 import { CachedPasswordVerifier, verifyAgainstDummy } from './passwords';
 import { ANONYMOUS, type Principal, type RequestCredentials } from './principal';
-import { sessionSecretFromCookie, type SessionService } from './sessions';
+import { type SessionService, sessionSecretFromCookie } from './sessions';
 import { addressKey, LoginThrottle, usernameKey } from './throttle';
 import { looksLikeToken, type TokenService } from './tokens';
 import type { UserService } from './users';
@@ -154,6 +154,10 @@ export class AuthService {
   }
 }
 
-export function asPrincipal(user: UserRow, via: 'password' | 'token' | 'session', extra: { tokenId?: number; sessionId?: string } = {}): Principal {
+export function asPrincipal(
+  user: UserRow,
+  via: 'password' | 'token' | 'session',
+  extra: { tokenId?: number; sessionId?: string } = {},
+): Principal {
   return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via, ...extra };
 }

@@ -3,7 +3,9 @@ import { CachedPasswordVerifier, hashPassword } from './passwords';
 
 describe('CachedPasswordVerifier', () => {
   const spies: { mockRestore(): void }[] = [];
-  afterEach(() => spies.splice(0).forEach((s) => s.mockRestore()));
+  afterEach(() => {
+    for (const s of spies.splice(0)) s.mockRestore();
+  });
 
   function countVerifies() {
     const spy = spyOn(Bun.password, 'verify');

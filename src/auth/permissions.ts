@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { repositoryPermissions, users, type RepositoryRow, type Role } from '../db/schema';
+import { type RepositoryRow, type Role, repositoryPermissions, users } from '../db/schema';
 import { BadRequest, Forbidden, NotFound, Unauthorized } from '../errors';
 import type { Access, Principal } from './principal';
 

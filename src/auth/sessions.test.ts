@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { openDatabase, type DatabaseHandle } from '../db/open';
+import { type DatabaseHandle, openDatabase } from '../db/open';
 import type { UserRow } from '../db/schema';
 import { silentLogger } from '../log';
-import { safeEqual, sessionCookie, sessionIdOf, sessionSecretFromCookie, SessionService } from './sessions';
+import { SessionService, safeEqual, sessionCookie, sessionIdOf, sessionSecretFromCookie } from './sessions';
 import { UserService } from './users';
 
 describe('session cookies', () => {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, eq, gt, lt, ne } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { uiSessions, users, type UserRow } from '../db/schema';
+import { type UserRow, uiSessions, users } from '../db/schema';
 
 export const SESSION_COOKIE = 'orbit_session';
 const DEFAULT_TTL_MS = 12 * 60 * 60_000;
@@ -36,7 +36,13 @@ export function sessionSecretFromCookie(cookieHeader: string | null): string | n
  * riding on it (the CSRF token is the second line of defence); Secure whenever the server speaks TLS.
  */
 export function sessionCookie(secret: string, opts: { secure: boolean; maxAgeSeconds?: number; path?: string }): string {
-  const parts = [`${SESSION_COOKIE}=${secret}`, `Path=${opts.path ?? '/'}`, 'HttpOnly', 'SameSite=Strict', `Max-Age=${opts.maxAgeSeconds ?? DEFAULT_TTL_MS / 1000}`];
+  const parts = [
+    `${SESSION_COOKIE}=${secret}`,
+    `Path=${opts.path ?? '/'}`,
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${opts.maxAgeSeconds ?? DEFAULT_TTL_MS / 1000}`,
+  ];
   if (opts.secure) parts.push('Secure');
   return parts.join('; ');
 }

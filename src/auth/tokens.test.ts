@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
-import { openDatabase, type DatabaseHandle } from '../db/open';
+import { type DatabaseHandle, openDatabase } from '../db/open';
 import { apiTokens, type UserRow } from '../db/schema';
 import { BadRequest } from '../errors';
 import { silentLogger } from '../log';
@@ -80,7 +80,8 @@ describe('TokenService', () => {
   // The go command sends the token on every request; a write per request would be the real cost of auth.
   test('lastUsedAt is written at most once a minute', async () => {
     const { token, secret } = await tokens.create(user, { name: 'busy' });
-    const lastUsed = async () => (await database.db.select().from(apiTokens).where(eq(apiTokens.id, token.id)))[0].lastUsedAt?.getTime() ?? null;
+    const lastUsed = async () =>
+      (await database.db.select().from(apiTokens).where(eq(apiTokens.id, token.id)))[0].lastUsedAt?.getTime() ?? null;
     const start = now;
     await tokens.touch((await tokens.lookup(secret))!.token);
     expect(await lastUsed()).toBe(start);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { apiTokens, users, type ApiTokenRow, type UserRow } from '../db/schema';
+import { type ApiTokenRow, apiTokens, type UserRow, users } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
 
 export const TOKEN_PREFIX = 'orb_';

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { users, type UserRow } from '../db/schema';
+import { type UserRow, users } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
 import type { Logger } from '../log';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
@@ -54,7 +54,9 @@ export class UserService {
 
   async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRow> {
     if (!USERNAME_PATTERN.test(input.username) || RESERVED_USERNAMES.has(input.username)) {
-      throw new BadRequest('username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit (and not "me")');
+      throw new BadRequest(
+        'username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit (and not "me")',
+      );
     }
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
@@ -148,7 +150,9 @@ export class UserService {
       .where(and(eq(users.isAdmin, true), eq(users.disabled, false), ne(users.id, target.id)))
       .limit(1);
     if (others.length === 0) {
-      throw new Conflict(`cannot ${what} "${target.username}": it is the last enabled administrator; make another user an administrator first`);
+      throw new Conflict(
+        `cannot ${what} "${target.username}": it is the last enabled administrator; make another user an administrator first`,
+      );
     }
   }
 
@@ -168,12 +172,16 @@ export class UserService {
       if (made) {
         this.log.info('created the bootstrap admin user', { username: 'admin' });
       } else {
-        this.log.warn('no administrator exists and the name "admin" is taken by a non-administrator: promote a user directly in the database');
+        this.log.warn(
+          'no administrator exists and the name "admin" is taken by a non-administrator: promote a user directly in the database',
+        );
       }
     }
     const row = await this.byName('admin');
-    if (row && row.isAdmin && !row.disabled && (await Bun.password.verify('admin', row.passwordHash))) {
-      this.log.warn('the admin user still has the default password "admin": change it (PATCH /api/v1/users/admin) or set ORBITREPO_ADMIN_PASSWORD before first start');
+    if (row?.isAdmin && !row.disabled && (await Bun.password.verify('admin', row.passwordHash))) {
+      this.log.warn(
+        'the admin user still has the default password "admin": change it (PATCH /api/v1/users/admin) or set ORBITREPO_ADMIN_PASSWORD before first start',
+      );
     }
   }
 }

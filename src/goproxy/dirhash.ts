@@ -2,8 +2,8 @@
  * The "h1:" hash go.sum records (x/mod sumdb/dirhash.Hash1): a
  * SHA-256 over the sorted lines "<sha256 hex of file>  <file name>\n".
  */
-import { createHash } from "node:crypto";
-import { InvalidPathError } from "./errors.ts";
+import { createHash } from 'node:crypto';
+import { InvalidPathError } from './errors.ts';
 
 export interface HashedFile {
   name: string;
@@ -30,21 +30,26 @@ const surrogate = /[\uD800-\uDFFF]/;
 export function hash1(files: HashedFile[]): string {
   // UTF-16 order equals code point order unless a name has a surrogate pair; the plain compare is much faster.
   const fast = !files.some((f) => surrogate.test(f.name));
-  const sorted = [...files].sort(fast ? (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : (a, b) => compareCodePoints(a.name, b.name));
-  const h = createHash("sha256");
-  let batch = "";
+  const sorted = [...files].sort(
+    fast ? (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : (a, b) => compareCodePoints(a.name, b.name),
+  );
+  const h = createHash('sha256');
+  let batch = '';
   for (const f of sorted) {
-    if (f.name.includes("\n")) {
-      throw new InvalidPathError("dirhash-newline", `file name ${JSON.stringify(f.name)} contains a newline, which go.sum hashes cannot represent`);
+    if (f.name.includes('\n')) {
+      throw new InvalidPathError(
+        'dirhash-newline',
+        `file name ${JSON.stringify(f.name)} contains a newline, which go.sum hashes cannot represent`,
+      );
     }
     batch += `${f.sha256Hex}  ${f.name}\n`;
-    if (batch.length > 1 << 16) h.update(batch), (batch = "");
+    if (batch.length > 1 << 16) h.update(batch), (batch = '');
   }
-  return "h1:" + h.update(batch).digest("base64");
+  return 'h1:' + h.update(batch).digest('base64');
 }
 
 export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -53,5 +58,5 @@ export function sha256Hex(data: Uint8Array): string {
  * call sites read like the go.sum line they produce.
  */
 export function goModHash(_modulePath: string, _version: string, goModBytes: Uint8Array): string {
-  return hash1([{ name: "go.mod", sha256Hex: sha256Hex(goModBytes) }]);
+  return hash1([{ name: 'go.mod', sha256Hex: sha256Hex(goModBytes) }]);
 }

@@ -1,70 +1,70 @@
-import { describe, expect, test } from "bun:test";
-import fc from "fast-check";
-import { InvalidPathError, InvalidVersionError } from "./errors.ts";
-import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "./escape.ts";
-import { isValidModulePath } from "./module-path.ts";
+import { describe, expect, test } from 'bun:test';
+import fc from 'fast-check';
+import { InvalidPathError, InvalidVersionError } from './errors.ts';
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape.ts';
+import { isValidModulePath } from './module-path.ts';
 
-describe("escapePath / unescapePath", () => {
+describe('escapePath / unescapePath', () => {
   test.each([
-    ["github.com/Foo/Bar", "github.com/!foo/!bar"],
-    ["github.com/AzureAD/msal", "github.com/!azure!a!d/msal"],
-    ["example.com/a", "example.com/a"],
-    ["example.com/a~b_c-d.e", "example.com/a~b_c-d.e"],
-  ])("%p escapes to %p and back", (path, escaped) => {
+    ['github.com/Foo/Bar', 'github.com/!foo/!bar'],
+    ['github.com/AzureAD/msal', 'github.com/!azure!a!d/msal'],
+    ['example.com/a', 'example.com/a'],
+    ['example.com/a~b_c-d.e', 'example.com/a~b_c-d.e'],
+  ])('%p escapes to %p and back', (path, escaped) => {
     expect(escapePath(path)).toBe(escaped);
     expect(unescapePath(escaped)).toBe(path);
   });
 
   test.each([
-    ["github.com/Foo/bar", "an upper-case letter"],
-    ["github.com/!Foo/bar", "'!' followed by an upper-case letter"],
-    ["github.com/!1/bar", "'!' followed by a digit"],
-    ["github.com/foo/bar!", "a trailing '!'"],
-    ["github.com/!!foo", "a doubled '!'"],
-    ["github.com/fü", "a non-ASCII letter"],
-  ])("unescapePath refuses %p (%s)", (escaped) => {
+    ['github.com/Foo/bar', 'an upper-case letter'],
+    ['github.com/!Foo/bar', "'!' followed by an upper-case letter"],
+    ['github.com/!1/bar', "'!' followed by a digit"],
+    ['github.com/foo/bar!', "a trailing '!'"],
+    ['github.com/!!foo', "a doubled '!'"],
+    ['github.com/fü', 'a non-ASCII letter'],
+  ])('unescapePath refuses %p (%s)', (escaped) => {
     expect(() => unescapePath(escaped)).toThrow(InvalidPathError);
   });
 
-  test("unescapePath refuses a well-escaped path that is not a valid module path", () => {
-    expect(() => unescapePath("github.com/../x")).toThrow(/invalid escaped module path/);
-    expect(() => unescapePath("nodot/x")).toThrow(InvalidPathError);
+  test('unescapePath refuses a well-escaped path that is not a valid module path', () => {
+    expect(() => unescapePath('github.com/../x')).toThrow(/invalid escaped module path/);
+    expect(() => unescapePath('nodot/x')).toThrow(InvalidPathError);
   });
 
-  test("escapePath refuses an invalid module path rather than escaping it", () => {
-    expect(() => escapePath("example.com/a b")).toThrow(InvalidPathError);
+  test('escapePath refuses an invalid module path rather than escaping it', () => {
+    expect(() => escapePath('example.com/a b')).toThrow(InvalidPathError);
   });
 });
 
-describe("escapeVersion / unescapeVersion", () => {
+describe('escapeVersion / unescapeVersion', () => {
   test.each([
-    ["v1.2.3", "v1.2.3"],
-    ["v1.2.3-RC1", "v1.2.3-!r!c1"],
-    ["v2.0.0+incompatible", "v2.0.0+incompatible"],
-    ["Master", "!master"],
-  ])("%p escapes to %p and back", (v, escaped) => {
+    ['v1.2.3', 'v1.2.3'],
+    ['v1.2.3-RC1', 'v1.2.3-!r!c1'],
+    ['v2.0.0+incompatible', 'v2.0.0+incompatible'],
+    ['Master', '!master'],
+  ])('%p escapes to %p and back', (v, escaped) => {
     expect(escapeVersion(v)).toBe(escaped);
     expect(unescapeVersion(escaped)).toBe(v);
   });
 
-  test.each(["v1.0.0!", "a/b", "..", "", "v1é"])("escapeVersion refuses %p", (v) => {
+  test.each(['v1.0.0!', 'a/b', '..', '', 'v1é'])('escapeVersion refuses %p', (v) => {
     expect(() => escapeVersion(v)).toThrow(InvalidVersionError);
   });
 
-  test.each(["V1.0.0", "v1.0.0-!", "v1!.0", "..", "a:b"])("unescapeVersion refuses %p", (v) => {
+  test.each(['V1.0.0', 'v1.0.0-!', 'v1!.0', '..', 'a:b'])('unescapeVersion refuses %p', (v) => {
     expect(() => unescapeVersion(v)).toThrow(InvalidVersionError);
   });
 });
 
-describe("properties", () => {
+describe('properties', () => {
   const firstElem = fc.stringMatching(/^[a-z0-9]{1,6}\.[a-z]{2,4}$/);
   const elem = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_~-]{0,8}$/);
   const modulePath = fc
     .tuple(firstElem, fc.array(elem, { minLength: 0, maxLength: 4 }))
-    .map(([h, rest]) => [h, ...rest].join("/"))
+    .map(([h, rest]) => [h, ...rest].join('/'))
     .filter(isValidModulePath);
 
-  test("unescapePath(escapePath(p)) is p for every valid module path", () => {
+  test('unescapePath(escapePath(p)) is p for every valid module path', () => {
     fc.assert(
       fc.property(modulePath, (p) => {
         const e = escapePath(p);
@@ -75,17 +75,17 @@ describe("properties", () => {
     );
   });
 
-  test("paths that differ only in case escape to different strings", () => {
+  test('paths that differ only in case escape to different strings', () => {
     fc.assert(
       fc.property(modulePath, (p) => {
-        const flipped = p.replace(/[a-z]/g, (c, i) => (i > p.indexOf("/") && p.indexOf("/") > 0 ? c.toUpperCase() : c));
+        const flipped = p.replace(/[a-z]/g, (c, i) => (i > p.indexOf('/') && p.indexOf('/') > 0 ? c.toUpperCase() : c));
         if (flipped !== p && isValidModulePath(flipped)) expect(escapePath(flipped)).not.toBe(escapePath(p));
       }),
     );
   });
 
-  test("unescapeVersion(escapeVersion(v)) is v for printable ASCII versions", () => {
-    const version = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.+_-]{0,15}$/).filter((v) => !v.endsWith("."));
+  test('unescapeVersion(escapeVersion(v)) is v for printable ASCII versions', () => {
+    const version = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.+_-]{0,15}$/).filter((v) => !v.endsWith('.'));
     fc.assert(
       fc.property(version, (v) => {
         expect(unescapeVersion(escapeVersion(v))).toBe(v);
@@ -94,12 +94,12 @@ describe("properties", () => {
     );
   });
 
-  test("unescaping never accepts an upper-case letter", () => {
+  test('unescaping never accepts an upper-case letter', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 12 }), (s) => {
         if (!/[A-Z]/.test(s)) return;
         expect(() => unescapeVersion(s)).toThrow(InvalidVersionError);
-        expect(() => unescapePath("example.com/" + s)).toThrow(InvalidPathError);
+        expect(() => unescapePath('example.com/' + s)).toThrow(InvalidPathError);
       }),
     );
   });

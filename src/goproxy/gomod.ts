@@ -2,43 +2,43 @@
  * Just enough of the go.mod grammar (x/mod modfile) to find the
  * module directive, and the go.mod a module without one is given.
  */
-import { InvalidGoModError } from "./errors.ts";
+import { InvalidGoModError } from './errors.ts';
 
 type Line = { tokens: string[]; lineNo: number };
 
-const PUNCT = new Set(["(", ")", "[", "]", "{", "}", ","]);
+const PUNCT = new Set(['(', ')', '[', ']', '{', '}', ',']);
 
 function syntax(lineNo: number, what: string): InvalidGoModError {
-  return new InvalidGoModError("gomod-syntax", `go.mod:${lineNo}: ${what}`);
+  return new InvalidGoModError('gomod-syntax', `go.mod:${lineNo}: ${what}`);
 }
 
 /** Splits go.mod text into lines of tokens, dropping comments, as modfile's lexer does. */
 function tokenize(text: string): Line[] {
   const lines: Line[] = [];
-  text.split("\n").forEach((raw, idx) => {
+  text.split('\n').forEach((raw, idx) => {
     const lineNo = idx + 1;
     const tokens: string[] = [];
     let i = 0;
     while (i < raw.length) {
       const c = raw[i];
-      if (c === " " || c === "\t" || c === "\r") {
+      if (c === ' ' || c === '\t' || c === '\r') {
         i++;
-      } else if (raw.startsWith("//", i)) {
+      } else if (raw.startsWith('//', i)) {
         break;
-      } else if (raw.startsWith("/*", i)) {
-        throw syntax(lineNo, "mod files must use // comments (not /* */ comments)");
+      } else if (raw.startsWith('/*', i)) {
+        throw syntax(lineNo, 'mod files must use // comments (not /* */ comments)');
       } else if (PUNCT.has(c)) {
         tokens.push(c);
         i++;
-      } else if (c === '"' || c === "`") {
+      } else if (c === '"' || c === '`') {
         let j = i + 1;
-        while (j < raw.length && raw[j] !== c) j += raw[j] === "\\" && c === '"' ? 2 : 1;
-        if (j >= raw.length) throw syntax(lineNo, "unexpected newline in string");
+        while (j < raw.length && raw[j] !== c) j += raw[j] === '\\' && c === '"' ? 2 : 1;
+        if (j >= raw.length) throw syntax(lineNo, 'unexpected newline in string');
         tokens.push(raw.slice(i, j + 1));
         i = j + 1;
       } else {
         let j = i;
-        while (j < raw.length && !/[\s()[\]{},]/.test(raw[j]) && !raw.startsWith("//", j)) j++;
+        while (j < raw.length && !/[\s()[\]{},]/.test(raw[j]) && !raw.startsWith('//', j)) j++;
         tokens.push(raw.slice(i, j));
         i = j;
       }
@@ -49,7 +49,16 @@ function tokenize(text: string): Line[] {
 }
 
 const simpleEscapes: Record<string, string> = {
-  a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", '"': '"', "'": "'",
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
 };
 
 /** Go's strconv.Unquote for a double-quoted string. */
@@ -67,10 +76,10 @@ function unquote(tok: string, lineNo: number): string {
 }
 
 function moduleArg(args: string[], lineNo: number): string {
-  if (args.length !== 1) throw syntax(lineNo, "usage: module module/path");
+  if (args.length !== 1) throw syntax(lineNo, 'usage: module module/path');
   const t = args[0];
   if (t.startsWith('"')) return unquote(t, lineNo);
-  if (/["'`]/.test(t)) throw syntax(lineNo, "unquoted string cannot contain quote");
+  if (/["'`]/.test(t)) throw syntax(lineNo, 'unquoted string cannot contain quote');
   return t;
 }
 
@@ -79,18 +88,18 @@ export function parseModuleDirective(text: string): string | null {
   const lines = tokenize(text);
   let found: string | null = null;
   const record = (path: string, lineNo: number) => {
-    if (found !== null) throw new InvalidGoModError("gomod-repeated-module", `go.mod:${lineNo}: repeated module statement`);
+    if (found !== null) throw new InvalidGoModError('gomod-repeated-module', `go.mod:${lineNo}: repeated module statement`);
     found = path;
   };
   for (let i = 0; i < lines.length; i++) {
     const { tokens, lineNo } = lines[i];
-    if (tokens[0] !== "module") continue;
-    if (tokens.length === 2 && tokens[1] === "(") {
+    if (tokens[0] !== 'module') continue;
+    if (tokens.length === 2 && tokens[1] === '(') {
       // Block form: every line up to ")" is one more "module" statement.
-      for (i++; i < lines.length && !(lines[i].tokens.length === 1 && lines[i].tokens[0] === ")"); i++) {
+      for (i++; i < lines.length && !(lines[i].tokens.length === 1 && lines[i].tokens[0] === ')'); i++) {
         record(moduleArg(lines[i].tokens, lines[i].lineNo), lines[i].lineNo);
       }
-      if (i >= lines.length) throw syntax(lineNo, "unterminated module ( block");
+      if (i >= lines.length) throw syntax(lineNo, 'unterminated module ( block');
       continue;
     }
     record(moduleArg(tokens.slice(1), lineNo), lineNo);
@@ -100,7 +109,7 @@ export function parseModuleDirective(text: string): string | null {
 
 /** modfile.AutoQuote: quote only when the bare form would not lex back as one token. */
 function autoQuote(s: string): string {
-  return s === "" || /[\s"'`()[\]{},]|\/\/|\/\*/.test(s) ? JSON.stringify(s) : s;
+  return s === '' || /[\s"'`()[\]{},]|\/\/|\/\*/.test(s) ? JSON.stringify(s) : s;
 }
 
 /**
@@ -117,9 +126,9 @@ export function goModForZip(modulePath: string, rootGoMod: Uint8Array | null): U
 export function checkGoModModule(modulePath: string, goModText: string): void {
   const declared = parseModuleDirective(goModText);
   if (declared === null) {
-    throw new InvalidGoModError("gomod-no-module", `go.mod has no module directive; add "module ${modulePath}"`);
+    throw new InvalidGoModError('gomod-no-module', `go.mod has no module directive; add "module ${modulePath}"`);
   }
   if (declared !== modulePath) {
-    throw new InvalidGoModError("gomod-module-mismatch", `module path in go.mod is ${declared} but URL says ${modulePath}`);
+    throw new InvalidGoModError('gomod-module-mismatch', `module path in go.mod is ${declared} but URL says ${modulePath}`);
   }
 }

@@ -1,6 +1,10 @@
 /** The Go module protocol as pure functions: no I/O beyond the reader handed to checkModuleZip. */
-export { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from "./errors.ts";
-export { escapePath, escapeVersion, unescapePath, unescapeVersion } from "./escape.ts";
+
+export { goModHash, type HashedFile, hash1, sha256Hex } from './dirhash.ts';
+export { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors.ts';
+export { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape.ts';
+export { checkGoModModule, goModForZip, parseModuleDirective } from './gomod.ts';
+export type { InflateEngine } from './inflate.ts';
 export {
   checkFilePath,
   checkImportPath,
@@ -8,9 +12,10 @@ export {
   checkPathMajor,
   checkPathVersion,
   isValidModulePath,
-  splitPathVersion,
   type SplitPath,
-} from "./module-path.ts";
+  splitPathVersion,
+} from './module-path.ts';
+export { type GoRequest, GoRequestError, parseGoRequestPath, parseSumdbPath, type SumdbRequest } from './request-path.ts';
 export {
   canonicalVersion,
   compareSemver,
@@ -19,24 +24,20 @@ export {
   isPrerelease,
   isPseudoVersion,
   isValidVersion,
+  type LatestCandidate,
   listVersions,
   pseudoVersionBase,
   pseudoVersionTime,
   selectLatest,
   sortVersions,
   versionMajor,
-  type LatestCandidate,
-} from "./version.ts";
-export { GoRequestError, parseGoRequestPath, parseSumdbPath, type GoRequest, type SumdbRequest } from "./request-path.ts";
+} from './version.ts';
 export {
-  checkModuleZip,
-  DEFAULT_ZIP_LIMITS,
-  readerFromBytes,
   type CheckedZip,
   type CheckZipOptions,
+  checkModuleZip,
+  DEFAULT_ZIP_LIMITS,
   type RandomAccessReader,
+  readerFromBytes,
   type ZipLimits,
-} from "./zip-check.ts";
-export type { InflateEngine } from "./inflate.ts";
-export { goModHash, hash1, sha256Hex, type HashedFile } from "./dirhash.ts";
-export { checkGoModModule, goModForZip, parseModuleDirective } from "./gomod.ts";
+} from './zip-check.ts';

@@ -6,9 +6,9 @@
  * Two engines: the runtime's native DecompressionStream (default; measured
  * ~15x faster than fflate under Bun) and fflate's pure-JS Inflate.
  */
-import { Inflate } from "fflate";
+import { Inflate } from 'fflate';
 
-export type InflateEngine = "native" | "fflate";
+export type InflateEngine = 'native' | 'fflate';
 
 /** Compressed bytes per step; 16 KiB can expand to at most ~16.5 MiB. */
 const FEED = 16 * 1024;
@@ -24,7 +24,7 @@ async function inflateFflate(input: AsyncIterable<Uint8Array>, sink: (c: Uint8Ar
 }
 
 async function inflateNative(input: AsyncIterable<Uint8Array>, sink: (c: Uint8Array) => void): Promise<void> {
-  const ds = new DecompressionStream("deflate-raw");
+  const ds = new DecompressionStream('deflate-raw');
   const writer = ds.writable.getWriter();
   const reader = ds.readable.getReader();
   // Writes wait on backpressure from the readable side, so at most a few slices' output is ever queued.
@@ -64,5 +64,5 @@ async function inflateNative(input: AsyncIterable<Uint8Array>, sink: (c: Uint8Ar
  * would ignore; no zip writer produces them.
  */
 export function inflateRaw(engine: InflateEngine, input: AsyncIterable<Uint8Array>, sink: (c: Uint8Array) => void): Promise<void> {
-  return engine === "fflate" || typeof DecompressionStream === "undefined" ? inflateFflate(input, sink) : inflateNative(input, sink);
+  return engine === 'fflate' || typeof DecompressionStream === 'undefined' ? inflateFflate(input, sink) : inflateNative(input, sink);
 }

@@ -4,7 +4,7 @@
  * build metadata ignored for precedence and dropped by canonicalisation except
  * "+incompatible", which is part of a module version's identity.
  */
-import { InvalidVersionError } from "./errors.ts";
+import { InvalidVersionError } from './errors.ts';
 
 interface Parsed {
   major: string;
@@ -16,15 +16,14 @@ interface Parsed {
   build: string;
 }
 
-const isDigit = (c: string) => c >= "0" && c <= "9";
-const isIdentChar = (c: string) =>
-  (c >= "A" && c <= "Z") || (c >= "a" && c <= "z") || isDigit(c) || c === "-";
+const isDigit = (c: string) => c >= '0' && c <= '9';
+const isIdentChar = (c: string) => (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || isDigit(c) || c === '-';
 
 function parseInt_(v: string): [string, string] | null {
-  if (v === "" || !isDigit(v[0])) return null;
+  if (v === '' || !isDigit(v[0])) return null;
   let i = 1;
   while (i < v.length && isDigit(v[i])) i++;
-  if (v[0] === "0" && i !== 1) return null;
+  if (v[0] === '0' && i !== 1) return null;
   return [v.slice(0, i), v.slice(i)];
 }
 
@@ -34,10 +33,10 @@ const isBadNum = (s: string) => /^0[0-9]+$/.test(s);
 function parseIdents(v: string, prerelease: boolean): [string, string] | null {
   let i = 1;
   let start = 1;
-  while (i < v.length && !(prerelease && v[i] === "+")) {
+  while (i < v.length && !(prerelease && v[i] === '+')) {
     const c = v[i];
-    if (!isIdentChar(c) && c !== ".") return null;
-    if (c === ".") {
+    if (!isIdentChar(c) && c !== '.') return null;
+    if (c === '.') {
       if (start === i || (prerelease && isBadNum(v.slice(start, i)))) return null;
       start = i + 1;
     }
@@ -48,32 +47,32 @@ function parseIdents(v: string, prerelease: boolean): [string, string] | null {
 }
 
 function parse(v: string): Parsed | null {
-  if (typeof v !== "string" || v === "" || v[0] !== "v") return null;
-  const p: Parsed = { major: "", minor: "", patch: "", short: "", prerelease: "", build: "" };
+  if (typeof v !== 'string' || v === '' || v[0] !== 'v') return null;
+  const p: Parsed = { major: '', minor: '', patch: '', short: '', prerelease: '', build: '' };
   let r = parseInt_(v.slice(1));
   if (!r) return null;
   [p.major, v] = r;
-  if (v === "") return { ...p, minor: "0", patch: "0", short: ".0.0" };
-  if (v[0] !== ".") return null;
+  if (v === '') return { ...p, minor: '0', patch: '0', short: '.0.0' };
+  if (v[0] !== '.') return null;
   r = parseInt_(v.slice(1));
   if (!r) return null;
   [p.minor, v] = r;
-  if (v === "") return { ...p, patch: "0", short: ".0" };
-  if (v[0] !== ".") return null;
+  if (v === '') return { ...p, patch: '0', short: '.0' };
+  if (v[0] !== '.') return null;
   r = parseInt_(v.slice(1));
   if (!r) return null;
   [p.patch, v] = r;
-  if (v[0] === "-") {
+  if (v[0] === '-') {
     r = parseIdents(v, true);
     if (!r) return null;
     [p.prerelease, v] = r;
   }
-  if (v[0] === "+") {
+  if (v[0] === '+') {
     r = parseIdents(v, false);
     if (!r) return null;
     [p.build, v] = r;
   }
-  return v === "" ? p : null;
+  return v === '' ? p : null;
 }
 
 export function isValidVersion(v: string): boolean {
@@ -83,23 +82,23 @@ export function isValidVersion(v: string): boolean {
 /** "v1", "v2", ... or "" when v is not a valid version. */
 export function versionMajor(v: string): string {
   const p = parse(v);
-  return p ? "v" + p.major : "";
+  return p ? 'v' + p.major : '';
 }
 
 export function versionBuild(v: string): string {
-  return parse(v)?.build ?? "";
+  return parse(v)?.build ?? '';
 }
 
 export function versionPrerelease(v: string): string {
-  return parse(v)?.prerelease ?? "";
+  return parse(v)?.prerelease ?? '';
 }
 
 /** module.CanonicalVersion: "" for an invalid version. */
 function canonicalOrEmpty(v: string): string {
   const p = parse(v);
-  if (!p) return "";
+  if (!p) return '';
   let c = p.build ? v.slice(0, v.length - p.build.length) : v + p.short;
-  if (p.build === "+incompatible") c += "+incompatible";
+  if (p.build === '+incompatible') c += '+incompatible';
   return c;
 }
 
@@ -110,12 +109,12 @@ export function isCanonicalVersion(v: string): boolean {
 /** The canonical form of v ("v1.2" -> "v1.2.0"); throws for an invalid version. */
 export function canonicalVersion(v: string): string {
   const c = canonicalOrEmpty(v);
-  if (!c) throw new InvalidVersionError("version-syntax", `version ${JSON.stringify(v)} is not a semantic version`);
+  if (!c) throw new InvalidVersionError('version-syntax', `version ${JSON.stringify(v)} is not a semantic version`);
   return c;
 }
 
 export function isPrerelease(v: string): boolean {
-  return versionPrerelease(v) !== "";
+  return versionPrerelease(v) !== '';
 }
 
 function compareInt(x: string, y: string): number {
@@ -126,10 +125,10 @@ function compareInt(x: string, y: string): number {
 
 function comparePrerelease(x: string, y: string): number {
   if (x === y) return 0;
-  if (x === "") return 1;
-  if (y === "") return -1;
-  const xs = x.slice(1).split(".");
-  const ys = y.slice(1).split(".");
+  if (x === '') return 1;
+  if (y === '') return -1;
+  const xs = x.slice(1).split('.');
+  const ys = y.slice(1).split('.');
   for (let i = 0; i < xs.length && i < ys.length; i++) {
     const dx = xs[i];
     const dy = ys[i];
@@ -171,24 +170,23 @@ export function sortVersions(vs: Iterable<string>): string[] {
   return [...vs].sort(compareVersions);
 }
 
-const pseudoVersionRE =
-  /^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+const pseudoVersionRE = /^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 
 export function isPseudoVersion(v: string): boolean {
-  return v.split("-").length - 1 >= 2 && isValidVersion(v) && pseudoVersionRE.test(v);
+  return v.split('-').length - 1 >= 2 && isValidVersion(v) && pseudoVersionRE.test(v);
 }
 
 function splitPseudo(v: string): { base: string; timestamp: string; build: string } {
   if (!isPseudoVersion(v)) {
-    throw new InvalidVersionError("pseudo-version", `${JSON.stringify(v)} is not a pseudo-version`);
+    throw new InvalidVersionError('pseudo-version', `${JSON.stringify(v)} is not a pseudo-version`);
   }
   const build = versionBuild(v);
   let rest = v.slice(0, v.length - build.length);
-  rest = rest.slice(0, rest.lastIndexOf("-")); // drop the revision
-  const dash = rest.lastIndexOf("-");
-  const dot = rest.lastIndexOf(".");
+  rest = rest.slice(0, rest.lastIndexOf('-')); // drop the revision
+  const dash = rest.lastIndexOf('-');
+  const dot = rest.lastIndexOf('.');
   // "vX.Y.Z-pre.0.TIME" / "vX.Y.(Z+1)-0.TIME" keep the timestamp after a dot; "vX.0.0-TIME" after the dash.
-  const cut = dot > dash ? dot : dash;
+  const cut = Math.max(dot, dash);
   return { base: rest.slice(0, cut), timestamp: rest.slice(cut + 1), build };
 }
 
@@ -201,20 +199,24 @@ export function pseudoVersionTime(v: string): Date {
   date.setUTCHours(h, mi, s, 0);
   // Date rolls 31 Feb over into March; the go command refuses such a timestamp, so must we.
   const ok =
-    date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
-    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
-  if (!ok) throw new InvalidVersionError("pseudo-version", `pseudo-version ${JSON.stringify(v)} has malformed time ${JSON.stringify(t)}`);
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s;
+  if (!ok) throw new InvalidVersionError('pseudo-version', `pseudo-version ${JSON.stringify(v)} has malformed time ${JSON.stringify(t)}`);
   return date;
 }
 
 function decDecimal(decimal: string): string {
-  const digits = decimal.split("");
+  const digits = decimal.split('');
   let i = digits.length - 1;
-  for (; i >= 0 && digits[i] === "0"; i--) digits[i] = "9";
-  if (i < 0) return "";
-  if (i === 0 && digits[i] === "1" && digits.length > 1) digits.shift();
+  for (; i >= 0 && digits[i] === '0'; i--) digits[i] = '9';
+  if (i < 0) return '';
+  if (i === 0 && digits[i] === '1' && digits.length > 1) digits.shift();
   else digits[i] = String(Number(digits[i]) - 1);
-  return digits.join("");
+  return digits.join('');
 }
 
 /**
@@ -224,18 +226,24 @@ function decDecimal(decimal: string): string {
 export function pseudoVersionBase(v: string): string {
   const { base, build } = splitPseudo(v);
   const pre = versionPrerelease(base);
-  if (pre === "") {
-    if (build !== "") {
-      throw new InvalidVersionError("pseudo-version", `pseudo-version ${JSON.stringify(v)} lacks a base version but has build metadata ${JSON.stringify(build)}`);
+  if (pre === '') {
+    if (build !== '') {
+      throw new InvalidVersionError(
+        'pseudo-version',
+        `pseudo-version ${JSON.stringify(v)} lacks a base version but has build metadata ${JSON.stringify(build)}`,
+      );
     }
-    return "";
+    return '';
   }
-  if (pre === "-0") {
+  if (pre === '-0') {
     const release = base.slice(0, -2);
-    const i = release.lastIndexOf(".");
+    const i = release.lastIndexOf('.');
     const patch = decDecimal(release.slice(i + 1));
-    if (patch === "") {
-      throw new InvalidVersionError("pseudo-version", `pseudo-version ${JSON.stringify(v)}: version before ${release} would have a negative patch number`);
+    if (patch === '') {
+      throw new InvalidVersionError(
+        'pseudo-version',
+        `pseudo-version ${JSON.stringify(v)}: version before ${release} would have a negative patch number`,
+      );
     }
     return release.slice(0, i + 1) + patch + build;
   }

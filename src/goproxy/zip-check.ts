@@ -8,24 +8,24 @@
  * chunks, and entries are inflated one at a time from chunked range reads
  * (see inflate.ts for how a single step's output is bounded).
  */
-import { createHash } from "node:crypto";
-import { hash1, type HashedFile } from "./dirhash.ts";
-import { InvalidVersionError, InvalidZipError } from "./errors.ts";
-import { inflateRaw, type InflateEngine } from "./inflate.ts";
-import { checkModulePath, checkPathVersion, cleanPath, pathProblem } from "./module-path.ts";
-import { canonicalVersion, isCanonicalVersion } from "./version.ts";
+import { createHash } from 'node:crypto';
+import { type HashedFile, hash1 } from './dirhash.ts';
+import { InvalidVersionError, InvalidZipError } from './errors.ts';
+import { type InflateEngine, inflateRaw } from './inflate.ts';
+import { checkModulePath, checkPathVersion, cleanPath, pathProblem } from './module-path.ts';
+import { canonicalVersion, isCanonicalVersion } from './version.ts';
 import {
   type CentralEntry,
   type EntryData,
-  type RandomAccessReader,
-  openEntryData,
-  windowedReader,
   formatError,
+  openEntryData,
+  type RandomAccessReader,
   readCentralDirectory,
   readExactly,
-} from "./zip-directory.ts";
+  windowedReader,
+} from './zip-directory.ts';
 
-export { readerFromBytes, type RandomAccessReader } from "./zip-directory.ts";
+export { type RandomAccessReader, readerFromBytes } from './zip-directory.ts';
 
 export interface ZipLimits {
   /** Largest zip file, and largest total uncompressed content, in bytes. */
@@ -87,10 +87,10 @@ function refuse(rule: string, entry: string, reason: string): InvalidZipError {
  */
 export function foldKey(s: string): string {
   if (!/[^a-z0-9._\-/]/.test(s)) return s;
-  let out = "";
+  let out = '';
   for (const c of s) {
     // Dotless ı upper-cases to I, but simple folding (Go's unicode.SimpleFold) leaves it alone.
-    if (c === "\u0131") {
+    if (c === '\u0131') {
       out += c;
       continue;
     }
@@ -110,13 +110,13 @@ class CollisionChecker {
     const key = foldKey(p);
     const other = this.seen.get(key);
     if (other) {
-      if (other.path !== p) throw refuse("case-collision", entry, `${q(other.path)} and ${q(p)} differ only in case`);
-      if (other.isDir !== isDir) throw refuse("file-and-directory", entry, `${q(p)} is both a file and a directory`);
-      if (!isDir) throw refuse("duplicate-entry", entry, `multiple entries for file ${q(p)}`);
+      if (other.path !== p) throw refuse('case-collision', entry, `${q(other.path)} and ${q(p)} differ only in case`);
+      if (other.isDir !== isDir) throw refuse('file-and-directory', entry, `${q(p)} is both a file and a directory`);
+      if (!isDir) throw refuse('duplicate-entry', entry, `multiple entries for file ${q(p)}`);
       return; // the same directory seen again (as a parent of another file): fine
     }
     this.seen.set(key, { path: p, isDir });
-    const slash = p.lastIndexOf("/");
+    const slash = p.lastIndexOf('/');
     if (slash > 0) this.check(p.slice(0, slash), true, entry);
   }
 }
@@ -124,11 +124,11 @@ class CollisionChecker {
 function checkModuleVersion(modulePath: string, version: string): void {
   checkModulePath(modulePath);
   if (!isCanonicalVersion(version)) {
-    let should = "";
+    let should = '';
     try {
       should = ` (should be ${q(canonicalVersion(version))})`;
     } catch {}
-    throw new InvalidVersionError("version-not-canonical", `version ${q(version)} is not canonical${should}`);
+    throw new InvalidVersionError('version-not-canonical', `version ${q(version)} is not canonical${should}`);
   }
   checkPathVersion(modulePath, version);
 }
@@ -136,9 +136,9 @@ function checkModuleVersion(modulePath: string, version: string): void {
 function checkFileType(e: CentralEntry, name: string, isDir: boolean): void {
   if (e.creatorOS !== CREATOR_UNIX && e.creatorOS !== CREATOR_MACOSX) return;
   const type = (e.externalAttrs >>> 16) & S_IFMT;
-  if (type === S_IFLNK) throw refuse("symlink", name, "symbolic links are not allowed in module zips");
+  if (type === S_IFLNK) throw refuse('symlink', name, 'symbolic links are not allowed in module zips');
   const ok = type === 0 || type === S_IFREG || (isDir && type === S_IFDIR);
-  if (!ok) throw refuse("not-regular", name, "not a regular file");
+  if (!ok) throw refuse('not-regular', name, 'not a regular file');
 }
 
 interface Planned {
@@ -156,43 +156,48 @@ function plan(entries: CentralEntry[], prefix: string, limits: ZipLimits): Plann
   for (const e of entries) {
     if (e.name === null) {
       const lossy = new TextDecoder().decode(e.rawName!);
-      throw new InvalidZipError("path-invalid-utf8", `zip entry ${q(lossy)}: name is not valid UTF-8`, lossy);
+      throw new InvalidZipError('path-invalid-utf8', `zip entry ${q(lossy)}: name is not valid UTF-8`, lossy);
     }
     const name = e.name;
-    if (!name.startsWith(prefix)) throw refuse("path-prefix", name, `path does not start with ${q(prefix)}`);
+    if (!name.startsWith(prefix)) throw refuse('path-prefix', name, `path does not start with ${q(prefix)}`);
     let rel = name.slice(prefix.length);
-    const isDir = rel === "" || rel.endsWith("/");
+    const isDir = rel === '' || rel.endsWith('/');
     checkFileType(e, name, isDir);
-    if (e.flags & 1) throw refuse("encrypted", name, "encrypted entries are not allowed");
+    if (e.flags & 1) throw refuse('encrypted', name, 'encrypted entries are not allowed');
     // archive/zip refuses to open a directory entry that claims content, so the go command could not hash it.
-    if (isDir && e.uncompressedSize !== 0) throw refuse("directory-has-data", name, "directory entry has content");
+    if (isDir && e.uncompressedSize !== 0) throw refuse('directory-has-data', name, 'directory entry has content');
     if (!isDir && e.method !== 0 && e.method !== 8) {
-      throw refuse("compression-method", name, `compression method ${e.method} is not supported (only store and deflate)`);
+      throw refuse('compression-method', name, `compression method ${e.method} is not supported (only store and deflate)`);
     }
-    out.push({ entry: e, name, isDir, isGoMod: rel === "go.mod" });
-    if (rel === "") continue;
+    out.push({ entry: e, name, isDir, isGoMod: rel === 'go.mod' });
+    if (rel === '') continue;
     if (isDir) rel = rel.slice(0, -1);
     // CheckZip tests cleanliness first, but the element rules name the actual culprit ("..", "//").
-    const problem = pathProblem(rel, "file");
+    const problem = pathProblem(rel, 'file');
     if (problem) throw refuse(problem.rule, name, problem.reason);
     const clean = cleanPath(rel);
-    if (clean !== rel) throw refuse("path-not-clean", name, `path is not clean (clean form is ${q(clean)})`);
+    if (clean !== rel) throw refuse('path-not-clean', name, `path is not clean (clean form is ${q(clean)})`);
     collisions.check(rel, isDir, name);
     if (isDir) continue;
-    const base = rel.slice(rel.lastIndexOf("/") + 1);
-    if (base.toLowerCase() === "go.mod") {
-      if (base !== rel) throw refuse("gomod-not-root", name, "go.mod file not in module root directory (a subdirectory with a go.mod is another module)");
-      if (rel !== "go.mod") throw refuse("gomod-case", name, "go.mod files must have lowercase names");
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+    if (base.toLowerCase() === 'go.mod') {
+      if (base !== rel)
+        throw refuse('gomod-not-root', name, 'go.mod file not in module root directory (a subdirectory with a go.mod is another module)');
+      if (rel !== 'go.mod') throw refuse('gomod-case', name, 'go.mod files must have lowercase names');
     }
     total += e.uncompressedSize;
     if (total > limits.maxZipFile) {
-      throw refuse("content-too-large", name, `total uncompressed size of module contents exceeds ${limits.maxZipFile} bytes`);
+      throw refuse('content-too-large', name, `total uncompressed size of module contents exceeds ${limits.maxZipFile} bytes`);
     }
-    if (rel === "go.mod" && e.uncompressedSize > limits.maxGoMod) {
-      throw refuse("gomod-too-large", name, `go.mod file too large (${e.uncompressedSize} bytes; max size is ${limits.maxGoMod} bytes)`);
+    if (rel === 'go.mod' && e.uncompressedSize > limits.maxGoMod) {
+      throw refuse('gomod-too-large', name, `go.mod file too large (${e.uncompressedSize} bytes; max size is ${limits.maxGoMod} bytes)`);
     }
-    if (rel === "LICENSE" && e.uncompressedSize > limits.maxLicense) {
-      throw refuse("license-too-large", name, `LICENSE file too large (${e.uncompressedSize} bytes; max size is ${limits.maxLicense} bytes)`);
+    if (rel === 'LICENSE' && e.uncompressedSize > limits.maxLicense) {
+      throw refuse(
+        'license-too-large',
+        name,
+        `LICENSE file too large (${e.uncompressedSize} bytes; max size is ${limits.maxLicense} bytes)`,
+      );
     }
   }
   return out;
@@ -206,11 +211,12 @@ interface EntryDigest {
 
 async function checkDescriptorCrc(r: RandomAccessReader, e: CentralEntry, at: number, name: string): Promise<void> {
   const len = Math.min(16, r.size - at);
-  if (len < 12) throw formatError("data descriptor is missing", name);
-  const d = await readExactly(r, at, len, "a data descriptor");
+  if (len < 12) throw formatError('data descriptor is missing', name);
+  const d = await readExactly(r, at, len, 'a data descriptor');
   const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
   const crcAt = dv.getUint32(0, true) === 0x08074b50 ? 4 : 0;
-  if (dv.getUint32(crcAt, true) !== e.crc32) throw refuse("crc-mismatch", name, "data descriptor CRC-32 differs from the central directory");
+  if (dv.getUint32(crcAt, true) !== e.crc32)
+    throw refuse('crc-mismatch', name, 'data descriptor CRC-32 differs from the central directory');
 }
 
 async function* rangeChunks(r: RandomAccessReader, data: EntryData, length: number, chunkSize: number, signal?: AbortSignal) {
@@ -218,7 +224,7 @@ async function* rangeChunks(r: RandomAccessReader, data: EntryData, length: numb
   if (data.head.length > 0) yield data.head;
   for (let off = data.head.length; off < length; off += chunkSize) {
     signal?.throwIfAborted();
-    yield await readExactly(r, data.start + off, Math.min(chunkSize, length - off), "entry data");
+    yield await readExactly(r, data.start + off, Math.min(chunkSize, length - off), 'entry data');
   }
 }
 
@@ -231,8 +237,8 @@ interface DigestOptions {
 /** Streams one entry's data: hash, CRC and size checks, aborting as soon as it outgrows its declared size. */
 async function digestEntry(r: RandomAccessReader, p: Planned, o: DigestOptions): Promise<EntryDigest> {
   const { entry: e, name } = p;
-  const sha = createHash("sha256");
-  if (p.isDir) return { sha256Hex: sha.digest("hex"), size: 0, content: null };
+  const sha = createHash('sha256');
+  if (p.isDir) return { sha256Hex: sha.digest('hex'), size: 0, content: null };
   const data = await openEntryData(r, e, name, o.chunkSize);
   let crc = 0;
   let size = 0;
@@ -240,7 +246,7 @@ async function digestEntry(r: RandomAccessReader, p: Planned, o: DigestOptions):
   const sink = (chunk: Uint8Array) => {
     size += chunk.length;
     if (size > e.uncompressedSize) {
-      throw refuse("size-mismatch", name, `uncompressed data is larger than the declared ${e.uncompressedSize} bytes`);
+      throw refuse('size-mismatch', name, `uncompressed data is larger than the declared ${e.uncompressedSize} bytes`);
     }
     sha.update(chunk);
     crc = Bun.hash.crc32(chunk, crc);
@@ -252,21 +258,21 @@ async function digestEntry(r: RandomAccessReader, p: Planned, o: DigestOptions):
     else for await (const chunk of input) sink(chunk);
   } catch (err) {
     if (err instanceof InvalidZipError || o.signal?.aborted) throw err;
-    throw refuse("corrupt-data", name, `compressed data is corrupt (${(err as Error).message})`);
+    throw refuse('corrupt-data', name, `compressed data is corrupt (${(err as Error).message})`);
   }
   if (size !== e.uncompressedSize) {
-    throw refuse("size-mismatch", name, `uncompressed size is ${size} bytes but the zip declares ${e.uncompressedSize}`);
+    throw refuse('size-mismatch', name, `uncompressed size is ${size} bytes but the zip declares ${e.uncompressedSize}`);
   }
   if (e.flags & 8) await checkDescriptorCrc(r, e, data.start + e.compressedSize, name);
   // archive/zip skips the check when no CRC was recorded; so must we, or we would refuse what go accepts.
-  else if (e.crc32 !== 0 && crc >>> 0 !== e.crc32) throw refuse("crc-mismatch", name, "CRC-32 of the data differs from the one recorded");
+  else if (e.crc32 !== 0 && crc >>> 0 !== e.crc32) throw refuse('crc-mismatch', name, 'CRC-32 of the data differs from the one recorded');
   let content: Uint8Array | null = null;
   if (keep) {
     content = new Uint8Array(size);
     let at = 0;
     for (const k of keep) content.set(k, at), (at += k.length);
   }
-  return { sha256Hex: sha.digest("hex"), size, content };
+  return { sha256Hex: sha.digest('hex'), size, content };
 }
 
 export async function checkModuleZip(
@@ -277,10 +283,10 @@ export async function checkModuleZip(
 ): Promise<CheckedZip> {
   const limits: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...opts.limits };
   const chunkSize = opts.chunkSize ?? 256 * 1024;
-  const digestOpts: DigestOptions = { chunkSize, engine: opts.inflate ?? "native", signal: opts.signal };
+  const digestOpts: DigestOptions = { chunkSize, engine: opts.inflate ?? 'native', signal: opts.signal };
   checkModuleVersion(modulePath, version);
   if (reader.size > limits.maxZipFile) {
-    throw new InvalidZipError("zip-too-large", `module zip is too large (${reader.size} bytes; limit is ${limits.maxZipFile} bytes)`);
+    throw new InvalidZipError('zip-too-large', `module zip is too large (${reader.size} bytes; limit is ${limits.maxZipFile} bytes)`);
   }
   const planned = plan(await readCentralDirectory(reader, chunkSize, limits.maxEntries), `${modulePath}@${version}/`, limits);
   const hashed: HashedFile[] = [];
@@ -296,4 +302,3 @@ export async function checkModuleZip(
   }
   return { h1: hash1(hashed), goMod, files, uncompressedSize };
 }
-

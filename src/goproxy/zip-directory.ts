@@ -4,7 +4,7 @@
  * range reads on a RandomAccessReader so the archive is never held in memory.
  * Follows archive/zip's reader, since the go command reads zips with it.
  */
-import { InvalidZipError } from "./errors.ts";
+import { InvalidZipError } from './errors.ts';
 
 export interface RandomAccessReader {
   readonly size: number;
@@ -36,7 +36,6 @@ export interface CentralEntry {
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
-const SIG_EOCD = 0x06054b50;
 const SIG_EOCD64 = 0x06064b50;
 const SIG_LOCATOR64 = 0x07064b50;
 const EOCD_LEN = 22;
@@ -44,14 +43,18 @@ const CENTRAL_LEN = 46;
 export const LOCAL_LEN = 30;
 
 export function formatError(message: string, entry?: string): InvalidZipError {
-  return new InvalidZipError("zip-format", entry ? `zip entry ${JSON.stringify(entry)}: ${message}` : `not a valid zip file: ${message}`, entry);
+  return new InvalidZipError(
+    'zip-format',
+    entry ? `zip entry ${JSON.stringify(entry)}: ${message}` : `not a valid zip file: ${message}`,
+    entry,
+  );
 }
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 function u64(dv: DataView, off: number): number {
   const v = dv.getBigUint64(off, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError("a zip64 size or offset is out of range");
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError('a zip64 size or offset is out of range');
   return Number(v);
 }
 
@@ -100,7 +103,7 @@ class SequentialReader {
     let off = this.pos - this.bufStart;
     if (off < 0 || off + n > this.buf.length) {
       const len = Math.max(n, Math.min(this.chunkSize, this.end - this.pos));
-      this.buf = await readExactly(this.r, this.pos, len, "the central directory");
+      this.buf = await readExactly(this.r, this.pos, len, 'the central directory');
       this.bufStart = this.pos;
       off = 0;
     }
@@ -132,7 +135,7 @@ async function readDirectoryEnd(r: RandomAccessReader): Promise<DirectoryEnd> {
   let at = -1;
   for (const want of [1024, 65 * 1024]) {
     const len = Math.min(want, r.size);
-    block = await readExactly(r, r.size - len, len, "the end of the zip");
+    block = await readExactly(r, r.size - len, len, 'the end of the zip');
     at = findEocd(block);
     if (at >= 0) {
       at += r.size - len;
@@ -141,17 +144,22 @@ async function readDirectoryEnd(r: RandomAccessReader): Promise<DirectoryEnd> {
     }
     if (len === r.size) break;
   }
-  if (at < 0) throw formatError("no end of central directory record (is it a zip?)");
+  if (at < 0) throw formatError('no end of central directory record (is it a zip?)');
   const dv = view(block);
-  const end: DirectoryEnd = { records: dv.getUint16(10, true), size: dv.getUint32(12, true), offset: dv.getUint32(16, true), endOffset: at };
+  const end: DirectoryEnd = {
+    records: dv.getUint16(10, true),
+    size: dv.getUint32(12, true),
+    offset: dv.getUint32(16, true),
+    endOffset: at,
+  };
   if (end.records === 0xffff || end.size === 0xffffffff || end.offset === 0xffffffff) {
     const locAt = at - 20;
     if (locAt >= 0) {
-      const loc = view(await readExactly(r, locAt, 20, "the zip64 locator"));
+      const loc = view(await readExactly(r, locAt, 20, 'the zip64 locator'));
       if (loc.getUint32(0, true) === SIG_LOCATOR64 && loc.getUint32(4, true) === 0 && loc.getUint32(16, true) === 1) {
         const at64 = u64(loc, 8);
-        const e64 = view(await readExactly(r, at64, 56, "the zip64 end of central directory"));
-        if (e64.getUint32(0, true) !== SIG_EOCD64) throw formatError("bad zip64 end of central directory signature");
+        const e64 = view(await readExactly(r, at64, 56, 'the zip64 end of central directory'));
+        if (e64.getUint32(0, true) !== SIG_EOCD64) throw formatError('bad zip64 end of central directory signature');
         Object.assign(end, { records: u64(e64, 32), size: u64(e64, 40), offset: u64(e64, 48), endOffset: at64 });
       }
     }
@@ -169,7 +177,7 @@ function parseZip64Extra(e: CentralEntry, extra: Uint8Array, need: { u: boolean;
     if (tag === 0x0001) {
       let q = p;
       const next = () => {
-        if (q + 8 > p + size) throw formatError("truncated zip64 extra field", e.name ?? undefined);
+        if (q + 8 > p + size) throw formatError('truncated zip64 extra field', e.name ?? undefined);
         const v = u64(dv, q);
         q += 8;
         return v;
@@ -183,7 +191,7 @@ function parseZip64Extra(e: CentralEntry, extra: Uint8Array, need: { u: boolean;
 }
 
 // ignoreBOM keeps a leading U+FEFF: stripping it would make us see another name than archive/zip does.
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const nameEncoder = new TextEncoder();
 
 function decodeName(raw: Uint8Array): string | null {
@@ -195,7 +203,7 @@ function decodeName(raw: Uint8Array): string | null {
 }
 
 function tooManyEntries(max: number): InvalidZipError {
-  return new InvalidZipError("too-many-entries", `module zip has more than ${max} entries`);
+  return new InvalidZipError('too-many-entries', `module zip has more than ${max} entries`);
 }
 
 /** Every central directory record, in directory order; refuses more than maxEntries of them. */
@@ -204,9 +212,9 @@ export async function readCentralDirectory(r: RandomAccessReader, chunkSize: num
   if (end.records > maxEntries) throw tooManyEntries(maxEntries);
   // Data prepended to the zip (a self-extractor stub) shifts every offset; archive/zip tolerates it.
   let base = end.endOffset - end.size - end.offset;
-  if (base < 0 || end.offset + base >= r.size) throw formatError("central directory offset is out of range");
+  if (base < 0 || end.offset + base >= r.size) throw formatError('central directory offset is out of range');
   if (base > 0 && end.offset + 4 <= r.size) {
-    const sig = view(await readExactly(r, end.offset, 4, "the central directory")).getUint32(0, true);
+    const sig = view(await readExactly(r, end.offset, 4, 'the central directory')).getUint32(0, true);
     if (sig === SIG_CENTRAL) base = 0;
   }
   const start = base + end.offset;
@@ -216,13 +224,13 @@ export async function readCentralDirectory(r: RandomAccessReader, chunkSize: num
   const seq = new SequentialReader(r, start, stop, chunkSize);
   const entries: CentralEntry[] = [];
   while (seq.pos + CENTRAL_LEN <= stop) {
-    const h = view(await seq.take(CENTRAL_LEN, "a central directory record"));
+    const h = view(await seq.take(CENTRAL_LEN, 'a central directory record'));
     if (h.getUint32(0, true) !== SIG_CENTRAL) break;
     if (entries.length >= maxEntries) throw tooManyEntries(maxEntries);
     const nameLen = h.getUint16(28, true);
     const extraLen = h.getUint16(30, true);
     const commentLen = h.getUint16(32, true);
-    const rest = await seq.take(nameLen + extraLen + commentLen, "a central directory record");
+    const rest = await seq.take(nameLen + extraLen + commentLen, 'a central directory record');
     const name = decodeName(rest.subarray(0, nameLen));
     const e: CentralEntry = {
       name,
@@ -238,7 +246,7 @@ export async function readCentralDirectory(r: RandomAccessReader, chunkSize: num
     };
     const need = { u: e.uncompressedSize === 0xffffffff, c: e.compressedSize === 0xffffffff, o: e.localHeaderOffset === 0xffffffff };
     parseZip64Extra(e, rest.subarray(nameLen, nameLen + extraLen), need);
-    if (need.c || need.o) throw formatError("zip64 sizes are missing", e.name ?? undefined);
+    if (need.c || need.o) throw formatError('zip64 sizes are missing', e.name ?? undefined);
     e.localHeaderOffset += base;
     entries.push(e);
   }
@@ -262,22 +270,26 @@ export interface EntryData {
  * one range read, which matters for modules made of thousands of small files.
  */
 export async function openEntryData(r: RandomAccessReader, e: CentralEntry, entryName: string, chunkSize: number): Promise<EntryData> {
-  if (e.localHeaderOffset + LOCAL_LEN > r.size) throw formatError("a local file header lies outside the file", entryName);
+  if (e.localHeaderOffset + LOCAL_LEN > r.size) throw formatError('a local file header lies outside the file', entryName);
   const expected = e.rawName ?? nameEncoder.encode(e.name!);
   const guess = Math.min(r.size - e.localHeaderOffset, LOCAL_LEN + expected.length + 64 + e.compressedSize, chunkSize);
-  let buf = await readExactly(r, e.localHeaderOffset, Math.max(guess, LOCAL_LEN), "a local file header");
+  let buf = await readExactly(r, e.localHeaderOffset, Math.max(guess, LOCAL_LEN), 'a local file header');
   const h = view(buf);
-  if (h.getUint32(0, true) !== SIG_LOCAL) throw formatError("bad local file header signature", entryName);
+  if (h.getUint32(0, true) !== SIG_LOCAL) throw formatError('bad local file header signature', entryName);
   const nameLen = h.getUint16(26, true);
   const extraLen = h.getUint16(28, true);
   const headerLen = LOCAL_LEN + nameLen + extraLen;
-  if (buf.length < headerLen) buf = await readExactly(r, e.localHeaderOffset, headerLen, "a local file header");
+  if (buf.length < headerLen) buf = await readExactly(r, e.localHeaderOffset, headerLen, 'a local file header');
   // Readers that trust local headers would see another name than the one we checked.
   const localName = buf.subarray(LOCAL_LEN, LOCAL_LEN + nameLen);
   if (nameLen !== expected.length || !localName.every((b, i) => b === expected[i])) {
-    throw new InvalidZipError("local-header-mismatch", `zip entry ${JSON.stringify(entryName)}: local file header names a different file`, entryName);
+    throw new InvalidZipError(
+      'local-header-mismatch',
+      `zip entry ${JSON.stringify(entryName)}: local file header names a different file`,
+      entryName,
+    );
   }
   const start = e.localHeaderOffset + headerLen;
-  if (start + e.compressedSize > r.size) throw formatError("entry data runs past the end of the file", entryName);
+  if (start + e.compressedSize > r.size) throw formatError('entry data runs past the end of the file', entryName);
   return { start, head: buf.subarray(headerLen, headerLen + e.compressedSize) };
 }

@@ -1,12 +1,21 @@
 import { Elysia } from 'elysia';
-import type { AppContext } from '../context';
-import { BadRequest, Forbidden, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable, Unauthorized } from '../errors';
 import type { Principal } from '../auth/principal';
+import type { AppContext } from '../context';
 import type { RepositoryRow } from '../db/schema';
+import {
+  BadRequest,
+  Forbidden,
+  goErrorResponse,
+  isServerFault,
+  MethodNotAllowed,
+  NotFound,
+  RangeNotSatisfiable,
+  Unauthorized,
+} from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
 import type { ByteRange } from '../storage/blob-store';
-import { actorOf, credentialsOf, type AddressSource } from './request';
+import { type AddressSource, actorOf, credentialsOf } from './request';
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
@@ -97,7 +106,8 @@ async function openVisible(ctx: AppContext, repoName: string, principal: Princip
   } catch (err) {
     if (!(err instanceof NotFound)) throw err;
     if (principal.kind !== 'user') throw new Unauthorized(`repository "${repoName}" needs credentials`);
-    if (!principal.isAdmin) throw new Forbidden(`user "${principal.username}" may not read repository "${repoName}" (or it does not exist)`);
+    if (!principal.isAdmin)
+      throw new Forbidden(`user "${principal.username}" may not read repository "${repoName}" (or it does not exist)`);
     throw err;
   }
 }
@@ -122,13 +132,18 @@ export function goRoutes(ctx: AppContext) {
         const { name, rest: sumPath } = parseSumdbPath(rest);
         const answer = await repo.sumdb(name, sumPath);
         return new Response(request.method === 'HEAD' ? null : (answer.body as Uint8Array<ArrayBuffer>), {
-          headers: { 'Content-Type': answer.contentType, 'Cache-Control': cache.scoped(answer.cacheControl), 'Content-Length': String(answer.body.byteLength) },
+          headers: {
+            'Content-Type': answer.contentType,
+            'Cache-Control': cache.scoped(answer.cacheControl),
+            'Content-Length': String(answer.body.byteLength),
+          },
         });
       }
 
       const req = parseGoRequestPath(rest);
       if (request.method === 'PUT') {
-        if (req.kind !== 'zip' && req.kind !== 'mod' && req.kind !== 'info') throw new BadRequest('only .zip, .mod and .info can be uploaded');
+        if (req.kind !== 'zip' && req.kind !== 'mod' && req.kind !== 'info')
+          throw new BadRequest('only .zip, .mod and .info can be uploaded');
         await ctx.permissions.authorize(principal, repo.row, repo.row.type === 'hosted' ? 'write' : 'read');
         if (!request.body) throw new BadRequest('the upload has no body');
         const result = await repo.upload(req.module, req.version, req.kind, request.body, actorOf(principal, creds.clientAddress));
@@ -154,8 +169,10 @@ export function goRoutes(ctx: AppContext) {
     }
   };
 
-  return new Elysia({ name: 'orbitrepos.go-routes', seed: ctx.id })
-    // One `all` route, not get/head/put: for a HEAD that matches a GET route, Elysia runs the GET handler and
-    // reads its whole body to count Content-Length (a 500 MiB zip read for nothing, and 0 for our bodiless HEAD).
-    .all('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } });
+  return (
+    new Elysia({ name: 'orbitrepos.go-routes', seed: ctx.id })
+      // One `all` route, not get/head/put: for a HEAD that matches a GET route, Elysia runs the GET handler and
+      // reads its whole body to count Content-Length (a 500 MiB zip read for nothing, and 0 for our bodiless HEAD).
+      .all('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } })
+  );
 }

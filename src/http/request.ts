@@ -1,6 +1,5 @@
-import type { RequestCredentials } from '../auth/principal';
+import type { Principal, RequestCredentials } from '../auth/principal';
 import type { Actor } from '../repos/repository';
-import type { Principal } from '../auth/principal';
 
 /** The minimal part of Bun's Server that we use; absent when a test calls app.handle(). */
 export interface AddressSource {

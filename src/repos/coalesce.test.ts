@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { openDatabase, type DatabaseHandle } from '../db/open';
+import { openTestDatabase, type TestDatabase, testDatabaseKinds } from '../../test/support/db';
+import { type DatabaseHandle, openDatabase } from '../db/open';
 import { fetchLeases } from '../db/schema';
 import { NotFound } from '../errors';
 import { silentLogger } from '../log';
-import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../../test/support/db';
 import { FetchCoalescer } from './coalesce';
 
 const deferred = <T>() => {
@@ -102,7 +102,11 @@ describe.each(testDatabaseKinds())('FetchCoalescer on %s', (kind) => {
     await t.handle.db.insert(fetchLeases).values({ key: 'k4', owner: 'dead-process', expiresAt: new Date(Date.now() + 400) });
     const c = new FetchCoalescer(other, silentLogger, { owner: 'proc-b', pollMs: 50 });
     const started = Date.now();
-    const got = await c.run('k4', async () => undefined, async () => 'fetched by b');
+    const got = await c.run(
+      'k4',
+      async () => undefined,
+      async () => 'fetched by b',
+    );
     expect(got).toBe('fetched by b');
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(await t.handle.db.select().from(fetchLeases)).toEqual([]);
@@ -131,10 +135,14 @@ describe.each(testDatabaseKinds())('FetchCoalescer on %s', (kind) => {
   test('a result stored by another process before the lease was taken is not fetched again', async () => {
     const c = new FetchCoalescer(t.handle, silentLogger);
     let fills = 0;
-    const got = await c.run('k6', async () => 'already there', async () => {
-      fills++;
-      return 'fetched';
-    });
+    const got = await c.run(
+      'k6',
+      async () => 'already there',
+      async () => {
+        fills++;
+        return 'fetched';
+      },
+    );
     expect(got).toBe('already there');
     expect(fills).toBe(0);
     await c.close();

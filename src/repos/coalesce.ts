@@ -143,7 +143,11 @@ export class FetchCoalescer {
     const rows = await this.database.db
       .insert(fetchLeases)
       .values({ key, owner: this.owner, expiresAt })
-      .onConflictDoUpdate({ target: fetchLeases.key, set: { owner: this.owner, expiresAt }, setWhere: lt(fetchLeases.expiresAt, sql`now()`) })
+      .onConflictDoUpdate({
+        target: fetchLeases.key,
+        set: { owner: this.owner, expiresAt },
+        setWhere: lt(fetchLeases.expiresAt, sql`now()`),
+      })
       .returning({ owner: fetchLeases.owner });
     return rows.length > 0;
   }

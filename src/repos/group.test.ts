@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
+import { type FakeModules, FakeRepository, fakeRow } from '../../test/support/fake-repository';
 import type { RepositoryRow } from '../db/schema';
 import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
-import { FakeRepository, fakeRow, type FakeModules } from '../../test/support/fake-repository';
 import type { RepoDeps } from './deps';
 import { GroupRepository, GroupTooDeep, MAX_GROUP_DEPTH } from './group';
 import type { GoRepository } from './repository';
@@ -30,7 +30,8 @@ function world(groups: Record<string, string[]>, fakes: FakeRepository[]) {
   return { group: (name: string): GoRepository => new GroupRepository(rows.get(name)!, deps), groups };
 }
 
-const member = (name: string, modules: FakeModules = {}, type: 'hosted' | 'proxy' = 'hosted') => new FakeRepository(fakeRow(name, type), modules);
+const member = (name: string, modules: FakeModules = {}, type: 'hosted' | 'proxy' = 'hosted') =>
+  new FakeRepository(fakeRow(name, type), modules);
 
 async function caught(p: Promise<unknown>): Promise<AppError> {
   try {
@@ -138,10 +139,28 @@ describe('GroupRepository list', () => {
 
 describe('GroupRepository latest', () => {
   test.each([
-    ['a release beats a newer prerelease', { 'v1.0.0': { time: '2020-01-01T00:00:00Z' } }, { 'v2.0.0-rc.1': { time: '2024-01-01T00:00:00Z' } }, 'v1.0.0', 'a'],
+    [
+      'a release beats a newer prerelease',
+      { 'v1.0.0': { time: '2020-01-01T00:00:00Z' } },
+      { 'v2.0.0-rc.1': { time: '2024-01-01T00:00:00Z' } },
+      'v1.0.0',
+      'a',
+    ],
     ['the higher release wins whichever member has it', { 'v1.0.0': {} }, { 'v1.1.0': {} }, 'v1.1.0', 'b'],
-    ['a prerelease beats a pseudo-version', { [PSEUDO_NEW]: {} }, { 'v0.1.0-alpha': { time: '2019-01-01T00:00:00Z' } }, 'v0.1.0-alpha', 'b'],
-    ['the newest pseudo-version wins between pseudo-versions', { [PSEUDO_OLD]: { time: '2023-01-01T00:00:00Z' } }, { [PSEUDO_NEW]: { time: '2024-06-01T00:00:00Z' } }, PSEUDO_NEW, 'b'],
+    [
+      'a prerelease beats a pseudo-version',
+      { [PSEUDO_NEW]: {} },
+      { 'v0.1.0-alpha': { time: '2019-01-01T00:00:00Z' } },
+      'v0.1.0-alpha',
+      'b',
+    ],
+    [
+      'the newest pseudo-version wins between pseudo-versions',
+      { [PSEUDO_OLD]: { time: '2023-01-01T00:00:00Z' } },
+      { [PSEUDO_NEW]: { time: '2024-06-01T00:00:00Z' } },
+      PSEUDO_NEW,
+      'b',
+    ],
     ['the earlier member wins a tie', { 'v1.0.0': {} }, { 'v1.0.0': {} }, 'v1.0.0', 'a'],
   ])('%s', async (_, aVersions, bVersions, version, origin) => {
     const g = world({ g: ['a', 'b'] }, [member('a', { [M]: aVersions }), member('b', { [M]: bVersions })]).group('g');
@@ -185,7 +204,11 @@ describe('GroupRepository membership and nesting', () => {
   });
 
   test('nested groups are read through, in order', async () => {
-    const w = world({ outer: ['inner', 'c'], inner: ['a', 'b'] }, [member('a'), member('b', { [M]: { 'v1.0.0': {} } }), member('c', { [M]: { 'v2.0.0': {} } })]);
+    const w = world({ outer: ['inner', 'c'], inner: ['a', 'b'] }, [
+      member('a'),
+      member('b', { [M]: { 'v1.0.0': {} } }),
+      member('c', { [M]: { 'v2.0.0': {} } }),
+    ]);
     const g = w.group('outer');
     expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('b');
     expect(await g.list(M)).toEqual(['v1.0.0', 'v2.0.0']);
@@ -210,7 +233,13 @@ describe('GroupRepository membership and nesting', () => {
     expect(await w.group('g1').list(M)).toEqual(['v1.0.0']);
     groups[`g${MAX_GROUP_DEPTH}`] = ['extra'];
     groups.extra = ['a'];
-    expect(await caught(world(groups, [member('a', { [M]: { 'v1.0.0': {} } })]).group('g1').list(M))).toBeInstanceOf(GroupTooDeep);
+    expect(
+      await caught(
+        world(groups, [member('a', { [M]: { 'v1.0.0': {} } })])
+          .group('g1')
+          .list(M),
+      ),
+    ).toBeInstanceOf(GroupTooDeep);
   });
 });
 
@@ -220,13 +249,21 @@ describe('GroupRepository writes and the checksum database', () => {
     const err = await caught(w.group('g').upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }));
     expect(err.status).toBe(405);
     expect(err.message).toBe('group "g" takes no uploads: upload to a hosted member: h2, h1');
-    const none = await caught(world({ g: ['p'] }, [member('p', {}, 'proxy')]).group('g').upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }));
+    const none = await caught(
+      world({ g: ['p'] }, [member('p', {}, 'proxy')])
+        .group('g')
+        .upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }),
+    );
     expect(none.message).toContain('has no hosted member');
   });
 
   test('deleting a version through a group is 405 and touches no member', async () => {
     const a = member('a', { [M]: { 'v1.0.0': {} } });
-    const err = await caught(world({ g: ['a'] }, [a]).group('g').deleteVersion(M, 'v1.0.0', { username: 'u' }));
+    const err = await caught(
+      world({ g: ['a'] }, [a])
+        .group('g')
+        .deleteVersion(M, 'v1.0.0', { username: 'u' }),
+    );
     expect(err.status).toBe(405);
     expect(a.calls).toEqual([]);
   });
@@ -241,10 +278,20 @@ describe('GroupRepository writes and the checksum database', () => {
   });
 
   test('without a proxy member the checksum database is 404; a failing proxy member is 502 naming it', async () => {
-    expect(await caught(world({ g: ['h'] }, [member('h')]).group('g').sumdb('sum.example', 'supported'))).toBeInstanceOf(NotFound);
+    expect(
+      await caught(
+        world({ g: ['h'] }, [member('h')])
+          .group('g')
+          .sumdb('sum.example', 'supported'),
+      ),
+    ).toBeInstanceOf(NotFound);
     const p = member('p', {}, 'proxy');
     p.fail = new BadUpstream('upstream answered 500');
-    const err = await caught(world({ g: ['p'] }, [p]).group('g').sumdb('sum.example', 'latest'));
+    const err = await caught(
+      world({ g: ['p'] }, [p])
+        .group('g')
+        .sumdb('sum.example', 'latest'),
+    );
     expect(err.status).toBe(502);
     expect(err.message).toBe('member "p" failed: upstream answered 500');
   });

@@ -12,7 +12,11 @@ export const MAX_GROUP_DEPTH = 8;
 
 export class GroupTooDeep extends AppError {
   constructor(chain: string[]) {
-    super(500, 'group_too_deep', `groups nest more than ${MAX_GROUP_DEPTH} deep (${chain.join(' -> ')}): an administrator should look for a cycle in their members`);
+    super(
+      500,
+      'group_too_deep',
+      `groups nest more than ${MAX_GROUP_DEPTH} deep (${chain.join(' -> ')}): an administrator should look for a cycle in their members`,
+    );
   }
 }
 

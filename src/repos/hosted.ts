@@ -1,19 +1,28 @@
 import type { ModuleVersionRow, RepositoryRow } from '../db/schema';
 import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } from '../errors';
+import { goModHash } from '../goproxy/dirhash';
 import { InvalidZipError } from '../goproxy/errors';
 import { checkGoModModule, goModForZip } from '../goproxy/gomod';
-import { goModHash } from '../goproxy/dirhash';
 import { checkPathVersion, splitPathVersion } from '../goproxy/module-path';
-import { canonicalVersion, isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest, versionBuild, versionMajor } from '../goproxy/version';
+import {
+  canonicalVersion,
+  isCanonicalVersion,
+  isPseudoVersion,
+  listVersions,
+  pseudoVersionTime,
+  selectLatest,
+  versionBuild,
+  versionMajor,
+} from '../goproxy/version';
 import { checkModuleZip } from '../goproxy/zip-check';
-import { commitBlob, discardStaged, putContentAddressed, stageBlob, type StagedBlob } from '../storage/content-addressed';
+import { commitBlob, discardStaged, putContentAddressed, type StagedBlob, stageBlob } from '../storage/content-addressed';
 import { pacedBody, pacedReader } from '../storage/gc-pacing';
 import { rangeReader } from '../storage/range-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
 import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
-import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, upsertVersionRow, type NewVersionRow } from './version-rows';
+import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, type NewVersionRow, upsertVersionRow } from './version-rows';
 
 /** Largest module zip accepted, as the go command's own limit (golang.org/x/mod/zip MaxZipFile). */
 export const MAX_ZIP_UPLOAD_BYTES = 500 * 1024 * 1024;
@@ -143,9 +152,10 @@ export class HostedRepository implements GoRepository {
       createdBy: actor.username,
     };
     if (replace) await upsertVersionRow(db, values);
-    else await insertVersionRow(db, values).catch((err) => {
-      throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
-    });
+    else
+      await insertVersionRow(db, values).catch((err) => {
+        throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
+      });
     await this.deps.audit.record({
       actor: actor.username,
       action: 'module.publish',
@@ -189,7 +199,8 @@ export class HostedRepository implements GoRepository {
     } catch {
       throw new BadRequest(`.info of ${module}@${version} is not JSON`);
     }
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new BadRequest(`.info of ${module}@${version} is not a JSON object`);
+    if (typeof info !== 'object' || info === null || Array.isArray(info))
+      throw new BadRequest(`.info of ${module}@${version} is not a JSON object`);
     const claimed = (info as { Version?: unknown }).Version;
     if (claimed !== undefined && claimed !== version) {
       throw new BadRequest(`.info says Version ${q(String(claimed))} but the URL says ${version}`);
@@ -253,13 +264,17 @@ export function checkIncompatible(module: string, version: string, hasGoMod: boo
   if (versionBuild(version) !== '+incompatible') return;
   const major = versionMajor(version);
   if (splitPathVersion(module).pathMajor !== '') {
-    throw new BadRequest(`version ${version} invalid: +incompatible is not allowed for ${module}, whose path already has a major version suffix`);
+    throw new BadRequest(
+      `version ${version} invalid: +incompatible is not allowed for ${module}, whose path already has a major version suffix`,
+    );
   }
   if (major === 'v0' || major === 'v1') {
     throw new BadRequest(`version ${version} invalid: +incompatible is not allowed, major version ${major} is compatible`);
   }
   if (hasGoMod) {
-    throw new BadRequest(`version ${version} invalid: the zip has a go.mod, so the module path needs a /${major} suffix instead of +incompatible`);
+    throw new BadRequest(
+      `version ${version} invalid: the zip has a go.mod, so the module path needs a /${major} suffix instead of +incompatible`,
+    );
   }
 }
 

@@ -1,9 +1,9 @@
 import { and, asc, countDistinct, eq, inArray, like, max, sql } from 'drizzle-orm';
+import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
-import { moduleVersions, type ModuleVersionRow, type RepositoryRow } from '../db/schema';
+import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
 import { compareVersions, selectLatest } from '../goproxy/version';
-import type { AuditLog } from '../audit';
 import type { BlobStore } from '../storage/blob-store';
 import type { Actor, GoRepository } from './repository';
 import { findVersionRow, listVersionRows } from './version-rows';
@@ -71,7 +71,10 @@ export class ModuleService {
       eq(moduleVersions.repositoryId, repo.id),
       query.prefix ? like(moduleVersions.modulePath, likePrefix(query.prefix)) : undefined,
     );
-    const [{ total }] = await this.db.select({ total: countDistinct(moduleVersions.modulePath) }).from(moduleVersions).where(where);
+    const [{ total }] = await this.db
+      .select({ total: countDistinct(moduleVersions.modulePath) })
+      .from(moduleVersions)
+      .where(where);
     const page = await this.db
       .select({
         module: moduleVersions.modulePath,
@@ -90,7 +93,15 @@ export class ModuleService {
     const versions = await this.db
       .select({ module: moduleVersions.modulePath, version: moduleVersions.version, time: moduleVersions.time })
       .from(moduleVersions)
-      .where(and(eq(moduleVersions.repositoryId, repo.id), inArray(moduleVersions.modulePath, page.map((p) => p.module))));
+      .where(
+        and(
+          eq(moduleVersions.repositoryId, repo.id),
+          inArray(
+            moduleVersions.modulePath,
+            page.map((p) => p.module),
+          ),
+        ),
+      );
     const byModule = new Map<string, { version: string; time: Date }[]>();
     for (const v of versions) {
       const list = byModule.get(v.module) ?? [];
@@ -126,7 +137,8 @@ export class ModuleService {
     if (!row.modKey) throw new NotFound(`the go.mod of ${module}@${version} is not stored in repository "${repo.name}"`);
     const stat = await this.storage.head(row.modKey);
     if (!stat) throw new Error(`blob ${row.modKey} referenced by the database is missing from storage`);
-    if (stat.size > MAX_PREVIEW_BYTES) throw new BadRequest(`the go.mod of ${module}@${version} is ${stat.size} bytes, too large to preview`);
+    if (stat.size > MAX_PREVIEW_BYTES)
+      throw new BadRequest(`the go.mod of ${module}@${version} is ${stat.size} bytes, too large to preview`);
     return new Response(await this.storage.get(row.modKey)).text();
   }
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { openTestDatabase, type TestDatabase } from '../../test/support/db';
 import { repositories } from '../db/schema';
 import { BadUpstream, NotFound, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
-import { openTestDatabase, type TestDatabase } from '../../test/support/db';
 import { FetchCoalescer } from './coalesce';
 import { ProxyMetadataCache } from './proxy-cache';
 import { UpstreamMissing } from './upstream';

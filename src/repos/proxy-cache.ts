@@ -91,7 +91,9 @@ export class ProxyMetadataCache {
   }
 
   async delete(key: string): Promise<void> {
-    await this.db.delete(proxyCacheEntries).where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)));
+    await this.db
+      .delete(proxyCacheEntries)
+      .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)));
   }
 
   async deletePrefix(prefix: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { moduleVersions, type ModuleVersionRow, type RepositoryRow } from '../db/schema';
+import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { checkGoModModule } from '../goproxy/gomod';
@@ -11,8 +11,16 @@ import { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
 import { infoJson } from './hosted';
-import { IMMUTABLE_TTL_SECONDS, ProxyMetadataCache, type AnswerPolicy } from './proxy-cache';
-import { CACHE_IMMUTABLE, CACHE_SHORT, type Actor, type GoFile, type GoRepository, type SumdbAnswer, type UploadResult } from './repository';
+import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, ProxyMetadataCache } from './proxy-cache';
+import {
+  type Actor,
+  CACHE_IMMUTABLE,
+  CACHE_SHORT,
+  type GoFile,
+  type GoRepository,
+  type SumdbAnswer,
+  type UploadResult,
+} from './repository';
 import { DEFAULT_CONNECT_TIMEOUT_MS, goPaths, isUpstreamFailure, UpstreamClient, UpstreamMissing } from './upstream';
 import { deleteVersionRow, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
 
@@ -71,8 +79,15 @@ export class ProxyRepository implements GoRepository {
 
   async list(module: string): Promise<string[]> {
     try {
-      const got = await this.cache.answer(`list:${module}`, this.policy, (signal) => this.upstream.bytes(goPaths.list(module), signal, MAX_LIST_BYTES));
-      return listVersions(decode(got.body).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean));
+      const got = await this.cache.answer(`list:${module}`, this.policy, (signal) =>
+        this.upstream.bytes(goPaths.list(module), signal, MAX_LIST_BYTES),
+      );
+      return listVersions(
+        decode(got.body)
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/)[0])
+          .filter(Boolean),
+      );
     } catch (err) {
       // Never listed before and the upstream is down: the versions cached here are better than nothing.
       const cached = isUpstreamFailure(err) ? await listVersionTimes(this.deps.db, this.row.id, module) : [];
@@ -148,7 +163,9 @@ export class ProxyRepository implements GoRepository {
       : rest === 'latest'
         ? { ...this.policy, ttlSeconds: Math.min(this.policy.ttlSeconds, SUMDB_LATEST_TTL_SECONDS) }
         : this.policy;
-    const got = await this.cache.answer(`sumdb:${name}/${rest}`, policy, (signal) => this.upstream.bytes(goPaths.sumdb(name, rest), signal, MAX_SUMDB_BYTES));
+    const got = await this.cache.answer(`sumdb:${name}/${rest}`, policy, (signal) =>
+      this.upstream.bytes(goPaths.sumdb(name, rest), signal, MAX_SUMDB_BYTES),
+    );
     const tile = rest.startsWith('tile/');
     return {
       body: rest === 'supported' ? new Uint8Array(0) : got.body,
@@ -174,7 +191,12 @@ export class ProxyRepository implements GoRepository {
       } catch (err) {
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
-          await this.cache.put(missingKey(kind, module, version), err.upstreamStatus, { bytes: body, contentType: null }, this.policy.negativeTtlSeconds);
+          await this.cache.put(
+            missingKey(kind, module, version),
+            err.upstreamStatus,
+            { bytes: body, contentType: null },
+            this.policy.negativeTtlSeconds,
+          );
         }
         throw err;
       }
@@ -207,11 +229,14 @@ export class ProxyRepository implements GoRepository {
   /** Streams the zip into a staged blob (memory stays flat whatever its size), checks it there, then commits. */
   private async fillZip(module: string, version: string, path: string, signal: AbortSignal): Promise<void> {
     const res = await this.upstream.open(path, signal);
-    let staged;
+    let staged: Awaited<ReturnType<typeof stageBlob>>;
     try {
       staged = await stageBlob(this.deps.storage, pacedBody(res.body).stream, { maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile, signal });
     } catch (err) {
-      if (err instanceof PayloadTooLarge) throw new BadUpstream(`upstream ${res.url} sent a zip larger than the go command's limit of ${DEFAULT_ZIP_LIMITS.maxZipFile} bytes`);
+      if (err instanceof PayloadTooLarge)
+        throw new BadUpstream(
+          `upstream ${res.url} sent a zip larger than the go command's limit of ${DEFAULT_ZIP_LIMITS.maxZipFile} bytes`,
+        );
       throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
     }
     let h1: string;

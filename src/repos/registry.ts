@@ -27,7 +27,9 @@ export class RepositoryRegistry {
 
   /** Closes the shared services (the coalescer's LISTEN, fills in progress); the database is the caller's. */
   async close(): Promise<void> {
-    const closable = [...this.deps.shared.values()].filter((v): v is { close(): Promise<void> } => typeof (v as { close?: unknown })?.close === 'function');
+    const closable = [...this.deps.shared.values()].filter(
+      (v): v is { close(): Promise<void> } => typeof (v as { close?: unknown })?.close === 'function',
+    );
     this.deps.shared.clear();
     await Promise.all(closable.map((v) => v.close().catch(() => {})));
   }

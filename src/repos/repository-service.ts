@@ -1,7 +1,14 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
-import { groupMembers, repositories, type RepositoryRow, type RepositorySettings, type RepositoryType, type WritePolicy } from '../db/schema';
+import {
+  groupMembers,
+  type RepositoryRow,
+  type RepositorySettings,
+  type RepositoryType,
+  repositories,
+  type WritePolicy,
+} from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
 import type { Actor } from './repository';
 
@@ -171,7 +178,13 @@ export class RepositoryService {
       if (input.type === 'group') await this.setMembers(tx as unknown as Database, created, input.members ?? []);
       return created;
     });
-    await this.audit.record({ actor: actor.username, action: 'repository.create', repository: row.name, clientAddress: actor.clientAddress, details: { type: row.type } });
+    await this.audit.record({
+      actor: actor.username,
+      action: 'repository.create',
+      repository: row.name,
+      clientAddress: actor.clientAddress,
+      details: { type: row.type },
+    });
     return this.view(row);
   }
 
@@ -206,7 +219,13 @@ export class RepositoryService {
       const [updated] = await t.update(repositories).set(changes).where(eq(repositories.id, current.id)).returning();
       return updated;
     });
-    await this.audit.record({ actor: actor.username, action: 'repository.update', repository: name, clientAddress: actor.clientAddress, details: { fields: Object.keys(patch) } });
+    await this.audit.record({
+      actor: actor.username,
+      action: 'repository.update',
+      repository: name,
+      clientAddress: actor.clientAddress,
+      details: { fields: Object.keys(patch) },
+    });
     return this.view(row);
   }
 
@@ -234,7 +253,11 @@ export class RepositoryService {
     for (const n of names) {
       if (n === group.name) throw new BadRequest(`group "${group.name}" cannot contain itself`);
     }
-    await this.refuseCycle(db, group, names.map((n) => byName.get(n)!));
+    await this.refuseCycle(
+      db,
+      group,
+      names.map((n) => byName.get(n)!),
+    );
     await db.delete(groupMembers).where(eq(groupMembers.groupId, group.id));
     if (names.length) {
       await db.insert(groupMembers).values(names.map((n, i) => ({ groupId: group.id, memberId: byName.get(n)!.id, position: i })));
@@ -255,7 +278,8 @@ export class RepositoryService {
         .innerJoin(repositories, eq(groupMembers.memberId, repositories.id))
         .where(eq(groupMembers.groupId, row.id));
       for (const { repo } of children) {
-        if (repo.id === group.id) throw new BadRequest(`group "${group.name}" would contain itself through ${[...path, repo.name].join(' -> ')}`);
+        if (repo.id === group.id)
+          throw new BadRequest(`group "${group.name}" would contain itself through ${[...path, repo.name].join(' -> ')}`);
         if (repo.type === 'group') stack.push({ row: repo, path: [...path, repo.name] });
       }
     }

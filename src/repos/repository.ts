@@ -1,5 +1,5 @@
-import type { ByteRange } from '../storage/blob-store';
 import type { RepositoryRow } from '../db/schema';
+import type { ByteRange } from '../storage/blob-store';
 
 /** A stored file ready to serve: size and validator known up front, body opened on demand. */
 export interface GoFile {

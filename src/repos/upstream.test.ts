@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { type StubUpstream, startStubUpstream } from '../../test/support/stub-upstream';
 import { BadUpstream, UpstreamTimeout } from '../errors';
-import { startStubUpstream, type StubUpstream } from '../../test/support/stub-upstream';
-import { goPaths, UpstreamClient, UpstreamMissing, type UpstreamConfig } from './upstream';
+import { goPaths, UpstreamClient, type UpstreamConfig, UpstreamMissing } from './upstream';
 
 const MOD = 'example.com/Upper/m';
 const V = 'v1.0.0';
@@ -37,7 +37,9 @@ describe('UpstreamClient', () => {
 
   test.each([404, 410])('an upstream %i is UpstreamMissing and not retried', async (status) => {
     stub.fault(stub.paths(MOD, V).info, { kind: 'status', status, body: 'gone fishing' });
-    const err = await client().bytes(goPaths.file(MOD, V, 'info'), signal(), 1024).catch((e) => e);
+    const err = await client()
+      .bytes(goPaths.file(MOD, V, 'info'), signal(), 1024)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamMissing);
     expect(err.upstreamStatus).toBe(status);
     expect(err.message).toBe(`upstream ${stub.url}/example.com/!upper/m/@v/v1.0.0.info answered ${status}: gone fishing`);
@@ -53,7 +55,9 @@ describe('UpstreamClient', () => {
 
   test('retries are bounded: a persistent 503 becomes BadUpstream after 1 + retries attempts', async () => {
     stub.fault(stub.paths(MOD, V).mod, { kind: 'status', status: 503 });
-    const err = await client({ retries: 1 }).bytes(goPaths.file(MOD, V, 'mod'), signal(), 1024).catch((e) => e);
+    const err = await client({ retries: 1 })
+      .bytes(goPaths.file(MOD, V, 'mod'), signal(), 1024)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(BadUpstream);
     expect(err.message).toStartWith(`upstream ${stub.url}/example.com/!upper/m/@v/v1.0.0.mod answered 503`);
     expect(stub.count(stub.paths(MOD, V).mod)).toBe(2);
@@ -70,7 +74,9 @@ describe('UpstreamClient', () => {
   test('an upstream that never answers is UpstreamTimeout after connect + response timeout, without retries', async () => {
     stub.fault(stub.paths(MOD, V).info, { kind: 'hang' });
     const started = Date.now();
-    const err = await client().bytes(goPaths.file(MOD, V, 'info'), signal(), 1024).catch((e) => e);
+    const err = await client()
+      .bytes(goPaths.file(MOD, V, 'info'), signal(), 1024)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamTimeout);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(stub.count(stub.paths(MOD, V).info)).toBe(1);
@@ -109,7 +115,9 @@ describe('UpstreamClient', () => {
   });
 
   test('a body over the limit is refused', async () => {
-    const err = await client().bytes(goPaths.file(MOD, V, 'zip'), signal(), 10).catch((e) => e);
+    const err = await client()
+      .bytes(goPaths.file(MOD, V, 'zip'), signal(), 10)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(BadUpstream);
     expect(err.message).toContain('limit of 10');
   });
@@ -118,7 +126,9 @@ describe('UpstreamClient', () => {
     stub.fault(stub.paths(MOD, V).info, { kind: 'hang' });
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(new Error('caller left')), 20);
-    const err = await client({ responseTimeoutMs: 5000 }).bytes(goPaths.file(MOD, V, 'info'), ctl.signal, 1024).catch((e) => e);
+    const err = await client({ responseTimeoutMs: 5000 })
+      .bytes(goPaths.file(MOD, V, 'info'), ctl.signal, 1024)
+      .catch((e) => e);
     expect(err.message).toBe('caller left');
   });
 });

@@ -143,13 +143,21 @@ export class UpstreamClient {
   }
 
   /** The whole body of a small answer (.info, .mod, list, sumdb), refusing more than maxBytes. */
-  async bytes(path: string, signal: AbortSignal, maxBytes: number): Promise<{ bytes: Uint8Array; contentType: string | null; url: string }> {
+  async bytes(
+    path: string,
+    signal: AbortSignal,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; contentType: string | null; url: string }> {
     const res = await this.open(path, signal);
     if (res.contentLength !== null && res.contentLength > maxBytes) {
       await res.body.cancel().catch(() => {});
       throw new BadUpstream(`upstream ${res.url} sent ${res.contentLength} bytes, more than the limit of ${maxBytes}`);
     }
-    const bytes = await readLimited(res.body, maxBytes, () => new BadUpstream(`upstream ${res.url} sent more than the limit of ${maxBytes} bytes`));
+    const bytes = await readLimited(
+      res.body,
+      maxBytes,
+      () => new BadUpstream(`upstream ${res.url} sent more than the limit of ${maxBytes} bytes`),
+    );
     return { bytes, contentType: res.contentType, url: res.url };
   }
 
@@ -254,7 +262,10 @@ export class UpstreamClient {
             if (idled) return fail(controller, new UpstreamTimeout(`upstream ${url} went silent for ${idleMs} ms after ${received} bytes`));
             if (signal.aborted) return fail(controller, signal.reason);
             const of = expected !== null ? ` of ${expected}` : '';
-            return fail(controller, new BadUpstream(`upstream ${url} dropped the connection after ${received}${of} bytes (${describe(err)})`));
+            return fail(
+              controller,
+              new BadUpstream(`upstream ${url} dropped the connection after ${received}${of} bytes (${describe(err)})`),
+            );
           }
           clearTimeout(idleTimer);
           if (chunk.done) {

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/open';
-import { moduleVersions, type ModuleVersionRow } from '../db/schema';
+import { type ModuleVersionRow, moduleVersions } from '../db/schema';
 import { Conflict } from '../errors';
 
 /**
@@ -12,7 +12,12 @@ import { Conflict } from '../errors';
 export type NewVersionRow = typeof moduleVersions.$inferInsert;
 
 /** The row of one version, or undefined. */
-export async function findVersionRow(db: Database, repositoryId: number, module: string, version: string): Promise<ModuleVersionRow | undefined> {
+export async function findVersionRow(
+  db: Database,
+  repositoryId: number,
+  module: string,
+  version: string,
+): Promise<ModuleVersionRow | undefined> {
   const [row] = await db
     .select()
     .from(moduleVersions)
@@ -92,7 +97,12 @@ export async function upsertVersionRow(db: Database, row: NewVersionRow): Promis
 }
 
 /** Deletes one version's row and returns it, or undefined when there was none. Blobs stay (they may be shared). */
-export async function deleteVersionRow(db: Database, repositoryId: number, module: string, version: string): Promise<ModuleVersionRow | undefined> {
+export async function deleteVersionRow(
+  db: Database,
+  repositoryId: number,
+  module: string,
+  version: string,
+): Promise<ModuleVersionRow | undefined> {
   const [row] = await db
     .delete(moduleVersions)
     .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)))

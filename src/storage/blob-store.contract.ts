@@ -100,11 +100,7 @@ async function keys(store: BlobStore, prefix: string): Promise<string[]> {
 }
 
 /** One suite every BlobStore backend passes; each backend's test file is one call of this. */
-export function runBlobStoreContract(
-  name: string,
-  makeStore: () => Promise<StoreUnderTest>,
-  options: ContractOptions = {},
-): void {
+export function runBlobStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>, options: ContractOptions = {}): void {
   const manyKeys = options.manyKeys ?? 1100;
   const largeBytes = options.largeBytes ?? 64 * MiB;
   const memoryBudget = options.memoryBudget ?? largeBytes / 2;
@@ -218,13 +214,17 @@ export function runBlobStoreContract(
       expect(await keys(store, 'zzz/')).toEqual([]);
     });
 
-    test(`list returns all of ${manyKeys} keys once each, across pages`, async () => {
-      const expected = Array.from({ length: manyKeys }, (_, i) => `many/${String(i).padStart(5, '0')}`);
-      for (let i = 0; i < expected.length; i += 50) {
-        await Promise.all(expected.slice(i, i + 50).map((key) => store.put(key, 'x')));
-      }
-      expect(await keys(store, 'many/')).toEqual(expected);
-    }, SLOW_TEST_MS);
+    test(
+      `list returns all of ${manyKeys} keys once each, across pages`,
+      async () => {
+        const expected = Array.from({ length: manyKeys }, (_, i) => `many/${String(i).padStart(5, '0')}`);
+        for (let i = 0; i < expected.length; i += 50) {
+          await Promise.all(expected.slice(i, i + 50).map((key) => store.put(key, 'x')));
+        }
+        expect(await keys(store, 'many/')).toEqual(expected);
+      },
+      SLOW_TEST_MS,
+    );
 
     test('concurrent puts of one key end with one of the bodies, whole', async () => {
       const size = 64 * 1024;
@@ -235,16 +235,22 @@ export function runBlobStoreContract(
       expect(got.every((byte) => byte === got[0])).toBe(true);
     });
 
-    test(`a ${largeBytes / MiB} MiB streamed put round-trips with flat memory`, async () => {
-      const body = generated(largeBytes);
-      const put = await rssGrowth(() => store.put('large', body.stream));
-      expect(put.result.size).toBe(largeBytes);
-      const read = await rssGrowth(async () => sha256Of(await store.get('large')));
-      expect(read.result).toEqual({ hex: body.hash(), size: largeBytes });
-      console.log(`${name}: ${largeBytes / MiB} MiB put grew RSS ${(put.growth / MiB).toFixed(1)} MiB, get ${(read.growth / MiB).toFixed(1)} MiB`);
-      expect(put.growth).toBeLessThan(memoryBudget);
-      expect(read.growth).toBeLessThan(memoryBudget);
-    }, SLOW_TEST_MS);
+    test(
+      `a ${largeBytes / MiB} MiB streamed put round-trips with flat memory`,
+      async () => {
+        const body = generated(largeBytes);
+        const put = await rssGrowth(() => store.put('large', body.stream));
+        expect(put.result.size).toBe(largeBytes);
+        const read = await rssGrowth(async () => sha256Of(await store.get('large')));
+        expect(read.result).toEqual({ hex: body.hash(), size: largeBytes });
+        console.log(
+          `${name}: ${largeBytes / MiB} MiB put grew RSS ${(put.growth / MiB).toFixed(1)} MiB, get ${(read.growth / MiB).toFixed(1)} MiB`,
+        );
+        expect(put.growth).toBeLessThan(memoryBudget);
+        expect(read.growth).toBeLessThan(memoryBudget);
+      },
+      SLOW_TEST_MS,
+    );
 
     test.each(['', '/abs', '../up', 'a/../b', 'a/./b', 'a//b', 'trailing/', 'back\\slash'])(
       'the key %p is refused as a programming error',
@@ -339,7 +345,15 @@ export function runBlobStoreContract(
       test('reads return exactly the bytes asked for, inside and across window edges', async () => {
         await store.put('zip', source);
         const reader = rangeReader(store, 'zip', source.byteLength, { windowBytes: 1000 });
-        for (const [offset, length] of [[4990, 10], [0, 30], [30, 900], [990, 20], [1500, 2500], [4999, 1], [10, 0]]) {
+        for (const [offset, length] of [
+          [4990, 10],
+          [0, 30],
+          [30, 900],
+          [990, 20],
+          [1500, 2500],
+          [4999, 1],
+          [10, 0],
+        ]) {
           expect(await reader.read(offset, length)).toEqual(source.subarray(offset, offset + length));
         }
       });

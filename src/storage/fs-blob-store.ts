@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFound, RangeNotSatisfiable } from '../errors';
 import type { BlobStat, BlobStore, ByteRange } from './blob-store';
@@ -47,7 +48,9 @@ export class FsBlobStore implements BlobStore {
     // hundreds of MiB), and an abandoned stream leaves no FileHandle for the GC to complain about.
     // Blobs are content-addressed and replaced only by renames of identical bytes, so reading by
     // path after the stat is safe.
-    return Bun.file(path).slice(start, end + 1).stream() as ReadableStream<Uint8Array>;
+    return Bun.file(path)
+      .slice(start, end + 1)
+      .stream() as ReadableStream<Uint8Array>;
   }
 
   async head(key: string): Promise<BlobStat | null> {
@@ -144,7 +147,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private async *walk(dirKey: string, prefix: string): AsyncIterable<string> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dirKey === '' ? this.root : join(this.root, ...dirKey.split('/')), { withFileTypes: true });
     } catch (err) {

@@ -30,7 +30,11 @@ export function pacedReader(inner: RangeReader): RangeReader {
  * Passes a body through one chunk at a time (no read-ahead), pacing collections by its bytes and
  * remembering whether reading it failed (client went away, upstream broke off) and after how many bytes.
  */
-export function pacedBody(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; readonly failed: boolean; readonly bytes: number } {
+export function pacedBody(body: ReadableStream<Uint8Array>): {
+  stream: ReadableStream<Uint8Array>;
+  readonly failed: boolean;
+  readonly bytes: number;
+} {
   const reader = body.getReader();
   const state = { failed: false, bytes: 0 };
   const collect = gcPacer();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startS3rver, type S3rverHandle } from '../../test/support/s3rver';
+import { type S3rverHandle, startS3rver } from '../../test/support/s3rver';
 import { chunked, runBlobStoreContract } from './blob-store.contract';
 import { S3BlobStore } from './s3-blob-store';
 

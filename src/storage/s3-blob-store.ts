@@ -1,9 +1,9 @@
 import {
   AbortMultipartUploadCommand,
+  type CompletedPart,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  type CompletedPart,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -102,8 +102,7 @@ export class S3BlobStore implements BlobStore {
     const Key = this.objectKey(key);
     if (range) assertValidRange(range);
     // "bytes=0-" on an empty object is a 416 on S3; asking for the whole object is the same read and works.
-    const Range =
-      range && (range.start > 0 || range.end !== undefined) ? `bytes=${range.start}-${range.end ?? ''}` : undefined;
+    const Range = range && (range.start > 0 || range.end !== undefined) ? `bytes=${range.start}-${range.end ?? ''}` : undefined;
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }));
       if (!out.Body) throw new Error(`S3 returned no body for ${key}`);

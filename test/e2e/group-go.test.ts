@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { goAvailable, makeGoEnv, runGo, type GoEnv } from '../support/go';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type GoEnv, goAvailable, makeGoEnv, runGo } from '../support/go';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
 /**
@@ -61,7 +61,10 @@ describe.skipIf(!goAvailable()).each(testDatabaseKinds())('the go command throug
       await publish(PRIVATE, 'v1.0.0', { 'private.go': 'package private\n\nfunc Name() string { return "private" }\n' });
       stub.addModule(PUBLIC, 'v1.2.0', { files: { 'public.go': 'package public\n\nfunc Name() string { return "public" }\n' } });
       const app = join(goEnv.root, 'consumer');
-      await Bun.write(join(app, 'go.mod'), `module example.net/consumer\n\ngo 1.21\n\nrequire (\n\t${PRIVATE} v1.0.0\n\t${PUBLIC} v1.2.0\n)\n`);
+      await Bun.write(
+        join(app, 'go.mod'),
+        `module example.net/consumer\n\ngo 1.21\n\nrequire (\n\t${PRIVATE} v1.0.0\n\t${PUBLIC} v1.2.0\n)\n`,
+      );
       await Bun.write(
         join(app, 'main.go'),
         `package main\n\nimport (\n\t"fmt"\n\n\t"${PRIVATE}"\n\t"${PUBLIC}"\n)\n\nfunc main() { fmt.Println(private.Name(), public.Name()) }\n`,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
-import { goAvailable, makeGoEnv, parseJsonStream, runGo, type GoEnv, type GoModDownload } from '../support/go';
+import { type GoEnv, type GoModDownload, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
 import { startTestServer, type TestServer } from '../support/server';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
@@ -62,7 +62,17 @@ describe.skipIf(!haveGo)('a hosted repository serves private modules to the real
     const file = join(go.root, 'greet-v1.0.0.zip');
     await Bun.write(file, greetZip('v1.0.0'));
     const curl = Bun.spawn(
-      ['curl', '-sS', '-u', `admin:${ADMIN_PASSWORD}`, '--upload-file', file, '-w', '\n%{http_code}', `${server.url}/go/${REPO}/${A}/@v/v1.0.0.zip`],
+      [
+        'curl',
+        '-sS',
+        '-u',
+        `admin:${ADMIN_PASSWORD}`,
+        '--upload-file',
+        file,
+        '-w',
+        '\n%{http_code}',
+        `${server.url}/go/${REPO}/${A}/@v/v1.0.0.zip`,
+      ],
       { stdout: 'pipe', stderr: 'pipe' },
     );
     const out = await new Response(curl.stdout).text();
@@ -73,8 +83,15 @@ describe.skipIf(!haveGo)('a hosted repository serves private modules to the real
   });
 
   test('the other versions and the dependent module are published over HTTP', async () => {
-    for (const [module, version, zip] of [[A, 'v1.1.0', greetZip('v1.1.0')], [B, 'v0.1.0', bannerZip]] as const) {
-      const res = await fetch(`${server.url}/go/${REPO}/${module}/@v/${version}.zip`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body: zip });
+    for (const [module, version, zip] of [
+      [A, 'v1.1.0', greetZip('v1.1.0')],
+      [B, 'v0.1.0', bannerZip],
+    ] as const) {
+      const res = await fetch(`${server.url}/go/${REPO}/${module}/@v/${version}.zip`, {
+        method: 'PUT',
+        headers: { authorization: ADMIN_AUTH },
+        body: zip,
+      });
       expect(res.status).toBe(201);
     }
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, basic } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { goAvailable, makeGoEnv, parseJsonStream, runGo, type GoEnv } from '../support/go';
+import { type GoEnv, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
 import { startServerProcess, startTestServer, type TestServer } from '../support/server';
 import { makeTestCA } from '../support/tls';
 import { buildModuleZip } from '../support/zipbuild';
@@ -35,7 +35,12 @@ describe.skipIf(!haveTools).each(testDatabaseKinds())('the go command against pr
     return fetch(`${server.url}${path}`, { ...init, headers, tls: { ca } } as RequestInit);
   };
   const api = async (method: string, path: string, body?: unknown, auth = basic('admin', ADMIN_PASSWORD)) => {
-    const res = await call(`/api/v1${path}`, { method, auth, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await call(`/api/v1${path}`, {
+      method,
+      auth,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res.status === 204 ? null : res.json();
   };
@@ -48,7 +53,15 @@ describe.skipIf(!haveTools).each(testDatabaseKinds())('the go command against pr
   const goEnv = async (goproxy: string, extra: Record<string, string> = {}) => {
     const env = await makeGoEnv({
       goproxy,
-      extra: { SSL_CERT_FILE: server.tls!.caCertFile, GOPRIVATE: MOD, GONOPROXY: 'none', GONOSUMDB: '*', GOSUMDB: 'off', GOFLAGS: '-mod=mod -modcacherw', ...extra },
+      extra: {
+        SSL_CERT_FILE: server.tls!.caCertFile,
+        GOPRIVATE: MOD,
+        GONOPROXY: 'none',
+        GONOSUMDB: '*',
+        GOSUMDB: 'off',
+        GOFLAGS: '-mod=mod -modcacherw',
+        ...extra,
+      },
     });
     goEnvs.push(env);
     return env;
@@ -84,89 +97,126 @@ describe.skipIf(!haveTools).each(testDatabaseKinds())('the go command against pr
   // Publishing needs the hosted repository; parts (a) and (b) below depend on it.
   test('a user with write publishes a module with a PUT of its zip, using the token', async () => {
     const zip = buildModuleZip(MOD, VERSION, { 'go.mod': `module ${MOD}\n\ngo 1.21\n`, 'mod.go': 'package mod\n\nconst Answer = 42\n' });
-    const res = await call(`/go/private/${MOD}/@v/${VERSION}.zip`, { method: 'PUT', auth: basic('alice', aliceToken), body: new Uint8Array(zip) });
+    const res = await call(`/go/private/${MOD}/@v/${VERSION}.zip`, {
+      method: 'PUT',
+      auth: basic('alice', aliceToken),
+      body: new Uint8Array(zip),
+    });
     expect(res.status).toBe(201);
   });
 
-  test('(a) GOPROXY with user:token in the URL downloads the private module', async () => {
-    const host = new URL(server.url).host;
-    const env = await goEnv(`https://alice:${aliceToken}@${host}/go/private/`);
-    const r = await download(env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [info] = parseJsonStream<{ Version: string; Zip: string; Error?: string }>(r.stdout);
-    expect(info.Error).toBeUndefined();
-    expect(info.Version).toBe(VERSION);
-    expect(existsSync(info.Zip)).toBe(true);
-  }, E2E_TIMEOUT);
+  test(
+    '(a) GOPROXY with user:token in the URL downloads the private module',
+    async () => {
+      const host = new URL(server.url).host;
+      const env = await goEnv(`https://alice:${aliceToken}@${host}/go/private/`);
+      const r = await download(env);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [info] = parseJsonStream<{ Version: string; Zip: string; Error?: string }>(r.stdout);
+      expect(info.Error).toBeUndefined();
+      expect(info.Version).toBe(VERSION);
+      expect(existsSync(info.Zip)).toBe(true);
+    },
+    E2E_TIMEOUT,
+  );
 
-  test('(b) a .netrc entry for host:port with a plain GOPROXY downloads it too', async () => {
-    const env = await goEnv(`${server.url}/go/private/`);
-    const netrc = join(env.root, 'netrc');
-    writeFileSync(netrc, `machine ${new URL(server.url).host} login alice password ${aliceToken}\n`, { mode: 0o600 });
-    env.env.NETRC = netrc;
-    const r = await download(env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(parseJsonStream<{ Version: string }>(r.stdout)[0].Version).toBe(VERSION);
-  }, E2E_TIMEOUT);
+  test(
+    '(b) a .netrc entry for host:port with a plain GOPROXY downloads it too',
+    async () => {
+      const env = await goEnv(`${server.url}/go/private/`);
+      const netrc = join(env.root, 'netrc');
+      writeFileSync(netrc, `machine ${new URL(server.url).host} login alice password ${aliceToken}\n`, { mode: 0o600 });
+      env.env.NETRC = netrc;
+      const r = await download(env);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(parseJsonStream<{ Version: string }>(r.stdout)[0].Version).toBe(VERSION);
+    },
+    E2E_TIMEOUT,
+  );
 
-  test('(d) a read-only user\'s upload is refused with 403', async () => {
+  test("(d) a read-only user's upload is refused with 403", async () => {
     const zip = buildModuleZip(MOD, 'v1.1.0', { 'go.mod': `module ${MOD}\n` });
-    const res = await call(`/go/private/${MOD}/@v/v1.1.0.zip`, { method: 'PUT', auth: basic('reader', 'reader-password'), body: new Uint8Array(zip) });
+    const res = await call(`/go/private/${MOD}/@v/v1.1.0.zip`, {
+      method: 'PUT',
+      auth: basic('reader', 'reader-password'),
+      body: new Uint8Array(zip),
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toBe('user "reader" may not write to repository "private"\n');
   });
 
-  test('(e) an anonymous request to the private repository is a 401 with a Basic challenge, from fetch and from the go command', async () => {
-    const res = await call(`/go/private/${MOD}/@v/list`);
-    expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
-    const r = await download(await goEnv(`${server.url}/go/private/`));
-    expect(r.code).not.toBe(0);
-    expect(r.all).toContain('401 Unauthorized');
-  }, E2E_TIMEOUT);
+  test(
+    '(e) an anonymous request to the private repository is a 401 with a Basic challenge, from fetch and from the go command',
+    async () => {
+      const res = await call(`/go/private/${MOD}/@v/list`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+      const r = await download(await goEnv(`${server.url}/go/private/`));
+      expect(r.code).not.toBe(0);
+      expect(r.all).toContain('401 Unauthorized');
+    },
+    E2E_TIMEOUT,
+  );
 
-  test('(c) once the token is revoked the go command fails with 401', async () => {
-    await api('DELETE', `/tokens/${aliceTokenId}`, undefined, basic('alice', 'alice-password'));
-    const host = new URL(server.url).host;
-    const r = await download(await goEnv(`https://alice:${aliceToken}@${host}/go/private/`));
-    expect(r.code).not.toBe(0);
-    expect(r.all).toContain('401 Unauthorized');
-    // The go command prints the URL it read without the userinfo; the secret must not show up anywhere.
-    expect(r.all).not.toContain(aliceToken);
-  }, E2E_TIMEOUT);
+  test(
+    '(c) once the token is revoked the go command fails with 401',
+    async () => {
+      await api('DELETE', `/tokens/${aliceTokenId}`, undefined, basic('alice', 'alice-password'));
+      const host = new URL(server.url).host;
+      const r = await download(await goEnv(`https://alice:${aliceToken}@${host}/go/private/`));
+      expect(r.code).not.toBe(0);
+      expect(r.all).toContain('401 Unauthorized');
+      // The go command prints the URL it read without the userinfo; the secret must not show up anywhere.
+      expect(r.all).not.toContain(aliceToken);
+    },
+    E2E_TIMEOUT,
+  );
 });
 
 describe.skipIf(!haveTools)('why HTTPS', () => {
   // The reason docs/https.md exists: over plain HTTP the go command will not send credentials at all.
-  test('the go command refuses to send userinfo from an http GOPROXY', async () => {
-    const server = await startTestServer();
-    const env = await makeGoEnv({ goproxy: `http://alice:secret-pw@${new URL(server.url).host}/go/private/`, extra: { GONOPROXY: 'none', GOPRIVATE: MOD } });
-    try {
-      const r = await runGo(['mod', 'download', '-json', `${MOD}@${VERSION}`], { env: env.env, cwd: env.work });
-      expect(r.code).not.toBe(0);
-      expect(r.stdout + r.stderr).toContain('refusing to pass credentials to insecure URL');
-      expect(r.stdout + r.stderr).not.toContain('secret-pw');
-    } finally {
-      await env.cleanup();
-      await server.stop();
-    }
-  }, E2E_TIMEOUT);
+  test(
+    'the go command refuses to send userinfo from an http GOPROXY',
+    async () => {
+      const server = await startTestServer();
+      const env = await makeGoEnv({
+        goproxy: `http://alice:secret-pw@${new URL(server.url).host}/go/private/`,
+        extra: { GONOPROXY: 'none', GOPRIVATE: MOD },
+      });
+      try {
+        const r = await runGo(['mod', 'download', '-json', `${MOD}@${VERSION}`], { env: env.env, cwd: env.work });
+        expect(r.code).not.toBe(0);
+        expect(r.stdout + r.stderr).toContain('refusing to pass credentials to insecure URL');
+        expect(r.stdout + r.stderr).not.toContain('secret-pw');
+      } finally {
+        await env.cleanup();
+        await server.stop();
+      }
+    },
+    E2E_TIMEOUT,
+  );
 
-  test('a server started as its own process serves HTTPS, and its port is read from the startup line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'orbit-tls-'));
-    const tls = makeTestCA(dir);
-    const proc = await startServerProcess({ ORBITREPO_TLS_CERT_FILE: tls.certFile, ORBITREPO_TLS_KEY_FILE: tls.keyFile });
-    try {
-      expect(proc.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      const res = await fetch(`${proc.url}/go/nowhere/example.test/m/@v/list`, { tls: { ca: readFileSync(tls.caCertFile, 'utf8') } } as RequestInit);
-      expect(res.status).toBe(401); // no such repository, but an outsider is not told so
-      const anon = await fetch(`${proc.url}/api/v1/users/me`, { tls: { ca: readFileSync(tls.caCertFile, 'utf8') } } as RequestInit);
-      expect(anon.status).toBe(401);
-    } finally {
-      expect(await proc.stop()).toBe(0);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, E2E_TIMEOUT);
+  test(
+    'a server started as its own process serves HTTPS, and its port is read from the startup line',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'orbit-tls-'));
+      const tls = makeTestCA(dir);
+      const proc = await startServerProcess({ ORBITREPO_TLS_CERT_FILE: tls.certFile, ORBITREPO_TLS_KEY_FILE: tls.keyFile });
+      try {
+        expect(proc.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+        const res = await fetch(`${proc.url}/go/nowhere/example.test/m/@v/list`, {
+          tls: { ca: readFileSync(tls.caCertFile, 'utf8') },
+        } as RequestInit);
+        expect(res.status).toBe(401); // no such repository, but an outsider is not told so
+        const anon = await fetch(`${proc.url}/api/v1/users/me`, { tls: { ca: readFileSync(tls.caCertFile, 'utf8') } } as RequestInit);
+        expect(anon.status).toBe(401);
+      } finally {
+        expect(await proc.stop()).toBe(0);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    E2E_TIMEOUT,
+  );
 });

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
-import { createOrbitRepos, type OrbitRepos } from '../../src/plugin';
 import { silentLogger } from '../../src/log';
+import { createOrbitRepos, type OrbitRepos } from '../../src/plugin';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { basic } from '../support/app';
-import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../support/db';
-import { makeGoEnv, parseJsonStream, runGo, type GoModDownload } from '../support/go';
+import { openTestDatabase, type TestDatabase, testDatabaseKinds } from '../support/db';
+import { type GoModDownload, makeGoEnv, parseJsonStream, runGo } from '../support/go';
 import { buildModuleZip } from '../support/zipbuild';
 
 const ADMIN = basic('admin', 'host-admin-pw');
@@ -58,8 +58,15 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     expect(create.status).toBe(201);
 
     const mod = 'example.com/acme/mounted';
-    const zip = buildModuleZip(mod, 'v1.2.0', { 'go.mod': `module ${mod}\n\ngo 1.21\n`, 'm.go': 'package mounted\n\nconst Name = "mounted"\n' });
-    const put = await fetch(`${base}/artifacts/go/internal/${mod}/@v/v1.2.0.zip`, { method: 'PUT', headers: { authorization: ADMIN }, body: zip });
+    const zip = buildModuleZip(mod, 'v1.2.0', {
+      'go.mod': `module ${mod}\n\ngo 1.21\n`,
+      'm.go': 'package mounted\n\nconst Name = "mounted"\n',
+    });
+    const put = await fetch(`${base}/artifacts/go/internal/${mod}/@v/v1.2.0.zip`, {
+      method: 'PUT',
+      headers: { authorization: ADMIN },
+      body: zip,
+    });
     expect(put.status).toBe(201);
 
     const goEnv = await makeGoEnv({ goproxy: `${base}/artifacts/go/internal/`, extra: { GONOSUMDB: 'example.com/acme' } });
@@ -85,7 +92,7 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     const html = await (await fetch(`${base}/artifacts/swagger`)).text();
     expect(html).toContain('/artifacts/swagger/assets/swagger-ui-bundle.js');
     // The page asks for its spec by a relative URL, which resolves under the prefix.
-    expect(html).toContain("url\":\"swagger/json");
+    expect(html).toContain('url":"swagger/json');
     // swagger-ui's validator badge would load an image from a public service for a non-local host.
     expect(html).toContain('"validatorUrl":"none"');
     // The document describes this mount's API only: not the host's routes, the UI pages or the go protocol.
@@ -104,16 +111,29 @@ test('two plugin instances in one process over two databases keep their state ap
   const dirs = [mkdtempSync(join(tmpdir(), 'orbit-a-')), mkdtempSync(join(tmpdir(), 'orbit-b-'))];
   const [a, b] = await Promise.all(
     ['/a', '/b'].map((prefix, i) =>
-      createOrbitRepos({ database: dbs[i].handle, storage: new FsBlobStore(dirs[i]), prefix, log: silentLogger, settings: { adminPassword: `pw-${prefix.slice(1)}-secret` } }),
+      createOrbitRepos({
+        database: dbs[i].handle,
+        storage: new FsBlobStore(dirs[i]),
+        prefix,
+        log: silentLogger,
+        settings: { adminPassword: `pw-${prefix.slice(1)}-secret` },
+      }),
     ),
   );
   const app = new Elysia().use(a.plugin).use(b.plugin);
   const call = (path: string, auth: string, init: RequestInit = {}) =>
-    app.handle(new Request(`http://host.test${path}`, { ...init, headers: { authorization: auth, 'content-type': 'application/json', ...init.headers } }));
+    app.handle(
+      new Request(`http://host.test${path}`, {
+        ...init,
+        headers: { authorization: auth, 'content-type': 'application/json', ...init.headers },
+      }),
+    );
   try {
     const authA = basic('admin', 'pw-a-secret');
     const authB = basic('admin', 'pw-b-secret');
-    expect((await call('/a/api/v1/repositories', authA, { method: 'POST', body: JSON.stringify({ name: 'only-in-a', type: 'hosted' }) })).status).toBe(201);
+    expect(
+      (await call('/a/api/v1/repositories', authA, { method: 'POST', body: JSON.stringify({ name: 'only-in-a', type: 'hosted' }) })).status,
+    ).toBe(201);
     expect((await call('/a/api/v1/repositories/only-in-a', authA)).status).toBe(200);
     expect((await call('/b/api/v1/repositories/only-in-a', authB)).status).toBe(404);
     // Each instance has its own users: A's admin password is wrong for B.

@@ -3,7 +3,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
-import { goAvailable, machineGoEnv, makeGoEnv, parseJsonStream, runGo, type GoEnv, type GoModDownload } from '../support/go';
+import { type GoEnv, type GoModDownload, goAvailable, machineGoEnv, makeGoEnv, parseJsonStream, runGo } from '../support/go';
 import { startTestServer, type TestServer } from '../support/server';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -186,21 +186,19 @@ describe.skipIf('skip' in live)('live: the go command through a proxy of the rea
     return { ...r, mods: parseJsonStream<GoModDownload>(r.stdout) };
   };
 
-  test(
-    'live: go mod download of public modules through the proxy, verified through the sumdb pass-through, gives the upstream sums',
-    async () => {
-      const through = await download(`${proxy.url}/go/go-proxy/`);
-      expect(through.mods.map((m) => m.Error ?? null)).toEqual(MODULES.map(() => null));
-      expect(through.code).toBe(0);
-      const direct = await download(upstreamUrl);
-      expect(direct.code).toBe(0);
-      expect(through.mods.map((m) => [m.Path, m.Version, m.Sum, m.GoModSum])).toEqual(direct.mods.map((m) => [m.Path, m.Version, m.Sum, m.GoModSum]));
-      // The checksum database was consulted through the proxy, not around it.
-      const keys = (await proxy.ctx.db.select({ key: proxyCacheEntries.key }).from(proxyCacheEntries)).map((r) => r.key);
-      expect(keys).toContain(`sumdb:${sumdbName}/supported`);
-      expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/lookup/`))).toBe(true);
-      expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/tile/`))).toBe(true);
-    },
-    300_000,
-  );
+  test('live: go mod download of public modules through the proxy, verified through the sumdb pass-through, gives the upstream sums', async () => {
+    const through = await download(`${proxy.url}/go/go-proxy/`);
+    expect(through.mods.map((m) => m.Error ?? null)).toEqual(MODULES.map(() => null));
+    expect(through.code).toBe(0);
+    const direct = await download(upstreamUrl);
+    expect(direct.code).toBe(0);
+    expect(through.mods.map((m) => [m.Path, m.Version, m.Sum, m.GoModSum])).toEqual(
+      direct.mods.map((m) => [m.Path, m.Version, m.Sum, m.GoModSum]),
+    );
+    // The checksum database was consulted through the proxy, not around it.
+    const keys = (await proxy.ctx.db.select({ key: proxyCacheEntries.key }).from(proxyCacheEntries)).map((r) => r.key);
+    expect(keys).toContain(`sumdb:${sumdbName}/supported`);
+    expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/lookup/`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/tile/`))).toBe(true);
+  }, 300_000);
 });

@@ -15,7 +15,11 @@ const PASSWORD = 'ui-e2e-admin-pw';
 const PREFIX = '/artifacts';
 const MODULE = 'example.com/acme/hello';
 // The committed screenshots change only when asked for; an ordinary run leaves the work tree clean.
-const SCREENSHOTS = join(import.meta.dir, '../..', process.env.ORBITREPO_UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-output/screenshots');
+const SCREENSHOTS = join(
+  import.meta.dir,
+  '../..',
+  process.env.ORBITREPO_UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-output/screenshots',
+);
 
 /**
  * The web UI in a real chromium against a real server on 127.0.0.1, mounted under a prefix so that
@@ -32,7 +36,12 @@ describe('the web UI in a browser', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'orbit-ui-e2e-'));
-    const config = loadConfig({ ORBITREPO_HOST: '127.0.0.1', ORBITREPO_PORT: '0', ORBITREPO_DATA_DIR: dir, ORBITREPO_ADMIN_PASSWORD: PASSWORD });
+    const config = loadConfig({
+      ORBITREPO_HOST: '127.0.0.1',
+      ORBITREPO_PORT: '0',
+      ORBITREPO_DATA_DIR: dir,
+      ORBITREPO_ADMIN_PASSWORD: PASSWORD,
+    });
     orbit = await createOrbitRepos({ config, log: silentLogger, prefix: PREFIX });
     server = new Elysia().use(orbit.plugin).listen({ hostname: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${server.server!.port}`;
@@ -178,7 +187,9 @@ describe('the web UI in a browser', () => {
     expect(await error.textContent()).toContain('example.com/acme/other');
     expect(page.url()).toContain('/repositories/internal');
 
-    await page.getByLabel('Module zip').setInputFiles({ name: 'junk.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
+    await page
+      .getByLabel('Module zip')
+      .setInputFiles({ name: 'junk.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
     await page.getByLabel('Version').fill('v1.2.0');
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForFunction(() => {
@@ -225,4 +236,3 @@ describe('the web UI in a browser', () => {
     expect(problems).toEqual([]);
   });
 });
-

@@ -61,7 +61,11 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
     const cookie = `orbit_session=${secret}`;
     expect((await me(null, { cookie })).status).toBe(200);
     const post = (headers: Record<string, string>) =>
-      t.request('/api/v1/tokens', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'ui' }) });
+      t.request('/api/v1/tokens', {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'ui' }),
+      });
     expect((await post({})).status).toBe(403);
     expect((await post({ 'x-csrf-token': 'wrong' })).status).toBe(403);
     const ok = await post({ 'x-csrf-token': csrfToken });
@@ -107,10 +111,15 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
   });
 
   test('an expired token is a 401 that says so', async () => {
-    const { token: secret, id } = await (await t.api('POST', '/tokens', { name: 'soon', expiresAt: new Date(Date.now() + 60_000).toISOString() }, basic('alice', ALICE_PW))).json();
+    const { token: secret, id } = await (
+      await t.api('POST', '/tokens', { name: 'soon', expiresAt: new Date(Date.now() + 60_000).toISOString() }, basic('alice', ALICE_PW))
+    ).json();
     secrets.push(secret);
     expect((await me(`Bearer ${secret}`)).status).toBe(200);
-    await t.ctx.db.update(apiTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiTokens.id, id));
+    await t.ctx.db
+      .update(apiTokens)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(apiTokens.id, id));
     const res = await me(`Bearer ${secret}`);
     expect(res.status).toBe(401);
     expect((await res.json()).message).toBe('API token "soon" is expired');
@@ -135,7 +144,9 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
 
   describe('password verification cache', () => {
     const spies: { mockRestore(): void }[] = [];
-    afterEach(() => spies.splice(0).forEach((s) => s.mockRestore()));
+    afterEach(() => {
+      for (const s of spies.splice(0)) s.mockRestore();
+    });
 
     // The go command sends the password on every request; argon2 on each would cost tens of ms apiece.
     test('repeated requests with the same password run argon2 once', async () => {
@@ -171,9 +182,13 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
     test('guessing one username from many addresses slows that username, but not its tokens', async () => {
       const auth = t.ctx.auth;
       for (let i = 0; i < 5; i++) {
-        await expect(auth.authenticate({ authorization: basic('alice', `guess-${i}`), cookie: null, clientAddress: `10.0.0.${i}` })).rejects.toMatchObject({ status: 401 });
+        await expect(
+          auth.authenticate({ authorization: basic('alice', `guess-${i}`), cookie: null, clientAddress: `10.0.0.${i}` }),
+        ).rejects.toMatchObject({ status: 401 });
       }
-      await expect(auth.authenticate({ authorization: basic('alice', ALICE_PW), cookie: null, clientAddress: '10.0.1.1' })).rejects.toMatchObject({ status: 429 });
+      await expect(
+        auth.authenticate({ authorization: basic('alice', ALICE_PW), cookie: null, clientAddress: '10.0.1.1' }),
+      ).rejects.toMatchObject({ status: 429 });
       const viaToken = await auth.authenticate({ authorization: basic('alice', token), cookie: null, clientAddress: '10.0.1.1' });
       expect(viaToken).toMatchObject({ kind: 'user', username: 'alice', via: 'token' });
       // Anonymous requests are not failures: the go command probes without credentials first.

@@ -31,13 +31,21 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
     t.request(`/go/${repo}/${MOD}/@v/${version}.zip`, { method: 'PUT', auth, body: new Uint8Array(zipOf(version)) });
 
   test('an administrator grants roles, and the list shows them', async () => {
-    for (const [user, role] of [['reader', 'read'], ['writer', 'write'], ['owner', 'admin']]) {
+    for (const [user, role] of [
+      ['reader', 'read'],
+      ['writer', 'write'],
+      ['owner', 'admin'],
+    ]) {
       const res = await t.api('PUT', `/repositories/private/permissions/${user}`, { role });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ username: user, role });
     }
     const list = await (await t.api('GET', '/repositories/private/permissions')).json();
-    expect(list.map((g: { username: string; role: string }) => `${g.username}:${g.role}`)).toEqual(['owner:admin', 'reader:read', 'writer:write']);
+    expect(list.map((g: { username: string; role: string }) => `${g.username}:${g.role}`)).toEqual([
+      'owner:admin',
+      'reader:read',
+      'writer:write',
+    ]);
   });
 
   test.each([
@@ -57,7 +65,7 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
     expect((await t.request(`/go/private/${MOD}/@v/list`, { auth: READER })).status).toBe(200);
   });
 
-  test('a reader\'s upload is a 403 naming the user and the repository', async () => {
+  test("a reader's upload is a 403 naming the user and the repository", async () => {
     const res = await put('private', 'v1.1.0', READER);
     expect(res.status).toBe(403);
     expect(await res.text()).toBe('user "reader" may not write to repository "private"\n');
@@ -114,7 +122,8 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
   });
 
   test('a non-administrator lists only the repositories they can read', async () => {
-    const names = async (auth: string) => (await (await t.api('GET', '/repositories', undefined, auth)).json()).map((r: { name: string }) => r.name).sort();
+    const names = async (auth: string) =>
+      (await (await t.api('GET', '/repositories', undefined, auth)).json()).map((r: { name: string }) => r.name).sort();
     expect(await names(STRANGER)).toEqual(['public']);
     expect(await names(READER)).toEqual(['private', 'public']);
   });
@@ -130,7 +139,11 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
     const rows = await t.ctx.db.select().from(auditLog);
     const grant = rows.find((r) => r.action === 'permission.grant' && r.actor === 'owner');
     expect(grant).toMatchObject({ repository: 'private', target: 'stranger', details: { role: 'read', previous: null } });
-    expect(rows.find((r) => r.action === 'permission.revoke')).toMatchObject({ repository: 'private', target: 'stranger', details: { role: 'read' } });
+    expect(rows.find((r) => r.action === 'permission.revoke')).toMatchObject({
+      repository: 'private',
+      target: 'stranger',
+      details: { role: 'read' },
+    });
   });
 
   test('the OpenAPI document declares the security schemes on the user, token and permission routes', async () => {

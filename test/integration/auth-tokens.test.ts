@@ -29,7 +29,13 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const created = await res.json();
-    expect(created).toMatchObject({ username: 'alice', name: 'laptop', expiresAt: '2999-01-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null });
+    expect(created).toMatchObject({
+      username: 'alice',
+      name: 'laptop',
+      expiresAt: '2999-01-01T00:00:00.000Z',
+      lastUsedAt: null,
+      revokedAt: null,
+    });
     expect(created.token).toMatch(/^orb_[0-9A-Za-z]{43}$/);
     expect(created.token.startsWith(created.displayPrefix)).toBe(true);
     const [row] = await t.ctx.db.select().from(apiTokens).where(eq(apiTokens.id, created.id));
@@ -37,7 +43,16 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     const list = await (await t.api('GET', '/tokens', undefined, ALICE)).json();
     expect(list.map((x: { name: string }) => x.name)).toEqual(['laptop']);
     expect(JSON.stringify(list)).not.toContain(created.token);
-    expect(Object.keys(list[0]).sort()).toEqual(['createdAt', 'displayPrefix', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'username']);
+    expect(Object.keys(list[0]).sort()).toEqual([
+      'createdAt',
+      'displayPrefix',
+      'expiresAt',
+      'id',
+      'lastUsedAt',
+      'name',
+      'revokedAt',
+      'username',
+    ]);
   });
 
   test.each([
@@ -56,7 +71,7 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     expect((await t.api('GET', '/tokens', undefined, `Bearer ${token}`)).status).toBe(200);
   });
 
-  test('users list only their own tokens; an administrator lists anyone\'s', async () => {
+  test("users list only their own tokens; an administrator lists anyone's", async () => {
     await create(BOB, { name: 'bob-ci' });
     const bobs = await (await t.api('GET', '/tokens', undefined, BOB)).json();
     expect(bobs.map((x: { name: string }) => x.name)).toEqual(['bob-ci']);
@@ -82,7 +97,7 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     expect((await t.api('DELETE', `/tokens/${id}`, undefined, ALICE)).status).toBe(204);
   });
 
-  test('a user may not revoke someone else\'s token; an administrator may', async () => {
+  test("a user may not revoke someone else's token; an administrator may", async () => {
     const { id, token } = await create(BOB, { name: 'bob-2' });
     expect((await t.api('DELETE', `/tokens/${id}`, undefined, ALICE)).status).toBe(403);
     expect((await t.api('GET', '/users/me', undefined, `Bearer ${token}`)).status).toBe(200);

@@ -54,12 +54,14 @@ describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
     expect(wrong.status).toBe(403);
     expect(wrong.headers.get('www-authenticate')).toBeNull();
     expect((await t.api('PUT', '/users/me/password', { currentPassword: 'carol-password', newPassword: '123' }, carol)).status).toBe(400);
-    expect((await t.api('PUT', '/users/me/password', { currentPassword: 'carol-password', newPassword: 'carol-second' }, carol)).status).toBe(204);
+    expect(
+      (await t.api('PUT', '/users/me/password', { currentPassword: 'carol-password', newPassword: 'carol-second' }, carol)).status,
+    ).toBe(204);
     expect((await t.api('GET', '/users/me', undefined, carol)).status).toBe(401);
     expect((await t.api('GET', '/users/me', undefined, basic('carol', 'carol-second'))).status).toBe(200);
   });
 
-  test('changing a password ends the user\'s web sessions', async () => {
+  test("changing a password ends the user's web sessions", async () => {
     const carol = await t.ctx.users.get('carol');
     const { secret } = await t.ctx.sessions.createSession(carol.id);
     expect(await t.ctx.sessions.lookup(secret)).not.toBeNull();
@@ -70,7 +72,10 @@ describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
   test('an administrator promotes, demotes and disables users', async () => {
     expect(await (await t.api('PATCH', '/users/carol', { isAdmin: true })).json()).toMatchObject({ isAdmin: true });
     expect((await t.api('GET', '/users', undefined, basic('carol', 'carol-third'))).status).toBe(200);
-    expect(await (await t.api('PATCH', '/users/carol', { isAdmin: false, disabled: true })).json()).toMatchObject({ isAdmin: false, disabled: true });
+    expect(await (await t.api('PATCH', '/users/carol', { isAdmin: false, disabled: true })).json()).toMatchObject({
+      isAdmin: false,
+      disabled: true,
+    });
     expect((await t.api('GET', '/users/me', undefined, basic('carol', 'carol-third'))).status).toBe(401);
     expect((await t.api('PATCH', '/users/nobody', { disabled: true })).status).toBe(404);
   });
@@ -98,7 +103,10 @@ describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
 
   // Two changes that each see "another admin exists" must not both succeed (the service locks the admin rows).
   test('two concurrent demotions of the only two administrators leave one administrator', async () => {
-    const results = await Promise.allSettled([t.ctx.users.update('admin', { isAdmin: false }), t.ctx.users.update('carol', { isAdmin: false })]);
+    const results = await Promise.allSettled([
+      t.ctx.users.update('admin', { isAdmin: false }),
+      t.ctx.users.update('carol', { isAdmin: false }),
+    ]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
     const admins = (await t.ctx.users.list()).filter((u) => u.isAdmin && !u.disabled);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
 /** A group over real members: two hosted repositories and a proxy whose upstream is a loopback stub. */
@@ -15,7 +15,12 @@ describe.each(testDatabaseKinds())('a group over hosted and proxy members on %s'
   const get = (path: string, init: RequestInit = {}) => t.request(path, { ...init, auth: ADMIN_AUTH });
   const publish = async (repo: string, module: string, version: string) => {
     // Copied into a plain ArrayBuffer-backed array, which is what fetch bodies and toEqual are typed for.
-    const zip = new Uint8Array(buildModuleZip(module, version, { 'go.mod': `module ${module}\n\ngo 1.21\n`, 'x.go': `package x\n\nconst V = "${version} from ${repo}"\n` }));
+    const zip = new Uint8Array(
+      buildModuleZip(module, version, {
+        'go.mod': `module ${module}\n\ngo 1.21\n`,
+        'x.go': `package x\n\nconst V = "${version} from ${repo}"\n`,
+      }),
+    );
     const res = await t.request(`/go/${repo}/${module}/@v/${version}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip });
     expect(res.status).toBe(201);
     return zip;

@@ -3,7 +3,7 @@ import { repositoryPermissions } from '../../src/db/schema';
 import { BadUpstream, UpstreamTimeout } from '../../src/errors';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { FakeRepository, fakeRow, type FakeModules } from '../support/fake-repository';
+import { type FakeModules, FakeRepository, fakeRow } from '../support/fake-repository';
 
 /**
  * A group over real repository rows whose members are fakes: the registry builds every non-group
@@ -70,9 +70,19 @@ describe.each(testDatabaseKinds())('group repositories over HTTP on %s', (dbKind
   });
 
   test.each([
-    ['a release beats a newer prerelease', { 'v1.0.0': { time: '2020-01-01T00:00:00Z' } }, { 'v2.0.0-rc.1': { time: '2024-01-01T00:00:00Z' } }, 'v1.0.0'],
+    [
+      'a release beats a newer prerelease',
+      { 'v1.0.0': { time: '2020-01-01T00:00:00Z' } },
+      { 'v2.0.0-rc.1': { time: '2024-01-01T00:00:00Z' } },
+      'v1.0.0',
+    ],
     ['a prerelease beats a pseudo-version', { [PSEUDO_NEW]: {} }, { 'v0.1.0-alpha': { time: '2019-01-01T00:00:00Z' } }, 'v0.1.0-alpha'],
-    ['the newest pseudo-version wins by time', { [PSEUDO_OLD]: { time: '2023-01-01T00:00:00Z' } }, { [PSEUDO_NEW]: { time: '2024-06-01T00:00:00Z' } }, PSEUDO_NEW],
+    [
+      'the newest pseudo-version wins by time',
+      { [PSEUDO_OLD]: { time: '2023-01-01T00:00:00Z' } },
+      { [PSEUDO_NEW]: { time: '2024-06-01T00:00:00Z' } },
+      PSEUDO_NEW,
+    ],
   ])('@latest across members: %s', async (_, internal, proxy, version) => {
     serve('go-internal', { [M]: internal });
     serve('go-proxy', { [M]: proxy }, 'proxy');

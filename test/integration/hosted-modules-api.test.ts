@@ -22,14 +22,23 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
     expect((await t.api('POST', '/repositories', { name: 'internal', type: 'hosted' })).status).toBe(201);
     expect((await t.api('POST', '/repositories', { name: 'mirror', type: 'proxy', remoteUrl: 'http://127.0.0.1:9' })).status).toBe(201);
     expect((await t.api('POST', '/repositories', { name: 'all', type: 'group', members: ['internal'] })).status).toBe(201);
-    for (const [module, version] of [[A, 'v1.0.0'], [A, 'v1.1.0'], [A, 'v1.2.0-beta.1'], [B, 'v0.1.0'], [C, 'v0.0.0-20240101000000-abcdefabcdef']]) {
+    for (const [module, version] of [
+      [A, 'v1.0.0'],
+      [A, 'v1.1.0'],
+      [A, 'v1.2.0-beta.1'],
+      [B, 'v0.1.0'],
+      [C, 'v0.0.0-20240101000000-abcdefabcdef'],
+    ]) {
       const zip = buildModuleZip(module, version, { 'go.mod': `module ${module}\n\ngo 1.22\n`, 'x.go': 'package x\n' });
       const res = await t.request(`/go/internal/${module}/@v/${version}.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH });
       expect(res.status).toBe(201);
       h1s.set(`${module}@${version}`, (await res.json()).h1);
     }
     const repo = await t.ctx.repositories.rowByName('internal');
-    for (const [username, role] of [['viewer', 'read'], ['editor', 'write']] as const) {
+    for (const [username, role] of [
+      ['viewer', 'read'],
+      ['editor', 'write'],
+    ] as const) {
       const user = await t.ctx.users.create({ username, password: `${username}-password-1` });
       await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: repo.id, userId: user.id, role });
     }
@@ -78,7 +87,12 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
   });
 
   test('the go.mod of a version is returned as text', async () => {
-    const res = await t.api('GET', `/repositories/internal/modules/gomod?module=${encodeURIComponent(A)}&version=v1.0.0`, undefined, READER);
+    const res = await t.api(
+      'GET',
+      `/repositories/internal/modules/gomod?module=${encodeURIComponent(A)}&version=v1.0.0`,
+      undefined,
+      READER,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toStartWith('text/plain');
     expect(await res.text()).toBe(`module ${A}\n\ngo 1.22\n`);
@@ -146,8 +160,20 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
   test('a proxy repository lists its cached versions the same way', async () => {
     const mirror = await t.ctx.repositories.rowByName('mirror');
     await t.ctx.db.insert(moduleVersions).values([
-      { repositoryId: mirror.id, modulePath: 'example.net/cached', version: 'v1.0.0', time: new Date('2023-01-01T00:00:00Z'), origin: 'cached' },
-      { repositoryId: mirror.id, modulePath: 'example.net/cached', version: 'v1.0.1', time: new Date('2023-02-01T00:00:00Z'), origin: 'cached' },
+      {
+        repositoryId: mirror.id,
+        modulePath: 'example.net/cached',
+        version: 'v1.0.0',
+        time: new Date('2023-01-01T00:00:00Z'),
+        origin: 'cached',
+      },
+      {
+        repositoryId: mirror.id,
+        modulePath: 'example.net/cached',
+        version: 'v1.0.1',
+        time: new Date('2023-02-01T00:00:00Z'),
+        origin: 'cached',
+      },
     ]);
     const page = await (await t.api('GET', '/repositories/mirror/modules')).json();
     expect(page).toMatchObject({ total: 1, modules: [{ module: 'example.net/cached', versions: 2, latest: 'v1.0.1' }] });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_AUTH } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
-import { startServerProcess, type ServerProcess } from '../support/server';
+import { type ServerProcess, startServerProcess } from '../support/server';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -43,7 +43,9 @@ describe.skipIf(!pgUrl)('hosted uploads across separate server processes sharing
   }, 30_000);
 
   test('racing uploads of one version to two processes give exactly one 201 and 409 for the rest', async () => {
-    const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => put(procs[i % 2], 'v1.0.0', zipOf('v1.0.0', `writer ${i}`)).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => put(procs[i % 2], 'v1.0.0', zipOf('v1.0.0', `writer ${i}`)).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(9);
     const [a, b] = await Promise.all(procs.map((p) => fetch(`${p.url}/go/shared/${MOD}/@v/v1.0.0.zip`).then((r) => r.arrayBuffer())));

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
-import { openDatabase, type DatabaseHandle } from '../../src/db/open';
+import { type DatabaseHandle, openDatabase } from '../../src/db/open';
 import { moduleVersions } from '../../src/db/schema';
 import { Conflict } from '../../src/errors';
 import { silentLogger } from '../../src/log';
@@ -11,7 +11,7 @@ import { createOrbitRepos } from '../../src/plugin';
 import { insertVersionRow, isUniqueViolation, type NewVersionRow } from '../../src/repos/version-rows';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { ADMIN_AUTH, ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
-import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../support/db';
+import { openTestDatabase, type TestDatabase, testDatabaseKinds } from '../support/db';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -43,7 +43,10 @@ describe.each(testDatabaseKinds())('module_versions writes on %s', (dbKind) => {
     const err = await t.ctx.db
       .insert(moduleVersions)
       .values(row)
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).not.toBeNull();
     expect(isUniqueViolation(err)).toBe(true);
     expect(isUniqueViolation(new Error('something else'))).toBe(false);
@@ -65,7 +68,12 @@ describe.skipIf(!pgUrl)('two plugin instances sharing one PostgreSQL database an
     dir = mkdtempSync(join(tmpdir(), 'orbit-race-'));
     apps = [];
     for (const database of [db.handle, second]) {
-      const orbit = await createOrbitRepos({ database, storage: new FsBlobStore(dir), log: silentLogger, settings: { adminPassword: ADMIN_PASSWORD } });
+      const orbit = await createOrbitRepos({
+        database,
+        storage: new FsBlobStore(dir),
+        log: silentLogger,
+        settings: { adminPassword: ADMIN_PASSWORD },
+      });
       apps.push(new Elysia().use(orbit.plugin));
     }
     const res = await apps[0].handle(
@@ -87,7 +95,13 @@ describe.skipIf(!pgUrl)('two plugin instances sharing one PostgreSQL database an
     const statuses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         apps[i % 2]
-          .handle(new Request(`http://orbit.test/go/shared/${MOD}/@v/v1.0.0.zip`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body: zipOf(i) }))
+          .handle(
+            new Request(`http://orbit.test/go/shared/${MOD}/@v/v1.0.0.zip`, {
+              method: 'PUT',
+              headers: { authorization: ADMIN_AUTH },
+              body: zipOf(i),
+            }),
+          )
           .then((r) => r.status),
       ),
     );
@@ -96,7 +110,9 @@ describe.skipIf(!pgUrl)('two plugin instances sharing one PostgreSQL database an
     // Both instances serve the same winner.
     const [a, b] = await Promise.all(
       apps.map((app) =>
-        app.handle(new Request(`http://orbit.test/go/shared/${MOD}/@v/v1.0.0.zip`, { headers: { authorization: ADMIN_AUTH } })).then((r) => r.arrayBuffer()),
+        app
+          .handle(new Request(`http://orbit.test/go/shared/${MOD}/@v/v1.0.0.zip`, { headers: { authorization: ADMIN_AUTH } }))
+          .then((r) => r.arrayBuffer()),
       ),
     );
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);

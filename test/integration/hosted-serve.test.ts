@@ -41,7 +41,10 @@ describe.each(testDatabaseKinds())('serving a hosted repository on %s', (dbKind)
     t = await startTestApp({ db: dbKind, storage: store });
     expect((await t.api('POST', '/repositories', { name: 'pub', type: 'hosted', anonymousRead: true })).status).toBe(201);
     const publish = async (version: string, extra = '') => {
-      const body = buildModuleZip(MOD, version, { 'go.mod': `module ${MOD}\n\ngo 1.21\n`, 'lib.go': `package lib\n// ${version}${extra}\n` });
+      const body = buildModuleZip(MOD, version, {
+        'go.mod': `module ${MOD}\n\ngo 1.21\n`,
+        'lib.go': `package lib\n// ${version}${extra}\n`,
+      });
       const res = await t.request(`/go/pub/${ESC}/@v/${version}.zip`, { method: 'PUT', body, auth: ADMIN_AUTH });
       expect(res.status).toBe(201);
       return body;
@@ -190,13 +193,19 @@ describe.each(testDatabaseKinds())('serving a hosted repository on %s', (dbKind)
   test('answers of a private repository are cacheable only privately, never by a shared cache', async () => {
     const put = await t.request(`/go/closed/${ESC}/@v/v1.0.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH });
     expect(put.status).toBe(201);
-    for (const [file, cache] of [['@v/list', 'private, max-age=60'], ['@v/v1.0.0.info', 'private, max-age=31536000, immutable'], ['@v/v1.0.0.zip', 'private, max-age=31536000, immutable']]) {
+    for (const [file, cache] of [
+      ['@v/list', 'private, max-age=60'],
+      ['@v/v1.0.0.info', 'private, max-age=31536000, immutable'],
+      ['@v/v1.0.0.zip', 'private, max-age=31536000, immutable'],
+    ]) {
       expect((await t.request(`/go/closed/${ESC}/${file}`, { auth: ADMIN_AUTH })).headers.get('cache-control')).toBe(cache);
     }
   });
 
   test('a repository that lets versions be replaced never calls them immutable', async () => {
-    expect((await t.api('POST', '/repositories', { name: 'mutable', type: 'hosted', anonymousRead: true, writePolicy: 'allow' })).status).toBe(201);
+    expect(
+      (await t.api('POST', '/repositories', { name: 'mutable', type: 'hosted', anonymousRead: true, writePolicy: 'allow' })).status,
+    ).toBe(201);
     expect((await t.request(`/go/mutable/${ESC}/@v/v1.0.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(201);
     for (const file of ['@v/v1.0.0.info', '@v/v1.0.0.mod', '@v/v1.0.0.zip']) {
       expect((await t.request(`/go/mutable/${ESC}/${file}`)).headers.get('cache-control')).toBe(SHORT);

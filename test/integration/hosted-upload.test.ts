@@ -25,7 +25,11 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
 
   beforeAll(async () => {
     t = await startTestApp({ db: dbKind });
-    for (const [name, writePolicy] of [['hosted', 'allow_once'], ['mutable', 'allow'], ['frozen', 'deny']] as const) {
+    for (const [name, writePolicy] of [
+      ['hosted', 'allow_once'],
+      ['mutable', 'allow'],
+      ['frozen', 'deny'],
+    ] as const) {
       expect((await t.api('POST', '/repositories', { name, type: 'hosted', writePolicy })).status).toBe(201);
     }
   }, 30_000);
@@ -56,7 +60,9 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
   test('a zip without go.mod gets the one-line go.mod the go command would synthesise', async () => {
     const res = await put(`hosted/example.com/legacy/@v/v1.0.0.zip`, zipOf('example.com/legacy', 'v1.0.0', { 'l.go': 'package legacy\n' }));
     expect(res.status).toBe(201);
-    expect(await (await t.request('/go/hosted/example.com/legacy/@v/v1.0.0.mod', { auth: ADMIN_AUTH })).text()).toBe('module example.com/legacy\n');
+    expect(await (await t.request('/go/hosted/example.com/legacy/@v/v1.0.0.mod', { auth: ADMIN_AUTH })).text()).toBe(
+      'module example.com/legacy\n',
+    );
   });
 
   test.each([
@@ -70,9 +76,21 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     ['a version without the v', `${MOD}/@v/1.2.0.zip`, () => zipOf(MOD, '1.2.0')],
     ['a v2 version of a path without /v2', `${MOD}/@v/v2.0.0.zip`, () => zipOf(MOD, 'v2.0.0')],
     ['a v1 version of a /v2 path', `${MOD}/v2/@v/v1.0.0.zip`, () => zipOf(`${MOD}/v2`, 'v1.0.0')],
-    ['+incompatible on a v1 version', `${MOD}/@v/v1.5.0+incompatible.zip`, () => zipOf(MOD, 'v1.5.0+incompatible', { 'a.go': 'package a\n' })],
+    [
+      '+incompatible on a v1 version',
+      `${MOD}/@v/v1.5.0+incompatible.zip`,
+      () => zipOf(MOD, 'v1.5.0+incompatible', { 'a.go': 'package a\n' }),
+    ],
     ['+incompatible for a zip that has a go.mod', `${MOD}/@v/v3.0.0+incompatible.zip`, () => zipOf(MOD, 'v3.0.0+incompatible')],
-    ['a zip with a file outside the module prefix', `${MOD}/@v/v1.2.0.zip`, () => buildZip([{ name: `${MOD}@v1.2.0/go.mod`, data: goMod() }, { name: 'evil.go', data: 'x' }])],
+    [
+      'a zip with a file outside the module prefix',
+      `${MOD}/@v/v1.2.0.zip`,
+      () =>
+        buildZip([
+          { name: `${MOD}@v1.2.0/go.mod`, data: goMod() },
+          { name: 'evil.go', data: 'x' },
+        ]),
+    ],
     ['a zip with a path that climbs out', `${MOD}/@v/v1.2.0.zip`, () => buildZip([{ name: `${MOD}@v1.2.0/../x.go`, data: 'x' }])],
   ])('%s is refused with 400 and a one-line reason', async (_, path, body) => {
     const res = await put(`hosted/${path}`, body());
@@ -95,7 +113,9 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
   });
 
   test('a v2+ module without go.mod may be published as +incompatible, and pseudo-versions are accepted', async () => {
-    expect((await put(`hosted/${MOD}/@v/v3.0.0+incompatible.zip`, zipOf(MOD, 'v3.0.0+incompatible', { 'a.go': 'package a\n' }))).status).toBe(201);
+    expect(
+      (await put(`hosted/${MOD}/@v/v3.0.0+incompatible.zip`, zipOf(MOD, 'v3.0.0+incompatible', { 'a.go': 'package a\n' }))).status,
+    ).toBe(201);
     expect((await put(`hosted/${MOD}/v2/@v/v2.0.0.zip`, zipOf(`${MOD}/v2`, 'v2.0.0'))).status).toBe(201);
     const pseudo = 'v1.0.1-0.20240102030405-abcdefabcdef';
     expect((await put(`hosted/${MOD}/@v/${pseudo}.zip`, zipOf(MOD, pseudo))).status).toBe(201);
@@ -116,7 +136,9 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     const replacement = zipOf(MOD, 'v1.0.0', { 'go.mod': goMod(), 'new.go': 'package widget\n' });
     const res = await put(`mutable/${MOD}/@v/v1.0.0.zip`, replacement);
     expect(res.status).toBe(201);
-    expect(new Uint8Array(await (await t.request(`/go/mutable/${MOD}/@v/v1.0.0.zip`, { auth: ADMIN_AUTH })).arrayBuffer())).toEqual(replacement);
+    expect(new Uint8Array(await (await t.request(`/go/mutable/${MOD}/@v/v1.0.0.zip`, { auth: ADMIN_AUTH })).arrayBuffer())).toEqual(
+      replacement,
+    );
     expect(await (await t.request(`/go/mutable/${MOD}/@v/list`, { auth: ADMIN_AUTH })).text()).toBe('v1.0.0\n');
   });
 
@@ -130,7 +152,10 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     expect((await put(`hosted/${MOD}/@v/v1.1.0.zip`, 'x', null)).status).toBe(401);
     const { repositoryPermissions } = await import('../../src/db/schema');
     const repo = await t.ctx.repositories.rowByName('hosted');
-    for (const [username, role] of [['reader', 'read'], ['writer', 'write']] as const) {
+    for (const [username, role] of [
+      ['reader', 'read'],
+      ['writer', 'write'],
+    ] as const) {
       const user = await t.ctx.users.create({ username, password: `${username}-password-1` });
       await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: repo.id, userId: user.id, role });
     }
@@ -149,7 +174,9 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
   });
 
   test('a .info naming the same version is accepted; another version or non-JSON is a 400', async () => {
-    expect((await put(`hosted/${MOD}/@v/v1.0.0.info`, JSON.stringify({ Version: 'v1.0.0', Time: '2020-01-01T00:00:00Z' }))).status).toBe(200);
+    expect((await put(`hosted/${MOD}/@v/v1.0.0.info`, JSON.stringify({ Version: 'v1.0.0', Time: '2020-01-01T00:00:00Z' }))).status).toBe(
+      200,
+    );
     expect((await put(`hosted/${MOD}/@v/v1.0.0.info`, JSON.stringify({ Version: 'v1.0.1' }))).status).toBe(400);
     expect((await put(`hosted/${MOD}/@v/v1.0.0.info`, 'nope')).status).toBe(400);
   });

@@ -3,7 +3,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import { moduleVersions } from '../../src/db/schema';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 describe.each(testDatabaseKinds())('proxy coalescing in one process on %s', (dbKind) => {
   let t: TestApp;
@@ -17,7 +17,12 @@ describe.each(testDatabaseKinds())('proxy coalescing in one process on %s', (dbK
     return { module, zip, p: stub.paths(module, 'v1.0.0'), url: (ext: string) => `/go/go-proxy/${module}/@v/v1.0.0.${ext}` };
   };
   const zipStored = async (module: string) =>
-    (await t.ctx.db.select().from(moduleVersions).where(and(eq(moduleVersions.modulePath, module), isNotNull(moduleVersions.zipKey)))).length > 0;
+    (
+      await t.ctx.db
+        .select()
+        .from(moduleVersions)
+        .where(and(eq(moduleVersions.modulePath, module), isNotNull(moduleVersions.zipKey)))
+    ).length > 0;
 
   beforeAll(async () => {
     stub = await startStubUpstream();

@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { moduleVersions } from '../../src/db/schema';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
 const SECRET = 'upstream-pw-do-not-leak';
@@ -26,7 +26,13 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
       name: 'go-proxy',
       type: 'proxy',
       remoteUrl: stub.url,
-      settings: { upstreamUsername: 'proxyuser', upstreamPassword: SECRET, connectTimeoutMs: 200, responseTimeoutMs: 500, negativeTtlSeconds: 60 },
+      settings: {
+        upstreamUsername: 'proxyuser',
+        upstreamPassword: SECRET,
+        connectTimeoutMs: 200,
+        responseTimeoutMs: 500,
+        negativeTtlSeconds: 60,
+      },
     });
     expect(res.status).toBe(201);
   }, 60_000);
@@ -155,9 +161,19 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   });
 
   test.each([
-    ['.info whose Version is another version', 'info', '{"Version":"v1.0.1","Time":"2024-01-01T00:00:00Z"}', 'answered version "v1.0.1", not v1.0.0'],
+    [
+      '.info whose Version is another version',
+      'info',
+      '{"Version":"v1.0.1","Time":"2024-01-01T00:00:00Z"}',
+      'answered version "v1.0.1", not v1.0.0',
+    ],
     ['.info that is not JSON', 'info', '<html>', 'not JSON'],
-    ['.mod whose module directive names another module', 'mod', 'module example.com/elsewhere\n', 'module path in go.mod is example.com/elsewhere'],
+    [
+      '.mod whose module directive names another module',
+      'mod',
+      'module example.com/elsewhere\n',
+      'module path in go.mod is example.com/elsewhere',
+    ],
   ] as const)('an %s is a 502 and is not stored', async (_, ext, body, message) => {
     const m = fresh();
     stub.setFile(ext === 'info' ? m.p.info : m.p.mod, body);
@@ -177,7 +193,11 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   });
 
   test('uploading to a proxy is refused with 405 and a reason', async () => {
-    const res = await t.request('/go/go-proxy/example.com/x/@v/v1.0.0.mod', { method: 'PUT', body: 'module example.com/x\n', auth: ADMIN_AUTH });
+    const res = await t.request('/go/go-proxy/example.com/x/@v/v1.0.0.mod', {
+      method: 'PUT',
+      body: 'module example.com/x\n',
+      auth: ADMIN_AUTH,
+    });
     expect(res.status).toBe(405);
     expect(await res.text()).toContain('takes no uploads');
   });

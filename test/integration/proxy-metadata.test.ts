@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 /** Makes every cached list/@latest answer of the repository expire now, as if the TTL had passed. */
 async function expireAll(t: TestApp): Promise<void> {
@@ -151,14 +151,20 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
 
     test('lookups and tiles are forwarded with their escapes and cached as immutable', async () => {
       for (let i = 0; i < 2; i++) {
-        expect(await text(`/go/go-proxy/sumdb/${db}/${lookup}`)).toMatchObject({ status: 200, cacheControl: expect.stringContaining('immutable') });
+        expect(await text(`/go/go-proxy/sumdb/${db}/${lookup}`)).toMatchObject({
+          status: 200,
+          cacheControl: expect.stringContaining('immutable'),
+        });
         const res = await t.request(`/go/go-proxy/sumdb/${db}/${tile}`);
         expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
       }
       expect(stub.count(`sumdb/${db}/${lookup}`)).toBe(1);
       expect(stub.count(`sumdb/${db}/${tile}`)).toBe(1);
       // A hundred years: only an explicit eviction removes them.
-      const [entry] = await t.ctx.db.select().from(proxyCacheEntries).where(eq(proxyCacheEntries.key, `sumdb:${db}/${tile}`));
+      const [entry] = await t.ctx.db
+        .select()
+        .from(proxyCacheEntries)
+        .where(eq(proxyCacheEntries.key, `sumdb:${db}/${tile}`));
       expect(entry.expiresAt.getTime()).toBeGreaterThan(Date.now() + 50 * 365 * 24 * 3600 * 1000);
     });
 

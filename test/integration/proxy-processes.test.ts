@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
-import { startS3rver, type S3rverHandle } from '../support/s3rver';
-import { startServerProcess, type ServerProcess } from '../support/server';
-import { startStubUpstream, type StubUpstream } from '../support/stub-upstream';
+import { type S3rverHandle, startS3rver } from '../support/s3rver';
+import { type ServerProcess, startServerProcess } from '../support/server';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 const pgUrl = process.env.ORBITREPO_TEST_DATABASE_URL;
 if (!pgUrl) console.warn('SKIPPED proxy-processes: set ORBITREPO_TEST_DATABASE_URL to run two server processes against one PostgreSQL');
@@ -48,7 +48,9 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
 
   test('concurrent cold requests to both processes make one upstream request, and both serve the same bytes', async () => {
     const module = 'example.com/twoproc/m';
-    const zip = new Uint8Array(stub.addModule(module, 'v1.0.0', { files: { 'big.bin': crypto.getRandomValues(new Uint8Array(256 * 1024)) } }));
+    const zip = new Uint8Array(
+      stub.addModule(module, 'v1.0.0', { files: { 'big.bin': crypto.getRandomValues(new Uint8Array(256 * 1024)) } }),
+    );
     const p = stub.paths(module, 'v1.0.0');
     // Slow enough that every request arrives while the first fetch is still streaming.
     stub.fault(p.zip, { kind: 'slow', chunkBytes: 16 * 1024, delayMs: 40 });
@@ -68,7 +70,9 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
     stub.addModule(module, 'v1.0.0');
     const p = stub.paths(module);
     stub.fault(p.list, { kind: 'slow', chunkBytes: 2, delayMs: 50 });
-    const bodies = await Promise.all([a, b, a, b].map(async (server) => (await fetch(`${server.url}/go/go-proxy/${module}/@v/list`)).text()));
+    const bodies = await Promise.all(
+      [a, b, a, b].map(async (server) => (await fetch(`${server.url}/go/go-proxy/${module}/@v/list`)).text()),
+    );
     expect(bodies).toEqual(Array(4).fill('v1.0.0\n'));
     expect(stub.count(p.list)).toBe(1);
   }, 30_000);

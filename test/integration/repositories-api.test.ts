@@ -15,7 +15,14 @@ describe.each(testDatabaseKinds())('repositories admin API on %s', (dbKind) => {
     const res = await t.api('POST', '/repositories', { name: 'go-internal', format: 'go', type: 'hosted' });
     expect(res.status).toBe(201);
     const created = await res.json();
-    expect(created).toMatchObject({ name: 'go-internal', format: 'go', type: 'hosted', anonymousRead: false, writePolicy: 'allow_once', path: '/go/go-internal/' });
+    expect(created).toMatchObject({
+      name: 'go-internal',
+      format: 'go',
+      type: 'hosted',
+      anonymousRead: false,
+      writePolicy: 'allow_once',
+      path: '/go/go-internal/',
+    });
     const got = await t.api('GET', '/repositories/go-internal');
     expect(got.status).toBe(200);
     expect(await got.json()).toEqual(created);
@@ -96,7 +103,12 @@ describe.each(testDatabaseKinds())('repositories admin API on %s', (dbKind) => {
   });
 
   test('a malformed JSON body is a 400 with the JSON error shape', async () => {
-    const res = await t.request('/api/v1/repositories', { method: 'POST', auth: ADMIN_AUTH, headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const res = await t.request('/api/v1/repositories', {
+      method: 'POST',
+      auth: ADMIN_AUTH,
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'bad_request' });
   });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
-import { startTestApp, ADMIN_AUTH, type TestApp } from '../support/app';
+import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { startS3rver, type S3rverHandle } from '../support/s3rver';
+import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { buildModuleZip } from '../support/zipbuild';
 
 // The rest of the suite serves from the filesystem; this runs the publish-and-serve path on S3 for every database driver.

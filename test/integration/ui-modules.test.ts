@@ -7,7 +7,8 @@ describe('web UI module and version pages', () => {
   let t: TestApp;
   let ui: UiClient;
   const mod = 'example.com/acme/lib';
-  const page = (version?: string) => `/repositories/internal/module?module=${encodeURIComponent(mod)}${version ? `&version=${version}` : ''}`;
+  const page = (version?: string) =>
+    `/repositories/internal/module?module=${encodeURIComponent(mod)}${version ? `&version=${version}` : ''}`;
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -15,7 +16,11 @@ describe('web UI module and version pages', () => {
     await t.api('POST', '/repositories', { name: 'internal', type: 'hosted' });
     await t.api('POST', '/repositories', { name: 'cache', type: 'proxy', remoteUrl: 'http://127.0.0.1:9' });
     await t.api('POST', '/repositories', { name: 'all', type: 'group', members: ['internal', 'cache'] });
-    for (const [m, v] of [[mod, 'v1.0.0'], [mod, 'v1.2.0'], ['example.com/other/tool', 'v0.1.0']]) {
+    for (const [m, v] of [
+      [mod, 'v1.0.0'],
+      [mod, 'v1.2.0'],
+      ['example.com/other/tool', 'v0.1.0'],
+    ]) {
       const zip = buildModuleZip(m, v, { 'go.mod': `module ${m}\n\ngo 1.22\n`, 'a.go': 'package a\n' });
       const res = await t.request(`/go/internal/${m}/@v/${v}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: new Uint8Array(zip) });
       expect(res.status).toBe(201);
@@ -56,7 +61,9 @@ describe('web UI module and version pages', () => {
 
   test('a group page lists its members instead of modules, and a proxy with nothing cached says so', async () => {
     const group = await ui.page('/repositories/all');
-    expect(group.html).toMatch(/<ol><li><a href="\/repositories\/internal">internal<\/a><\/li><li><a href="\/repositories\/cache">cache<\/a><\/li><\/ol>/);
+    expect(group.html).toMatch(
+      /<ol><li><a href="\/repositories\/internal">internal<\/a><\/li><li><a href="\/repositories\/cache">cache<\/a><\/li><\/ol>/,
+    );
     expect(group.html).not.toContain('id="upload-form"');
     const proxy = await ui.page('/repositories/cache');
     expect(proxy.html).toContain('Nothing cached yet');

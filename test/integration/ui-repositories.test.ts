@@ -34,7 +34,13 @@ describe('web UI repository pages', () => {
   });
 
   test('a hosted repository is created and the list shows its GOPROXY URL to copy', async () => {
-    const res = await ui.post('/repositories', { format: 'go', type: 'hosted', name: 'internal', description: 'ours', writePolicy: 'allow' });
+    const res = await ui.post('/repositories', {
+      format: 'go',
+      type: 'hosted',
+      name: 'internal',
+      description: 'ours',
+      writePolicy: 'allow',
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/repositories/internal');
     expect(await view('internal')).toMatchObject({ type: 'hosted', writePolicy: 'allow', anonymousRead: false, description: 'ours' });
@@ -58,7 +64,11 @@ describe('web UI repository pages', () => {
       writePolicy: 'allow_once',
     });
     expect(res.status).toBe(303);
-    expect(await view('upstream')).toMatchObject({ remoteUrl: 'https://goproxy.invalid', anonymousRead: true, settings: { upstreamUsername: 'bot', upstreamPasswordSet: true } });
+    expect(await view('upstream')).toMatchObject({
+      remoteUrl: 'https://goproxy.invalid',
+      anonymousRead: true,
+      settings: { upstreamUsername: 'bot', upstreamPasswordSet: true },
+    });
     const { html } = await ui.page('/repositories/upstream/edit');
     expect(html).not.toContain('hunter2');
     expect(html).toContain('A password is stored; leave this empty to keep it.');
@@ -111,7 +121,12 @@ describe('web UI repository pages', () => {
       writePolicy: 'allow_once',
     });
     expect(res.status).toBe(303);
-    expect(await view('upstream')).toMatchObject({ description: 'mirror', anonymousRead: false, remoteUrl: 'https://other.invalid', settings: { upstreamPasswordSet: true } });
+    expect(await view('upstream')).toMatchObject({
+      description: 'mirror',
+      anonymousRead: false,
+      remoteUrl: 'https://other.invalid',
+      settings: { upstreamPasswordSet: true },
+    });
   });
 
   test('an edit form holds only the fields of its own type', async () => {

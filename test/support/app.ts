@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
+import type { AppContext } from '../../src/context';
 import { silentLogger } from '../../src/log';
 import { createOrbitRepos, type OrbitReposOptions } from '../../src/plugin';
-import type { AppContext } from '../../src/context';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from './db';
@@ -40,7 +40,13 @@ export async function startTestApp(
     dir = mkdtempSync(join(tmpdir(), 'orbit-store-'));
     storage = new FsBlobStore(dir);
   }
-  const orbit = await createOrbitRepos({ log: silentLogger, ...opts, database: db.handle, storage, settings: { adminPassword: ADMIN_PASSWORD, ...opts.settings } });
+  const orbit = await createOrbitRepos({
+    log: silentLogger,
+    ...opts,
+    database: db.handle,
+    storage,
+    settings: { adminPassword: ADMIN_PASSWORD, ...opts.settings },
+  });
   const app = new Elysia().use(orbit.plugin);
   const prefix = opts.prefix ?? '';
   const request = (path: string, init: RequestInit & { auth?: string | null } = {}) => {

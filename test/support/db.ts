@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../../src/db/open';
+import { type DatabaseHandle, openDatabase } from '../../src/db/open';
 
 export type TestDatabaseKind = 'pglite' | 'postgres';
 

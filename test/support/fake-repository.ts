@@ -1,5 +1,5 @@
 import type { RepositoryRow, RepositoryType } from '../../src/db/schema';
-import { AppError, MethodNotAllowed, NotFound } from '../../src/errors';
+import { type AppError, MethodNotAllowed, NotFound } from '../../src/errors';
 import { listVersions, selectLatest } from '../../src/goproxy/version';
 import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from '../../src/repos/repository';
 

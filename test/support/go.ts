@@ -5,9 +5,9 @@
  * unless a test names a (loopback) proxy — so a test can never reach the
  * internet by accident.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface GoEnvOptions {
   /** GOPROXY value; unset means "off". */
@@ -32,30 +32,30 @@ export interface GoEnv {
 }
 
 export async function makeGoEnv(opts: GoEnvOptions = {}): Promise<GoEnv> {
-  const root = await mkdtemp(join(tmpdir(), "orbit-go-"));
-  const gopath = join(root, "gopath");
-  const gomodcache = join(gopath, "pkg", "mod");
-  const work = join(root, "work");
-  await Bun.write(join(work, ".keep"), "");
+  const root = await mkdtemp(join(tmpdir(), 'orbit-go-'));
+  const gopath = join(root, 'gopath');
+  const gomodcache = join(gopath, 'pkg', 'mod');
+  const work = join(root, 'work');
+  await Bun.write(join(work, '.keep'), '');
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/local/go/bin:/usr/bin:/bin",
-    HOME: join(root, "home"),
+    PATH: process.env.PATH ?? '/usr/local/go/bin:/usr/bin:/bin',
+    HOME: join(root, 'home'),
     TMPDIR: root,
     GOPATH: gopath,
     GOMODCACHE: gomodcache,
-    GOCACHE: join(root, "gocache"),
-    GOENV: "off",
-    GOTOOLCHAIN: "local",
-    GOTELEMETRY: "off",
-    GOPROXY: opts.goproxy ?? "off",
-    GOSUMDB: opts.gosumdb ?? "off",
-    GONOSUMDB: "",
-    GOPRIVATE: "",
-    GONOPROXY: "",
-    GOINSECURE: "",
-    GOFLAGS: opts.goflags ?? "-mod=mod -modcacherw",
-    GIT_TERMINAL_PROMPT: "0",
-    CGO_ENABLED: "0",
+    GOCACHE: join(root, 'gocache'),
+    GOENV: 'off',
+    GOTOOLCHAIN: 'local',
+    GOTELEMETRY: 'off',
+    GOPROXY: opts.goproxy ?? 'off',
+    GOSUMDB: opts.gosumdb ?? 'off',
+    GONOSUMDB: '',
+    GOPRIVATE: '',
+    GONOPROXY: '',
+    GOINSECURE: '',
+    GOFLAGS: opts.goflags ?? '-mod=mod -modcacherw',
+    GIT_TERMINAL_PROMPT: '0',
+    CGO_ENABLED: '0',
     ...opts.extra,
   };
   return {
@@ -82,12 +82,12 @@ export interface RunGoOptions {
 }
 
 export async function runGo(args: string[], opts: RunGoOptions): Promise<GoResult> {
-  const proc = Bun.spawn(["go", ...args], {
+  const proc = Bun.spawn(['go', ...args], {
     cwd: opts.cwd,
     env: opts.env,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
+    stdout: 'pipe',
+    stderr: 'pipe',
+    stdin: 'ignore',
   });
   const timer = setTimeout(() => proc.kill(), opts.timeoutMs ?? 60_000);
   try {
@@ -100,13 +100,13 @@ export async function runGo(args: string[], opts: RunGoOptions): Promise<GoResul
 
 /** Whether a go command is on PATH, for tests that skip (loudly) without one. */
 export function goAvailable(): boolean {
-  return Bun.which("go") !== null;
+  return Bun.which('go') !== null;
 }
 
 /** `go env NAME` as this machine's own go command sees it (its environment and go env file), for the one live test. */
 export async function machineGoEnv(name: string): Promise<string> {
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const r = await runGo(["env", name], { env });
+  const r = await runGo(['env', name], { env });
   return r.stdout.trim();
 }
 
@@ -115,8 +115,8 @@ export function parseJsonStream<T = Record<string, unknown>>(out: string): T[] {
   return out
     .split(/^}\n?/m)
     .map((s) => s.trim())
-    .filter((s) => s.startsWith("{"))
-    .map((s) => JSON.parse(s + "}") as T);
+    .filter((s) => s.startsWith('{'))
+    .map((s) => JSON.parse(s + '}') as T);
 }
 
 /** The fields of `go mod download -json` output this project cares about. */

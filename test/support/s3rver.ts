@@ -1,7 +1,7 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../../src/config';
 
 export interface S3rverHandle {
@@ -137,7 +137,9 @@ export async function startS3rver(): Promise<S3rverHandle> {
   let stderrTail = '';
   const decoder = new TextDecoder();
   void child.stderr
-    .pipeTo(new WritableStream({ write: (chunk) => void (stderrTail = (stderrTail + decoder.decode(chunk, { stream: true })).slice(-4000)) }))
+    .pipeTo(
+      new WritableStream({ write: (chunk) => void (stderrTail = (stderrTail + decoder.decode(chunk, { stream: true })).slice(-4000)) }),
+    )
     .catch(() => {});
 
   let port: number;

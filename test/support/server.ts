@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type StorageConfig } from '../../src/config';
 import type { AppContext } from '../../src/context';
-import { silentLogger, type Logger } from '../../src/log';
+import { type Logger, silentLogger } from '../../src/log';
 import { startServer } from '../../src/server';
 import { ADMIN_PASSWORD } from './app';
 import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
@@ -62,7 +62,7 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
   };
   const config = loadConfig(env);
   if (opts.storage) config.storage = opts.storage;
-  let running;
+  let running: Awaited<ReturnType<typeof startServer>>;
   try {
     running = await startServer(config, opts.log ?? silentLogger);
   } catch (err) {
@@ -109,7 +109,9 @@ const START_TIMEOUT_MS = 30_000;
  */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined)) as Record<string, string>;
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
+  ) as Record<string, string>;
   const child = Bun.spawn([process.execPath, 'run', join(REPO_ROOT, 'src', 'index.ts')], {
     cwd: REPO_ROOT,
     env: {

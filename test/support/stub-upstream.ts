@@ -173,7 +173,11 @@ export class StubUpstream {
     });
     const [requestLine, ...headerLines] = head.split('\r\n\r\n')[0].split('\r\n');
     const [method, target] = requestLine.split(' ');
-    const header = (name: string) => headerLines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim() ?? null;
+    const header = (name: string) =>
+      headerLines
+        .find((l) => l.toLowerCase().startsWith(`${name}:`))
+        ?.slice(name.length + 1)
+        .trim() ?? null;
     const rawPath = new URL(target ?? '/', 'http://stub').pathname;
     const path = rawPath.startsWith(`${this.basePath}/`) ? rawPath.slice(this.basePath.length + 1) : rawPath.slice(1);
     this.requests.push({ method: method ?? '', path, authorization: header('authorization') });
@@ -198,7 +202,10 @@ export class StubUpstream {
 
   private async serve(socket: Socket, entry: StubEntry, fault: StubFault | undefined): Promise<void> {
     const size = 'bytes' in entry.body ? entry.body.bytes.byteLength : entry.body.size;
-    await this.write(socket, `HTTP/1.1 200 OK\r\nContent-Type: ${entry.contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+    await this.write(
+      socket,
+      `HTTP/1.1 200 OK\r\nContent-Type: ${entry.contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`,
+    );
     const limit = fault?.kind === 'drop' || fault?.kind === 'short' ? Math.min(fault.afterBytes, size) : size;
     const chunkBytes = fault?.kind === 'slow' ? fault.chunkBytes : 256 * 1024;
     let sent = 0;
@@ -220,7 +227,11 @@ export class StubUpstream {
 
   private text(socket: Socket, status: number, body: string): Promise<void> {
     const bytes = enc.encode(`${body}\n`);
-    return this.write(socket, `HTTP/1.1 ${status} Stub\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.byteLength}\r\nConnection: close\r\n\r\n${body}\n`, true);
+    return this.write(
+      socket,
+      `HTTP/1.1 ${status} Stub\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.byteLength}\r\nConnection: close\r\n\r\n${body}\n`,
+      true,
+    );
   }
 
   private async write(socket: Socket, data: string | Uint8Array, end = false): Promise<void> {

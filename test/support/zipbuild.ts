@@ -3,7 +3,7 @@
  * ones (every header field can be overridden). Writes either to memory or,
  * entry by entry, to any sink such as a file, so big archives never sit in RAM.
  */
-import { deflateSync } from "fflate";
+import { deflateSync } from 'fflate';
 
 export interface ZipEntrySpec {
   /** Full name inside the zip, e.g. "example.com/a@v1.0.0/a.go"; a trailing "/" makes a directory entry. */
@@ -34,7 +34,7 @@ export interface ZipOptions {
 }
 
 const enc = new TextEncoder();
-const bytesOf = (d: Uint8Array | string | undefined) => (typeof d === "string" ? enc.encode(d) : (d ?? new Uint8Array(0)));
+const bytesOf = (d: Uint8Array | string | undefined) => (typeof d === 'string' ? enc.encode(d) : (d ?? new Uint8Array(0)));
 
 class Bytes {
   private parts: number[] = [];
@@ -90,7 +90,7 @@ export class ZipWriter {
 
   add(spec: ZipEntrySpec): Uint8Array[] {
     const data = bytesOf(spec.data);
-    const isDir = spec.name.endsWith("/");
+    const isDir = spec.name.endsWith('/');
     const method = spec.method ?? (isDir || data.length === 0 ? 0 : 8);
     const body = spec.compressed ?? (method === 8 ? deflateSync(data, { level: 6 }) : data);
     const crc = spec.crc32 ?? Bun.hash.crc32(data) >>> 0;
@@ -100,7 +100,13 @@ export class ZipWriter {
     const dd = spec.dataDescriptor ?? false;
     const z64 = this.opts.zip64 ?? false;
     const flags = (spec.flags ?? 0x800) | (dd ? 8 : 0);
-    const local = new Bytes().u32(0x04034b50).u16(z64 ? 45 : 20).u16(flags).u16(method).u16(0).u16(0x21);
+    const local = new Bytes()
+      .u32(0x04034b50)
+      .u16(z64 ? 45 : 20)
+      .u16(flags)
+      .u16(method)
+      .u16(0)
+      .u16(0x21);
     if (dd) local.u32(0).u32(0).u32(0);
     else if (z64) local.u32(crc).u32(0xffffffff).u32(0xffffffff);
     else local.u32(crc).u32(body.length).u32(usize);
@@ -117,15 +123,24 @@ export class ZipWriter {
     const z64 = this.opts.zip64 ?? false;
     const start = this.offset;
     for (const r of this.central) {
-      const isDir = r.spec.name.endsWith("/");
+      const isDir = r.spec.name.endsWith('/');
       const attrs = r.spec.externalAttrs ?? ((isDir ? 0o40755 : 0o100644) * 0x10000) >>> 0;
       const method = r.spec.method ?? (isDir || bytesOf(r.spec.data).length === 0 ? 0 : 8);
       const extra = z64 ? new Bytes().u16(1).u16(24).u64(r.usize).u64(r.csize).u64(r.offset).done() : new Uint8Array(0);
-      const c = new Bytes().u32(0x02014b50).u16(((r.spec.creatorOS ?? 3) << 8) | 45).u16(z64 ? 45 : 20);
+      const c = new Bytes()
+        .u32(0x02014b50)
+        .u16(((r.spec.creatorOS ?? 3) << 8) | 45)
+        .u16(z64 ? 45 : 20);
       c.u16(r.spec.flags!).u16(method).u16(0).u16(0x21).u32(r.crc);
       if (z64) c.u32(0xffffffff).u32(0xffffffff);
       else c.u32(r.csize).u32(r.usize);
-      c.u16(r.name.length).u16(extra.length).u16(0).u16(0).u16(0).u32(attrs).u32(z64 ? 0xffffffff : r.offset);
+      c.u16(r.name.length)
+        .u16(extra.length)
+        .u16(0)
+        .u16(0)
+        .u16(0)
+        .u32(attrs)
+        .u32(z64 ? 0xffffffff : r.offset);
       this.emit(c.raw(r.name).raw(extra).done());
     }
     const size = this.offset - start;
@@ -135,10 +150,14 @@ export class ZipWriter {
       this.emit(new Bytes().u32(0x06064b50).u64(44).u16(45).u16(45).u32(0).u32(0).u64(n).u64(n).u64(size).u64(start).done());
       this.emit(new Bytes().u32(0x07064b50).u32(0).u64(end64At).u32(1).done());
     }
-    const comment = enc.encode(this.opts.comment ?? "");
+    const comment = enc.encode(this.opts.comment ?? '');
     const e = new Bytes().u32(0x06054b50).u16(0).u16(0);
     if (z64) e.u16(0xffff).u16(0xffff).u32(0xffffffff).u32(0xffffffff);
-    else e.u16(n & 0xffff).u16(n & 0xffff).u32(size).u32(start);
+    else
+      e.u16(n & 0xffff)
+        .u16(n & 0xffff)
+        .u32(size)
+        .u32(start);
     this.emit(e.u16(comment.length).raw(comment).done());
     return this.take();
   }
@@ -167,15 +186,20 @@ export interface ModuleZipOptions extends ZipOptions {
 }
 
 /** The entries of a valid module zip: every file under "{module}@{version}/". */
-export function moduleZipEntries(module: string, version: string, files: Record<string, string | Uint8Array>, opts: ModuleZipOptions = {}): ZipEntrySpec[] {
+export function moduleZipEntries(
+  module: string,
+  version: string,
+  files: Record<string, string | Uint8Array>,
+  opts: ModuleZipOptions = {},
+): ZipEntrySpec[] {
   const prefix = `${module}@${version}/`;
   const entries: ZipEntrySpec[] = [];
   const dirs = new Set<string>();
   for (const [path, data] of Object.entries(files)) {
     if (opts.directories) {
-      const parts = path.split("/").slice(0, -1);
+      const parts = path.split('/').slice(0, -1);
       for (let i = 1; i <= parts.length; i++) {
-        const d = parts.slice(0, i).join("/") + "/";
+        const d = parts.slice(0, i).join('/') + '/';
         if (!dirs.has(d)) dirs.add(d), entries.push({ name: prefix + d });
       }
     }
@@ -185,13 +209,22 @@ export function moduleZipEntries(module: string, version: string, files: Record<
 }
 
 /** A valid module zip with the "{module}@{version}/" prefix, in memory. */
-export function buildModuleZip(module: string, version: string, files: Record<string, string | Uint8Array>, opts: ModuleZipOptions = {}): Uint8Array<ArrayBuffer> {
+export function buildModuleZip(
+  module: string,
+  version: string,
+  files: Record<string, string | Uint8Array>,
+  opts: ModuleZipOptions = {},
+): Uint8Array<ArrayBuffer> {
   return buildZip(moduleZipEntries(module, version, files, opts), opts);
 }
 
 /** Streams entries to a file as they are produced; returns the zip's size in bytes. */
-export async function writeZipFile(path: string, entries: Iterable<ZipEntrySpec> | AsyncIterable<ZipEntrySpec>, opts: ZipOptions = {}): Promise<number> {
-  await Bun.write(path, ""); // Bun's FileSink does not truncate: a shorter zip would keep the old tail
+export async function writeZipFile(
+  path: string,
+  entries: Iterable<ZipEntrySpec> | AsyncIterable<ZipEntrySpec>,
+  opts: ZipOptions = {},
+): Promise<number> {
+  await Bun.write(path, ''); // Bun's FileSink does not truncate: a shorter zip would keep the old tail
   const sink = Bun.file(path).writer({ highWaterMark: 1 << 20 });
   const w = new ZipWriter(opts);
   let size = 0;

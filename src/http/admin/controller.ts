@@ -24,7 +24,8 @@ export function apiController(ctx: AppContext, name: string) {
   return new Elysia({ name: `orbitrepos.api.${name}`, prefix: '/api/v1', seed: ctx.id })
     .onError(({ code, error, request }) => {
       const err = asAppError(code, error);
-      if (isServerFault(err)) ctx.log.error('api request failed', { method: request.method, path: new URL(request.url).pathname, err: err as Error });
+      if (isServerFault(err))
+        ctx.log.error('api request failed', { method: request.method, path: new URL(request.url).pathname, err: err as Error });
       return apiErrorResponse(err);
     })
     .resolve(async ({ request, server }) => {

@@ -44,7 +44,11 @@ const detail = (summary: string) => ({ tags: ['modules'], summary, security: [..
 /** /api/v1/repositories/:name/modules…: what a hosted or proxy repository stores. Reads need read, deletes write. */
 export function moduleRoutes(ctx: AppContext) {
   const modules = new ModuleService(ctx.db, ctx.storage, ctx.registry.instantiate, ctx.audit);
-  const readable = async (principal: Parameters<AppContext['permissions']['authorize']>[0], name: string, access: 'read' | 'write' = 'read') => {
+  const readable = async (
+    principal: Parameters<AppContext['permissions']['authorize']>[0],
+    name: string,
+    access: 'read' | 'write' = 'read',
+  ) => {
     const row = await ctx.repositories.rowByName(name);
     await ctx.permissions.authorize(principal, row, access);
     return row;

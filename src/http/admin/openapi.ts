@@ -1,6 +1,6 @@
+import { dirname, join } from 'node:path';
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
-import { dirname, join } from 'node:path';
 import type { AppContext } from '../../context';
 
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir));

@@ -27,7 +27,11 @@ export function permissionRoutes(ctx: AppContext) {
     .get(
       '/repositories/:name/permissions',
       async ({ principal, params }) => ctx.permissions.list(await administered(principal, params.name)),
-      { params: NameParam, response: { 200: t.Array(GrantModel), 401: ErrorModel, 403: ErrorModel, 404: ErrorModel }, detail: detail('List the grants on a repository') },
+      {
+        params: NameParam,
+        response: { 200: t.Array(GrantModel), 401: ErrorModel, 403: ErrorModel, 404: ErrorModel },
+        detail: detail('List the grants on a repository'),
+      },
     )
     .put(
       '/repositories/:name/permissions/:username',
@@ -56,7 +60,14 @@ export function permissionRoutes(ctx: AppContext) {
       async ({ principal, actor, params, set }) => {
         const repo = await administered(principal, params.name);
         const role = await ctx.permissions.revoke(repo, params.username);
-        await ctx.audit.record({ actor: actor.username, action: 'permission.revoke', repository: repo.name, target: params.username, details: { role }, clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'permission.revoke',
+          repository: repo.name,
+          target: params.username,
+          details: { role },
+          clientAddress: actor.clientAddress,
+        });
         set.status = 204;
         return null;
       },

@@ -91,7 +91,11 @@ export function repositoryRoutes(ctx: AppContext) {
         set.status = 201;
         return ctx.repositories.create({ ...body, settings: body.settings as never }, actor);
       },
-      { body: CreateRepository, response: { 201: RepositoryModel, 400: ErrorModel, 409: ErrorModel }, detail: detail('Create a repository') },
+      {
+        body: CreateRepository,
+        response: { 201: RepositoryModel, 400: ErrorModel, 409: ErrorModel },
+        detail: detail('Create a repository'),
+      },
     )
     .get(
       '/repositories/:name',
@@ -109,7 +113,12 @@ export function repositoryRoutes(ctx: AppContext) {
         await ctx.permissions.authorize(principal, row, 'admin');
         return ctx.repositories.update(params.name, { ...body, settings: body.settings as never }, actor);
       },
-      { params: NameParam, body: UpdateRepository, response: { 200: RepositoryModel, 400: ErrorModel }, detail: detail('Change a repository') },
+      {
+        params: NameParam,
+        body: UpdateRepository,
+        response: { 200: RepositoryModel, 400: ErrorModel },
+        detail: detail('Change a repository'),
+      },
     )
     .delete(
       '/repositories/:name',

@@ -38,10 +38,17 @@ export function tokenRoutes(ctx: AppContext) {
       async ({ principal, actor, body, set }) => {
         ctx.permissions.requireUser(principal);
         // A leaked token must not be able to mint successors that outlive its revocation.
-        if (principal.via === 'token') throw new Forbidden('API tokens are created with a password or a web UI session, not with another token');
+        if (principal.via === 'token')
+          throw new Forbidden('API tokens are created with a password or a web UI session, not with another token');
         const user = await ctx.users.get(principal.username);
         const { token, secret } = await ctx.tokens.create(user, body);
-        await ctx.audit.record({ actor: actor.username, action: 'token.create', target: `${user.username}/${token.id}`, details: { name: token.name, expiresAt: token.expiresAt }, clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'token.create',
+          target: `${user.username}/${token.id}`,
+          details: { name: token.name, expiresAt: token.expiresAt },
+          clientAddress: actor.clientAddress,
+        });
         set.status = 201;
         set.headers['cache-control'] = 'no-store';
         return { ...token, token: secret };
@@ -60,7 +67,8 @@ export function tokenRoutes(ctx: AppContext) {
       async ({ principal, query }) => {
         ctx.permissions.requireUser(principal);
         const username = query.user ?? principal.username;
-        if (username !== principal.username && !principal.isAdmin) throw new Forbidden(`user "${principal.username}" may only list their own tokens`);
+        if (username !== principal.username && !principal.isAdmin)
+          throw new Forbidden(`user "${principal.username}" may only list their own tokens`);
         return ctx.tokens.list(await ctx.users.get(username));
       },
       {
@@ -78,7 +86,13 @@ export function tokenRoutes(ctx: AppContext) {
         const { username } = await ctx.tokens.get(id);
         if (username !== principal.username && !principal.isAdmin) throw new Forbidden(`token ${id} belongs to another user`);
         const token = await ctx.tokens.revoke(id);
-        await ctx.audit.record({ actor: actor.username, action: 'token.revoke', target: `${username}/${id}`, details: { name: token.name }, clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'token.revoke',
+          target: `${username}/${id}`,
+          details: { name: token.name },
+          clientAddress: actor.clientAddress,
+        });
         set.status = 204;
         return null;
       },

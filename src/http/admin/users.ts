@@ -63,7 +63,13 @@ export function userRoutes(ctx: AppContext) {
       async ({ principal, actor, body, set }) => {
         ctx.permissions.requireAdmin(principal);
         const row = await ctx.users.create(body);
-        await ctx.audit.record({ actor: actor.username, action: 'user.create', target: row.username, details: { isAdmin: row.isAdmin }, clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'user.create',
+          target: row.username,
+          details: { isAdmin: row.isAdmin },
+          clientAddress: actor.clientAddress,
+        });
         set.status = 201;
         return publicUser(row);
       },
@@ -89,7 +95,12 @@ export function userRoutes(ctx: AppContext) {
           throw err;
         }
         await ctx.users.update(principal.username, { password: body.newPassword }, principal.sessionId);
-        await ctx.audit.record({ actor: actor.username, action: 'user.password', target: principal.username, clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'user.password',
+          target: principal.username,
+          clientAddress: actor.clientAddress,
+        });
         set.status = 204;
         return null;
       },
@@ -114,7 +125,13 @@ export function userRoutes(ctx: AppContext) {
         const keep = principal.kind === 'user' && params.username === principal.username ? principal.sessionId : undefined;
         const row = await ctx.users.update(params.username, body, keep);
         const details = { isAdmin: body.isAdmin, disabled: body.disabled, passwordChanged: body.password !== undefined || undefined };
-        await ctx.audit.record({ actor: actor.username, action: 'user.update', target: row.username, details: JSON.parse(JSON.stringify(details)), clientAddress: actor.clientAddress });
+        await ctx.audit.record({
+          actor: actor.username,
+          action: 'user.update',
+          target: row.username,
+          details: JSON.parse(JSON.stringify(details)),
+          clientAddress: actor.clientAddress,
+        });
         return publicUser(row);
       },
       {
@@ -133,7 +150,11 @@ export function userRoutes(ctx: AppContext) {
         set.status = 204;
         return null;
       },
-      { params: UsernameParam, response: { 404: ErrorModel, 409: ErrorModel }, detail: detail('Delete a user', 'Their tokens, grants and sessions go too.') },
+      {
+        params: UsernameParam,
+        response: { 404: ErrorModel, 409: ErrorModel },
+        detail: detail('Delete a user', 'Their tokens, grants and sessions go too.'),
+      },
     )
     .get(
       '/users/:username/tokens',
@@ -141,6 +162,10 @@ export function userRoutes(ctx: AppContext) {
         requireSelfOrAdmin(ctx, principal, params.username);
         return ctx.tokens.list(await ctx.users.get(params.username));
       },
-      { params: UsernameParam, response: { 200: t.Array(TokenModel), 403: ErrorModel, 404: ErrorModel }, detail: { ...detail('List a user\'s API tokens'), tags: ['tokens'] } },
+      {
+        params: UsernameParam,
+        response: { 200: t.Array(TokenModel), 403: ErrorModel, 404: ErrorModel },
+        detail: { ...detail("List a user's API tokens"), tags: ['tokens'] },
+      },
     );
 }

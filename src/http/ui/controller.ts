@@ -26,7 +26,7 @@ export function actor(ui: SignedInEnv): Actor {
 /** Only paths under our own prefix: `next` must never send someone to another site after signing in. */
 export function safeNext(ui: UiEnv, next: string | null | undefined): string {
   const home = url(ui, '/');
-  if (!next || !next.startsWith(`${ui.prefix}/`) || next.startsWith('//') || /[\\\r\n]/.test(next)) return home;
+  if (!next?.startsWith(`${ui.prefix}/`) || next.startsWith('//') || /[\\\r\n]/.test(next)) return home;
   return next;
 }
 
@@ -60,12 +60,15 @@ export function uiController(ctx: AppContext, prefix: string, name: string, opts
       const { error, code, request } = c;
       const ui = (c as { ui?: UiEnv }).ui ?? (await resolveUi(ctx, prefix, request, clientAddressOf(request, c.server)).catch(() => null));
       const err = code === 'NOT_FOUND' ? new NotFound('no such page') : toAppError(error);
-      if (isServerFault(err)) ctx.log.error('ui request failed', { method: request.method, path: new URL(request.url).pathname, err: error as Error });
+      if (isServerFault(err))
+        ctx.log.error('ui request failed', { method: request.method, path: new URL(request.url).pathname, err: error as Error });
       if (!ui) return new Response(`${err.message}\n`, { status: err.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
       if (err.status === 401) {
         const here = new URL(request.url);
         const next = SAFE.has(request.method) ? here.pathname + here.search : '';
-        return redirect(url(ui, `/login${next ? `?next=${encodeURIComponent(next)}` : ''}`), [cookies.clearSession(cookieOpts(ctx, prefix))]);
+        return redirect(url(ui, `/login${next ? `?next=${encodeURIComponent(next)}` : ''}`), [
+          cookies.clearSession(cookieOpts(ctx, prefix)),
+        ]);
       }
       return htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
     });

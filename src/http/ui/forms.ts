@@ -1,5 +1,5 @@
 import { AppError, toAppError } from '../../errors';
-import { attrs, html, type Html } from './html';
+import { attrs, type Html, html } from './html';
 
 /** Field name -> message shown beside it; `_form` is shown above the form. */
 export type FieldErrors = Record<string, string>;
@@ -30,7 +30,15 @@ function wrap(f: FieldBase, control: Html): Html {
 }
 
 export function textField(
-  f: FieldBase & { value?: string; type?: string; required?: boolean; autocomplete?: string; placeholder?: string; autofocus?: boolean; pattern?: string },
+  f: FieldBase & {
+    value?: string;
+    type?: string;
+    required?: boolean;
+    autocomplete?: string;
+    placeholder?: string;
+    autofocus?: boolean;
+    pattern?: string;
+  },
 ): Html {
   const control = html`<input${attrs({
     id: f.id,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { attrs, escapeHtml, html, Html } from './html';
+import { attrs, escapeHtml, Html, html } from './html';
 
 describe('html templates', () => {
   test('interpolated strings are escaped, including quotes and backticks', () => {

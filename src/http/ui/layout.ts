@@ -1,5 +1,5 @@
 import { ASSET_VERSION } from './assets';
-import { attrs, html, type Html } from './html';
+import { attrs, type Html, html } from './html';
 import { isSignedIn, type UiEnv } from './session';
 
 export type Section = 'repositories' | 'tokens' | 'users' | 'login' | 'error';
@@ -77,7 +77,8 @@ export function copyBlock(id: string, label: string, text: string): Html {
 }
 
 export function errorPage(ui: UiEnv, status: number, message: string): Html {
-  const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status >= 500 ? 'Something went wrong' : 'That did not work';
+  const title =
+    status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status >= 500 ? 'Something went wrong' : 'That did not work';
   return layout(ui, {
     title,
     section: 'error',

@@ -21,7 +21,10 @@ function withCookies(headers: Headers, setCookies: string[]): Headers {
 
 export function htmlResponse(body: Html, opts: { status?: number; setCookies?: string[] } = {}): Response {
   const headers = new Headers({ ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' });
-  return new Response(`<!doctype html>\n${body.value}`, { status: opts.status ?? 200, headers: withCookies(headers, opts.setCookies ?? []) });
+  return new Response(`<!doctype html>\n${body.value}`, {
+    status: opts.status ?? 200,
+    headers: withCookies(headers, opts.setCookies ?? []),
+  });
 }
 
 /** 303 after a POST, so reloading the next page does not repeat the action. */

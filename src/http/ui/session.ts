@@ -1,6 +1,6 @@
 import { asPrincipal } from '../../auth/auth-service';
 import type { Principal } from '../../auth/principal';
-import { clearSessionCookie, safeEqual, sessionCookie, sessionSecretFromCookie, type Session } from '../../auth/sessions';
+import { clearSessionCookie, type Session, safeEqual, sessionCookie, sessionSecretFromCookie } from '../../auth/sessions';
 import type { AppContext } from '../../context';
 
 /** Everything a page needs to know about the request it answers. */

@@ -1,10 +1,13 @@
 // OrbitRepos UI: the little the server-rendered pages cannot do alone. Every page works without it
 // except the upload form, which needs XMLHttpRequest for its progress bar.
-'use strict';
 
 (function () {
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function $(sel, root) {
+    return (root || document).querySelector(sel);
+  }
+  function $$(sel, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(sel));
+  }
 
   // Copy buttons: data-copy names the element whose value or text is copied.
   function copyText(text) {
@@ -20,19 +23,25 @@
     return ok ? Promise.resolve() : Promise.reject(new Error('copy refused'));
   }
   document.addEventListener('click', function (ev) {
-    var btn = ev.target.closest && ev.target.closest('[data-copy]');
+    var btn = ev.target.closest?.('[data-copy]');
     if (!btn) return;
     var el = document.getElementById(btn.getAttribute('data-copy'));
     if (!el) return;
     var text = 'value' in el && el.tagName !== 'PRE' ? el.value : el.textContent;
-    copyText(text).then(function () {
-      btn.textContent = 'Copied';
-      btn.classList.add('done');
-      setTimeout(function () { btn.textContent = 'Copy'; btn.classList.remove('done'); }, 1500);
-    }, function () {
-      if (el.select) el.select();
-      btn.textContent = 'Press Ctrl+C';
-    });
+    copyText(text).then(
+      function () {
+        btn.textContent = 'Copied';
+        btn.classList.add('done');
+        setTimeout(function () {
+          btn.textContent = 'Copy';
+          btn.classList.remove('done');
+        }, 1500);
+      },
+      function () {
+        if (el.select) el.select();
+        btn.textContent = 'Press Ctrl+C';
+      },
+    );
   });
 
   // Fields that only concern one repository type are hidden for the others (shown all without script).
@@ -50,21 +59,28 @@
   $$('form').forEach(function (form) {
     var select = $('select[name="type"]', form);
     if (!select) return;
-    select.addEventListener('change', function () { syncType(form); });
+    select.addEventListener('change', function () {
+      syncType(form);
+    });
     var anon = $('input[name="anonymousRead"][data-follow-type]', form);
-    if (anon) anon.addEventListener('change', function () { anon.dataset.touched = '1'; });
+    if (anon)
+      anon.addEventListener('change', function () {
+        anon.dataset.touched = '1';
+      });
     syncType(form);
   });
 
   // Forms that destroy something ask first.
   document.addEventListener('submit', function (ev) {
-    var msg = ev.target.getAttribute && ev.target.getAttribute('data-confirm');
+    var msg = ev.target.getAttribute?.('data-confirm');
     if (msg && !window.confirm(msg)) ev.preventDefault();
   });
 
   // Go's module proxy protocol spells upper-case letters as "!" + lower-case (case-insensitive file systems).
   function goEscape(s) {
-    return s.replace(/[A-Z]/g, function (c) { return '!' + c.toLowerCase(); });
+    return s.replace(/[A-Z]/g, function (c) {
+      return '!' + c.toLowerCase();
+    });
   }
   function segments(path) {
     return path.split('/').map(encodeURIComponent).join('/');
@@ -87,7 +103,8 @@
         error.hidden = false;
         return;
       }
-      var target = upload.getAttribute('data-endpoint') + segments(goEscape(module)) + '/@v/' + encodeURIComponent(goEscape(version)) + '.zip';
+      var target =
+        upload.getAttribute('data-endpoint') + segments(goEscape(module)) + '/@v/' + encodeURIComponent(goEscape(version)) + '.zip';
       var xhr = new XMLHttpRequest();
       xhr.open('PUT', target);
       xhr.setRequestHeader('Content-Type', 'application/zip');
@@ -107,12 +124,14 @@
         upload.removeAttribute('aria-busy');
         if (xhr.status >= 200 && xhr.status < 300) {
           status.textContent = 'Uploaded ' + module + '@' + version + '.';
-          window.location.assign(upload.getAttribute('data-after') + '?module=' + encodeURIComponent(module) + '&uploaded=' + encodeURIComponent(version));
+          window.location.assign(
+            upload.getAttribute('data-after') + '?module=' + encodeURIComponent(module) + '&uploaded=' + encodeURIComponent(version),
+          );
           return;
         }
         bar.hidden = true;
         status.textContent = '';
-        error.textContent = (xhr.responseText || ('upload failed with HTTP ' + xhr.status)).trim();
+        error.textContent = (xhr.responseText || 'upload failed with HTTP ' + xhr.status).trim();
         error.hidden = false;
       };
       xhr.onerror = function () {

@@ -1,9 +1,12 @@
-import { formErrorBox, textField, type FieldErrors } from '../forms';
+import { type FieldErrors, formErrorBox, textField } from '../forms';
 import { html } from '../html';
 import { layout, url } from '../layout';
 import type { UiEnv } from '../session';
 
-export function loginPage(ui: UiEnv, opts: { loginCsrf: string; next: string; username?: string; errors?: FieldErrors }): ReturnType<typeof layout> {
+export function loginPage(
+  ui: UiEnv,
+  opts: { loginCsrf: string; next: string; username?: string; errors?: FieldErrors },
+): ReturnType<typeof layout> {
   const errors = opts.errors ?? {};
   return layout(ui, {
     title: 'Sign in',

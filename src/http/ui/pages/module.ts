@@ -1,6 +1,6 @@
 import type { ModuleVersionView } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
-import { html, type Html } from '../html';
+import { type Html, html } from '../html';
 import { copyLine, csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
@@ -28,10 +28,12 @@ function deleteForm(ui: SignedInEnv, d: ModulePageData, v: ModuleVersionView): H
   </form>`;
 }
 
-function details(ui: SignedInEnv, d: ModulePageData): Html {
+function details(_ui: SignedInEnv, d: ModulePageData): Html {
   const v = d.selected;
   if (!v) return html``;
-  const goMod = d.goMod && ('text' in d.goMod ? html`<pre id="gomod" tabindex="0">${d.goMod.text}</pre>` : html`<p class="muted">${d.goMod.problem}</p>`);
+  const goMod =
+    d.goMod &&
+    ('text' in d.goMod ? html`<pre id="gomod" tabindex="0">${d.goMod.text}</pre>` : html`<p class="muted">${d.goMod.problem}</p>`);
   return html`<section class="panel" aria-labelledby="version-h">
     <h2 id="version-h"><span class="mono">${d.module}@${v.version}</span></h2>
     ${copyLine('go-get', 'Add it to a module', `go get ${d.module}@${v.version}`)}

@@ -1,5 +1,5 @@
 import type { RepositoryView } from '../../../repos/repository-service';
-import { html, type Html } from '../html';
+import { type Html, html } from '../html';
 import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv, UiEnv } from '../session';
 

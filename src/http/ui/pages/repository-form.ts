@@ -1,7 +1,7 @@
 import type { WritePolicy } from '../../../db/schema';
 import type { RepositoryView } from '../../../repos/repository-service';
-import { checkboxField, formErrorBox, selectField, textArea, textField, type FieldErrors } from '../forms';
-import { attrs, html, type Html } from '../html';
+import { checkboxField, type FieldErrors, formErrorBox, selectField, textArea, textField } from '../forms';
+import { attrs, type Html, html } from '../html';
 import { csrfField, layout, url } from '../layout';
 import type { UiEnv } from '../session';
 
@@ -75,7 +75,13 @@ function membersField(candidates: RepositoryView[], chosen: string[], error: str
 
 export function repositoryFormPage(
   ui: UiEnv,
-  opts: { mode: 'create' | 'edit'; values: RepositoryFormValues; candidates: RepositoryView[]; errors?: FieldErrors; passwordSet?: boolean },
+  opts: {
+    mode: 'create' | 'edit';
+    values: RepositoryFormValues;
+    candidates: RepositoryView[];
+    errors?: FieldErrors;
+    passwordSet?: boolean;
+  },
 ): Html {
   const v = opts.values;
   const e = opts.errors ?? {};
@@ -112,17 +118,22 @@ export function repositoryFormPage(
               <p class="muted">Format Go · type <span class="badge ${v.type}">${v.type}</span> (neither can change)</p>`
         }
         ${textArea({ id: 'description', label: 'Description', value: v.description, rows: 2, error: e.description })}
-        ${has('proxy') && textField({
-          id: 'remoteUrl',
-          label: 'Remote URL',
-          type: 'url',
-          value: v.remoteUrl,
-          placeholder: 'https://goproxy.example.com',
-          showFor: ['proxy'],
-          error: e.remoteUrl,
-          hint: 'The upstream GOPROXY this repository fetches from and caches.',
-        })}
-        ${has('proxy') && html`<fieldset data-show-for="proxy" class="${e.upstream ? 'has-error' : ''}">
+        ${
+          has('proxy') &&
+          textField({
+            id: 'remoteUrl',
+            label: 'Remote URL',
+            type: 'url',
+            value: v.remoteUrl,
+            placeholder: 'https://goproxy.example.com',
+            showFor: ['proxy'],
+            error: e.remoteUrl,
+            hint: 'The upstream GOPROXY this repository fetches from and caches.',
+          })
+        }
+        ${
+          has('proxy') &&
+          html`<fieldset data-show-for="proxy" class="${e.upstream ? 'has-error' : ''}">
           <legend>Upstream credentials (optional)</legend>
           ${textField({ id: 'upstreamUsername', label: 'Upstream username', value: v.upstreamUsername, autocomplete: 'off' })}
           ${textField({
@@ -133,7 +144,8 @@ export function repositoryFormPage(
             hint: opts.passwordSet ? 'A password is stored; leave this empty to keep it.' : undefined,
           })}
           ${e.upstream && html`<p class="field-error">${e.upstream}</p>`}
-        </fieldset>`}
+        </fieldset>`
+        }
         ${has('group') && membersField(candidates, v.members, e.members)}
         ${checkboxField({
           id: 'anonymousRead',
@@ -153,4 +165,3 @@ export function repositoryFormPage(
     </div>`,
   });
 }
-

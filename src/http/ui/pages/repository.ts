@@ -1,6 +1,6 @@
 import type { ModulePage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
-import { html, type Html } from '../html';
+import { type Html, html } from '../html';
 import { layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
@@ -83,8 +83,11 @@ export function repositoryPage(ui: SignedInEnv, d: RepositoryPageData): Html {
           ${repo.description && html`<p class="muted">${repo.description}</p>`}
           ${repo.remoteUrl && html`<p class="muted">Proxies <code>${repo.remoteUrl}</code></p>`}
         </div>
-        ${d.canAdmin && html`<div class="actions"><a class="button secondary" href="${repoHref(ui, repo.name, '/edit')}">Edit</a>
-          ${ui.principal.isAdmin && html`<a class="button secondary" href="${repoHref(ui, repo.name, '/delete')}">Delete</a>`}</div>`}
+        ${
+          d.canAdmin &&
+          html`<div class="actions"><a class="button secondary" href="${repoHref(ui, repo.name, '/edit')}">Edit</a>
+          ${ui.principal.isAdmin && html`<a class="button secondary" href="${repoHref(ui, repo.name, '/delete')}">Delete</a>`}</div>`
+        }
       </div>
       ${setupSnippets(ui, repo, d.modules?.modules.map((m) => m.module) ?? [])}
       ${uploads && uploadForm(ui, repo)}

@@ -1,6 +1,6 @@
 import type { TokenView } from '../../../auth/tokens';
-import { formErrorBox, textField, type FieldErrors } from '../forms';
-import { html, type Html } from '../html';
+import { type FieldErrors, formErrorBox, textField } from '../forms';
+import { type Html, html } from '../html';
 import { copyLine, csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { formatTime } from './repository';
@@ -13,7 +13,12 @@ function status(t: TokenView, now: number): Html {
 
 export function tokensPage(
   ui: SignedInEnv,
-  opts: { tokens: TokenView[]; created?: { token: TokenView; secret: string }; values?: { name: string; expires: string }; errors?: FieldErrors },
+  opts: {
+    tokens: TokenView[];
+    created?: { token: TokenView; secret: string };
+    values?: { name: string; expires: string };
+    errors?: FieldErrors;
+  },
 ): Html {
   const now = Date.now();
   const e = opts.errors ?? {};

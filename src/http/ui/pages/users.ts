@@ -1,15 +1,18 @@
 import type { PublicUser } from '../../../auth/users';
 import type { Role } from '../../../db/schema';
 import type { RepositoryView } from '../../../repos/repository-service';
-import { checkboxField, formErrorBox, textField, type FieldErrors } from '../forms';
-import { attrs, html, type Html } from '../html';
+import { checkboxField, type FieldErrors, formErrorBox, textField } from '../forms';
+import { attrs, type Html, html } from '../html';
 import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { formatTime } from './repository';
 
 export const userHref = (ui: SignedInEnv, username: string) => url(ui, `/users/${encodeURIComponent(username)}`);
 
-export function usersPage(ui: SignedInEnv, opts: { users: PublicUser[]; values?: { username: string; isAdmin: boolean }; errors?: FieldErrors }): Html {
+export function usersPage(
+  ui: SignedInEnv,
+  opts: { users: PublicUser[]; values?: { username: string; isAdmin: boolean }; errors?: FieldErrors },
+): Html {
   const e = opts.errors ?? {};
   const rows = opts.users.map(
     (u) => html`<tr>

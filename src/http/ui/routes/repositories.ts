@@ -4,9 +4,9 @@ import { BadRequest } from '../../../errors';
 import type { RepositoryInput, RepositoryPatch, RepositoryView } from '../../../repos/repository-service';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { errorsFor, isClientError, str } from '../forms';
-import { deleteRepositoryPage, repositoriesPage } from '../pages/repositories';
-import { EMPTY_FORM, formValuesOf, repositoryFormPage, WRITE_POLICIES, type RepositoryFormValues } from '../pages/repository-form';
 import { url } from '../layout';
+import { deleteRepositoryPage, repositoriesPage } from '../pages/repositories';
+import { EMPTY_FORM, formValuesOf, type RepositoryFormValues, repositoryFormPage, WRITE_POLICIES } from '../pages/repository-form';
 import { redirect } from '../respond';
 import type { SignedInEnv } from '../session';
 
@@ -61,7 +61,8 @@ export function createInput(v: ReturnType<typeof readRepositoryForm>): Repositor
     anonymousRead: v.anonymousRead,
     writePolicy: writePolicyOf(v.writePolicy || 'allow_once'),
     description: v.description,
-    settings: proxy && v.upstreamUsername ? { upstreamUsername: v.upstreamUsername, upstreamPassword: v.upstreamPassword || undefined } : undefined,
+    settings:
+      proxy && v.upstreamUsername ? { upstreamUsername: v.upstreamUsername, upstreamPassword: v.upstreamPassword || undefined } : undefined,
   };
 }
 
@@ -117,7 +118,12 @@ export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
         return done(ctx, me, `/repositories/${encodeURIComponent(created.name)}`, `Repository ${created.name} was created.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
-        const body = repositoryFormPage(me, { mode: 'create', values, candidates: await ctx.repositories.list(), errors: errorsFor(err, REPOSITORY_FIELD_RULES) });
+        const body = repositoryFormPage(me, {
+          mode: 'create',
+          values,
+          candidates: await ctx.repositories.list(),
+          errors: errorsFor(err, REPOSITORY_FIELD_RULES),
+        });
         return page(ctx, me, body, 400);
       }
     })
@@ -126,7 +132,12 @@ export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
       const row = await ctx.repositories.rowByName(params.name);
       await ctx.permissions.authorize(me.principal, row, 'admin');
       const view = await ctx.repositories.view(row);
-      const body = repositoryFormPage(me, { mode: 'edit', values: formValuesOf(view), candidates: await ctx.repositories.list(), passwordSet: view.settings.upstreamPasswordSet });
+      const body = repositoryFormPage(me, {
+        mode: 'edit',
+        values: formValuesOf(view),
+        candidates: await ctx.repositories.list(),
+        passwordSet: view.settings.upstreamPasswordSet,
+      });
       return page(ctx, me, body);
     })
     .post('/repositories/:name/edit', async ({ ui, params, form }) => {

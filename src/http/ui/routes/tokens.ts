@@ -53,7 +53,13 @@ export function tokenUiRoutes(ctx: AppContext, prefix: string) {
       if (username !== me.principal.username && !me.principal.isAdmin) throw new Forbidden(`token ${id} belongs to another user`);
       const token = await ctx.tokens.revoke(id);
       const a = actor(me);
-      await ctx.audit.record({ actor: a.username, action: 'token.revoke', target: `${username}/${id}`, details: { name: token.name }, clientAddress: a.clientAddress });
+      await ctx.audit.record({
+        actor: a.username,
+        action: 'token.revoke',
+        target: `${username}/${id}`,
+        details: { name: token.name },
+        clientAddress: a.clientAddress,
+      });
       return done(ctx, me, '/tokens', `Token ${token.name} was revoked.`);
     });
 }

@@ -48,7 +48,13 @@ export function userUiRoutes(ctx: AppContext, prefix: string) {
       try {
         const row = await ctx.users.create({ ...values, password: str(form, 'password') });
         const a = actor(me);
-        await ctx.audit.record({ actor: a.username, action: 'user.create', target: row.username, details: { isAdmin: row.isAdmin }, clientAddress: a.clientAddress });
+        await ctx.audit.record({
+          actor: a.username,
+          action: 'user.create',
+          target: row.username,
+          details: { isAdmin: row.isAdmin },
+          clientAddress: a.clientAddress,
+        });
         return done(ctx, me, `/users/${encodeURIComponent(row.username)}`, `User ${row.username} was created. Grant them access below.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
@@ -95,13 +101,32 @@ export function userUiRoutes(ctx: AppContext, prefix: string) {
         const repo = await ctx.repositories.rowByName(change.repo);
         if (change.role) {
           const { grant, previous } = await ctx.permissions.grant(repo, user.username, change.role);
-          await ctx.audit.record({ actor: a.username, action: 'permission.grant', repository: repo.name, target: user.username, details: { role: grant.role, previous }, clientAddress: a.clientAddress });
+          await ctx.audit.record({
+            actor: a.username,
+            action: 'permission.grant',
+            repository: repo.name,
+            target: user.username,
+            details: { role: grant.role, previous },
+            clientAddress: a.clientAddress,
+          });
         } else {
           const role = await ctx.permissions.revoke(repo, user.username);
-          await ctx.audit.record({ actor: a.username, action: 'permission.revoke', repository: repo.name, target: user.username, details: { role }, clientAddress: a.clientAddress });
+          await ctx.audit.record({
+            actor: a.username,
+            action: 'permission.revoke',
+            repository: repo.name,
+            target: user.username,
+            details: { role },
+            clientAddress: a.clientAddress,
+          });
         }
       }
       const changed = changes.length;
-      return done(ctx, me, `/users/${encodeURIComponent(user.username)}`, changed ? `Access of ${user.username} was saved (${changed} change${changed === 1 ? '' : 's'}).` : 'Nothing changed.');
+      return done(
+        ctx,
+        me,
+        `/users/${encodeURIComponent(user.username)}`,
+        changed ? `Access of ${user.username} was saved (${changed} change${changed === 1 ? '' : 's'}).` : 'Nothing changed.',
+      );
     });
 }
