@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
+import { checkProperty } from '../../test/support/property.ts';
 import { InvalidPathError, InvalidVersionError } from './errors.ts';
 import { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape.ts';
 import { isValidModulePath } from './module-path.ts';
@@ -65,7 +66,7 @@ describe('properties', () => {
     .filter(isValidModulePath);
 
   test('unescapePath(escapePath(p)) is p for every valid module path', () => {
-    fc.assert(
+    checkProperty(
       fc.property(modulePath, (p) => {
         const e = escapePath(p);
         expect(e).not.toMatch(/[A-Z]/);
@@ -76,7 +77,7 @@ describe('properties', () => {
   });
 
   test('paths that differ only in case escape to different strings', () => {
-    fc.assert(
+    checkProperty(
       fc.property(modulePath, (p) => {
         const flipped = p.replace(/[a-z]/g, (c, i) => (i > p.indexOf('/') && p.indexOf('/') > 0 ? c.toUpperCase() : c));
         if (flipped !== p && isValidModulePath(flipped)) expect(escapePath(flipped)).not.toBe(escapePath(p));
@@ -86,7 +87,7 @@ describe('properties', () => {
 
   test('unescapeVersion(escapeVersion(v)) is v for printable ASCII versions', () => {
     const version = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.+_-]{0,15}$/).filter((v) => !v.endsWith('.'));
-    fc.assert(
+    checkProperty(
       fc.property(version, (v) => {
         expect(unescapeVersion(escapeVersion(v))).toBe(v);
       }),
@@ -95,7 +96,7 @@ describe('properties', () => {
   });
 
   test('unescaping never accepts an upper-case letter', () => {
-    fc.assert(
+    checkProperty(
       fc.property(fc.string({ maxLength: 12 }), (s) => {
         if (!/[A-Z]/.test(s)) return;
         expect(() => unescapeVersion(s)).toThrow(InvalidVersionError);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
+import { checkProperty } from '../../test/support/property.ts';
 import { GoProtocolError } from './errors.ts';
 import { escapePath, escapeVersion } from './escape.ts';
 import { isValidModulePath } from './module-path.ts';
@@ -85,7 +86,7 @@ describe('parseGoRequestPath', () => {
       .tuple(fc.constantFrom('example.com', 'github.com', 'go.dev'), fc.array(elem, { minLength: 1, maxLength: 3 }))
       .map(([h, r]) => [h, ...r].join('/'));
     const version = fc.tuple(fc.nat(9), fc.nat(9), fc.constantFrom('', '-RC1', '-beta.2')).map(([a, b, pre]) => `v${a % 2}.${b}.0${pre}`);
-    fc.assert(
+    checkProperty(
       fc.property(path, version, (p, v) => {
         if (!isValidModulePath(p) || /\/v[0-9]+$/.test(p)) return;
         expect(parseGoRequestPath(`${escapePath(p)}/@v/${escapeVersion(v)}.zip`)).toEqual({ kind: 'zip', module: p, version: v });

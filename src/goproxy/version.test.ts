@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
 import semver from 'semver';
+import { checkProperty } from '../../test/support/property.ts';
 import { InvalidVersionError } from './errors.ts';
 import {
   canonicalVersion,
@@ -181,7 +182,7 @@ describe('ordering', () => {
   const anyVersion = fc.oneof(fullVersion, fc.constantFrom('v1', 'v1.2', 'junk', ''), fc.string({ maxLength: 6 }));
 
   test('compareVersions agrees with semver precedence on full versions', () => {
-    fc.assert(
+    checkProperty(
       fc.property(fullVersion, fullVersion, (a, b) => {
         const want = semver.compare(a.slice(1), b.slice(1));
         expect(compareSemver(a, b)).toBe(want);
@@ -192,7 +193,7 @@ describe('ordering', () => {
   });
 
   test('compareVersions is a total order: antisymmetric, transitive, zero only for equal strings', () => {
-    fc.assert(
+    checkProperty(
       fc.property(anyVersion, anyVersion, anyVersion, (a, b, c) => {
         expect(Math.sign(compareVersions(a, b))).toBe(-Math.sign(compareVersions(b, a)) || 0);
         expect(compareVersions(a, b) === 0).toBe(a === b);
@@ -203,7 +204,7 @@ describe('ordering', () => {
   });
 
   test('sorting is independent of input order', () => {
-    fc.assert(
+    checkProperty(
       fc.property(fc.array(anyVersion, { maxLength: 20 }), (vs) => {
         expect(sortVersions([...vs].reverse())).toEqual(sortVersions(vs));
       }),
