@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { CachedPasswordVerifier, verifyAgainstDummy } from './passwords';
 import { ANONYMOUS, type Principal, type RequestCredentials } from './principal';
 import { type SessionService, sessionSecretFromCookie } from './sessions';
-import { addressKey, LoginThrottle, usernameKey } from './throttle';
+import { addressKey, credentialOf, LoginThrottle, signInKey } from './throttle';
 import { looksLikeToken, type TokenService } from './tokens';
 import type { UserService } from './users';
 
@@ -88,17 +88,19 @@ export class AuthService {
    * 401 for a disabled user) and returns the user. The UI's login form and the own-password change use it.
    */
   async login(username: string, password: string, address: string): Promise<UserRow> {
-    const keys = [addressKey(address), usernameKey(username)];
+    // Per (name, address): an attacker elsewhere cannot slow the owner down. Per address: spraying is slowed.
+    const keys = [signInKey(username, address), addressKey(address)];
     this.throttle.check(...keys);
     const user = await this.users.byName(username);
     const ok = user ? await this.passwords.verify(user.id, password, user.passwordHash) : await verifyAgainstDummy(password);
     if (!user || !ok) {
-      this.throttle.fail(...keys);
+      this.throttle.fail(keys, credentialOf(username, password));
       // An unknown name is not logged: it is often a password typed into the wrong field.
       this.log.warn('sign-in failed', { username: user ? username : '(unknown user)', clientAddress: address, via: 'password' });
       throw new Unauthorized(INVALID);
     }
-    this.throttle.succeed(...keys);
+    // Only this name's count at this address: a success must not clear the address's spraying budget.
+    this.throttle.succeed(keys[0]);
     // Checked after the password so that only someone who knows it learns the account is disabled.
     if (user.disabled) throw new Unauthorized(`user "${user.username}" is disabled`);
     return user;
@@ -108,27 +110,27 @@ export class AuthService {
    * Tokens are 256 random bits: guessing one is hopeless, and a valid token proves nothing an attacker
    * could use. So a valid token is let through even from a throttled address (behind a reverse proxy
    * every client shares one address, and a flood of password guesses must not stop everyone's CI), while
-   * a wrong one counts against the address and is slowed like a wrong password. Username throttling
-   * never applies: guesses against alice's password do not block alice's tokens. With `fallThrough`, an
-   * unknown secret that merely looks like a token returns null so it can be tried as a password.
+   * a wrong one counts like a wrong password, against (name, address) and the address. With
+   * `fallThrough`, an unknown secret that merely looks like a token returns null so it can be tried as a
+   * password (which then counts it once, under the name it came with).
    */
   private async token(secret: string, username: string | null, address: string, fallThrough: true): Promise<Principal | null>;
   private async token(secret: string, username: string | null, address: string): Promise<Principal>;
   private async token(secret: string, username: string | null, address: string, fallThrough = false): Promise<Principal | null> {
-    const key = addressKey(address);
+    const keys = [signInKey(username, address), addressKey(address)];
     const found = looksLikeToken(secret) ? await this.tokens.lookup(secret) : null;
     if (!found) {
       if (fallThrough) return null;
-      this.throttle.check(key);
-      this.throttle.fail(key);
+      this.throttle.check(...keys);
+      this.throttle.fail(keys, credentialOf(username, secret));
       this.log.warn('sign-in failed', { clientAddress: address, via: 'token' });
       throw new Unauthorized('invalid API token');
     }
     const { token, user } = found;
     if (username !== null && username !== user.username) {
       // A real token under the wrong name is a misconfiguration, or someone holding another's token.
-      this.throttle.check(key);
-      this.throttle.fail(key);
+      this.throttle.check(...keys);
+      this.throttle.fail(keys, credentialOf(username, secret));
       this.log.warn('sign-in failed: token used with another username', { owner: user.username, clientAddress: address, via: 'token' });
       throw new Unauthorized(INVALID);
     }

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addressKey, signInKey } from '../../src/auth/throttle';
 import { ADMIN_PASSWORD, basic } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { type GoEnv, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
@@ -156,6 +157,27 @@ describe.skipIf(!haveTools).each(testDatabaseKinds())('the go command against pr
       const r = await download(await goEnv(`${server.url}/go/private/`));
       expect(r.code).not.toBe(0);
       expect(r.all).toContain('401 Unauthorized');
+    },
+    E2E_TIMEOUT,
+  );
+
+  test(
+    '(f) a mistyped token in one go command run counts as one failed sign-in, however often the go command sends it',
+    async () => {
+      server.ctx.auth.throttle.reset();
+      const host = new URL(server.url).host;
+      const mistyped = `${aliceToken.slice(0, -3)}${aliceToken.endsWith('xyz') ? 'abc' : 'xyz'}`;
+      const sent = basic('alice', mistyped);
+      const spy = spyOn(server.ctx.auth, 'authenticate');
+      const r = await download(await goEnv(`https://alice:${mistyped}@${host}/go/private/`));
+      const tries = spy.mock.calls.filter(([creds]) => creds.authorization === sent).length;
+      spy.mockRestore();
+      expect(tries).toBeGreaterThan(1);
+      expect(r.code).not.toBe(0);
+      expect(r.all).toContain('401 Unauthorized');
+      // The go command asked more than once (it retries every 4xx once), yet it is one mistake.
+      expect(server.ctx.auth.throttle.failures(signInKey('alice', '127.0.0.1'))).toBe(1);
+      expect(server.ctx.auth.throttle.failures(addressKey('127.0.0.1'))).toBe(1);
     },
     E2E_TIMEOUT,
   );
