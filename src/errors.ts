@@ -75,9 +75,13 @@ export class BadUpstream extends AppError {
   }
 }
 
-export class Unavailable extends AppError {
-  constructor(message: string) {
-    super(503, 'unavailable', message);
+/** Seconds a client is told to wait before retrying when a dependency is down: long enough for a blip to pass. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** The database or the storage did not answer (or not in time): nothing the client did wrong, so retry later. */
+export class ServiceUnavailable extends AppError {
+  constructor(message: string, retryAfterSeconds = RETRY_AFTER_SECONDS) {
+    super(503, 'unavailable', message, { 'Retry-After': String(retryAfterSeconds) });
   }
 }
 
@@ -92,13 +96,87 @@ function isGoProtocolError(err: unknown): err is Error & { rule: string; status?
   return err instanceof Error && typeof (err as { rule?: unknown }).rule === 'string';
 }
 
-/** Maps anything thrown to an AppError; unknown errors become a 500 whose message hides internals. */
+/**
+ * Error codes that mean "a dependency is down or overloaded", not "this request is wrong":
+ * socket errors (Node's E* and Bun fetch's names), postgres-js's own connection errors, and the
+ * file system's I/O and capacity errors.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ConnectionRefused',
+  'ConnectionClosed',
+  'FailedToOpenSocket',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'EIO',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EMFILE',
+  'ENFILE',
+  'ESTALE',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs that a retry can cure: connection exceptions (08), insufficient resources (53),
+ * server shutting down or starting (57P), a statement cancelled by statement_timeout (57014),
+ * lock timeouts (55P03), serialization failures and deadlocks (40001, 40P01).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|53...|57P0.|57014|55P03|40001|40P01)$/;
+
+/** Error names of the AWS SDK (and its HTTP handler) for a storage request that got no usable answer. */
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'SlowDown', 'ServiceUnavailable', 'InternalError']);
+
+interface ErrorFields {
+  code?: unknown;
+  name?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** The error and its causes (drizzle wraps driver errors in DrizzleQueryError with the original as cause). */
+function* causes(err: unknown): Generator<unknown> {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as ErrorFields).cause, depth++) yield e;
+}
+
+/** A short reason (an error code) when err says a dependency did not answer; undefined for anything else. */
+function unavailableReason(err: unknown): string | undefined {
+  for (const e of causes(err)) {
+    const f = e as ErrorFields;
+    const code = typeof f.code === 'string' ? f.code : '';
+    const name = typeof f.name === 'string' ? f.name : '';
+    const status = f.$metadata?.httpStatusCode;
+    // Only the code goes out: the driver's message can name internal hosts and ports (it is logged in full).
+    if (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NAMES.has(name)) return code || name;
+    if (status && status >= 500) return `${name || 'storage error'} (HTTP ${status})`;
+  }
+  return undefined;
+}
+
+/**
+ * Maps anything thrown to an AppError. A dependency that is down (database, storage) is a 503 with
+ * Retry-After, so the go command and scripts retry instead of reporting the request as wrong;
+ * other unknown errors become a 500 whose message hides internals.
+ */
 export function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
+  for (const e of causes(err)) if (e instanceof AppError) return e;
   if (isGoProtocolError(err)) {
     const status = err.status === 404 ? 404 : 400;
     return new AppError(status, status === 404 ? 'not_found' : 'bad_request', err.message);
   }
+  const reason = unavailableReason(err);
+  if (reason !== undefined) return new ServiceUnavailable(`a service this server depends on is unavailable (${reason}); try again shortly`);
   return new AppError(500, 'internal', 'internal server error');
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { deflateSync } from 'fflate';
 import { invalidZipCorpus } from '../../test/fixtures/invalid-module-zips.ts';
@@ -231,6 +232,27 @@ describe('refusals', () => {
     const zip = buildModuleZip(M, V, files);
     const r: RandomAccessReader = { size: zip.length + 100, read: async (o, l) => zip.subarray(o, o + l) };
     expect((await refusal(checkModuleZip(r, M, V))).rule).toBe('zip-format');
+  });
+
+  // The storage dying mid-check must not be reported as a bad zip: the client would not retry.
+  test.each([
+    ['native', 8],
+    ['fflate', 8],
+    ['native', 0],
+  ] as const)('a reader failing mid-entry surfaces its own error, not corrupt data (%s inflate, method %d)', async (inflate, method) => {
+    const big = new Uint8Array(randomBytes(1 << 20)); // incompressible: the data stays 1 MiB in the zip too
+    const zip = buildModuleZip(M, V, { ...files, 'big.bin': big }, { method });
+    const lost = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const inner = readerFromBytes(zip);
+    // Reads of the central directory (the zip's tail) and the first entries succeed; the middle is gone.
+    const r: RandomAccessReader = {
+      size: zip.length,
+      read: async (o, l) => {
+        if (o >= 64 * 1024 && o < zip.length - 128 * 1024) throw lost;
+        return inner.read(o, l);
+      },
+    };
+    await expect(checkModuleZip(r, M, V, { chunkSize: 4096, inflate })).rejects.toBe(lost);
   });
 
   test('an aborted signal stops the check', async () => {

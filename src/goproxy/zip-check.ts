@@ -219,12 +219,31 @@ async function checkDescriptorCrc(r: RandomAccessReader, e: CentralEntry, at: nu
     throw refuse('crc-mismatch', name, 'data descriptor CRC-32 differs from the central directory');
 }
 
-async function* rangeChunks(r: RandomAccessReader, data: EntryData, length: number, chunkSize: number, signal?: AbortSignal) {
+/** Where a read of the zip itself failed (the storage, not the zip's content): kept to be rethrown as it is. */
+interface ReadFailure {
+  error?: unknown;
+}
+
+async function* rangeChunks(
+  r: RandomAccessReader,
+  data: EntryData,
+  length: number,
+  chunkSize: number,
+  failure: ReadFailure,
+  signal?: AbortSignal,
+) {
   signal?.throwIfAborted();
   if (data.head.length > 0) yield data.head;
   for (let off = data.head.length; off < length; off += chunkSize) {
     signal?.throwIfAborted();
-    yield await readExactly(r, data.start + off, Math.min(chunkSize, length - off), 'entry data');
+    let chunk: Uint8Array;
+    try {
+      chunk = await readExactly(r, data.start + off, Math.min(chunkSize, length - off), 'entry data');
+    } catch (err) {
+      failure.error = err;
+      throw err;
+    }
+    yield chunk;
   }
 }
 
@@ -252,12 +271,16 @@ async function digestEntry(r: RandomAccessReader, p: Planned, o: DigestOptions):
     crc = Bun.hash.crc32(chunk, crc);
     keep?.push(chunk.slice());
   };
-  const input = rangeChunks(r, data, e.compressedSize, o.chunkSize, o.signal);
+  const failure: ReadFailure = {};
+  const input = rangeChunks(r, data, e.compressedSize, o.chunkSize, failure, o.signal);
   try {
     if (e.method === 8) await inflateRaw(o.engine, input, sink);
     else for await (const chunk of input) sink(chunk);
   } catch (err) {
     if (err instanceof InvalidZipError || o.signal?.aborted) throw err;
+    // A reader that failed (the storage went away mid-check) says nothing about the zip: the caller
+    // must see its own error, which the inflate engine may have passed on wrapped or replaced.
+    if (failure.error !== undefined) throw failure.error;
     throw refuse('corrupt-data', name, `compressed data is corrupt (${(err as Error).message})`);
   }
   if (size !== e.uncompressedSize) {

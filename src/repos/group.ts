@@ -1,5 +1,5 @@
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, MethodNotAllowed, NotFound, toAppError, UpstreamTimeout } from '../errors';
+import { AppError, BadUpstream, MethodNotAllowed, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
 import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
 import type { GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
@@ -40,14 +40,16 @@ function isAbsent(err: unknown): boolean {
 }
 
 /**
- * One error for members that failed, naming each. A timeout stays 504 and a client error keeps its
- * status; any other fault of a member is a 502, since to the go command the group is a gateway.
+ * One error for members that failed, naming each. A timeout stays 504, our own database or storage
+ * being down stays 503 (with Retry-After), and a client error keeps its status; any other fault of a
+ * member is a 502, since to the go command the group is a gateway.
  * Never a 404: that would send the go command on to the next GOPROXY entry (or direct) and hide an outage.
  */
 function memberFailure(failures: Failure[]): AppError {
   const message = failures.map((f) => `member "${f.member}" failed: ${f.error.message}`).join('; ');
   const first = failures[0].error;
   if (first.status === 504) return new UpstreamTimeout(message);
+  if (first.status === 503) return new ServiceUnavailable(message);
   if (first.status >= 400 && first.status < 500) return new AppError(first.status, first.code, message, first.headers);
   return new BadUpstream(message);
 }

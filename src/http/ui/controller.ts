@@ -70,7 +70,10 @@ export function uiController(ctx: AppContext, prefix: string, name: string, opts
           cookies.clearSession(cookieOpts(ctx, prefix)),
         ]);
       }
-      return htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
+      const page = htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
+      // A 503 says when to try again, to the browser as to the go command.
+      if (err.headers['Retry-After']) page.headers.set('Retry-After', err.headers['Retry-After']);
+      return page;
     });
 }
 

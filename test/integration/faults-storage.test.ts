@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomBytes } from 'node:crypto';
+import type { BlobStore } from '../../src/storage/blob-store';
+import { S3BlobStore } from '../../src/storage/s3-blob-store';
+import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
+import { type S3rverHandle, startS3rver } from '../support/s3rver';
+import { buildModuleZip } from '../support/zipbuild';
+
+/** Delegates to the real store; the `killAtRead`-th read from now stops the S3 server first. */
+function killableStore(inner: S3BlobStore, s3: S3rverHandle): BlobStore & { killAtRead: number } {
+  const store = Object.create(inner) as BlobStore & { killAtRead: number };
+  store.killAtRead = 0;
+  store.get = async (key, range) => {
+    if (store.killAtRead > 0 && --store.killAtRead === 0) await s3.stop();
+    return inner.get(key, range);
+  };
+  return store;
+}
+
+// The S3 server really dies (the child process ends), between staging an upload and checking its zip.
+describe('S3 storage going away', () => {
+  let s3: S3rverHandle;
+  let inner: S3BlobStore;
+  let store: ReturnType<typeof killableStore>;
+  let t: TestApp;
+  const mod = 'example.com/faults/s3';
+  // 3 MiB that do not compress: the zip check reads it in several ranged GETs (1 MiB read-ahead), so the
+  // third GET falls in the middle of an entry's data.
+  const big = new Uint8Array(randomBytes(3 << 20));
+  const zipOf = (v: string) => buildModuleZip(mod, v, { 'go.mod': `module ${mod}\n`, 'a.go': 'package s3\n', 'big.bin': big });
+  const put = (v: string) => t.request(`/go/s3-faults/${mod}/@v/${v}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zipOf(v) });
+
+  beforeAll(async () => {
+    s3 = await startS3rver();
+    inner = new S3BlobStore(s3.config);
+    store = killableStore(inner, s3);
+    t = await startTestApp({ storage: store });
+    expect((await t.api('POST', '/repositories', { name: 's3-faults', type: 'hosted', anonymousRead: true })).status).toBe(201);
+    expect((await put('v1.0.0')).status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    inner?.destroy();
+    await s3?.stop();
+  });
+
+  test('an upload whose storage dies during the zip check is a 503 with Retry-After, not a bad zip', async () => {
+    store.killAtRead = 3;
+    const res = await put('v1.1.0');
+    const text = await res.text();
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(text).not.toContain('corrupt');
+    expect(text).toContain('unavailable');
+    // Nothing half-published: the version is not listed.
+    expect(await (await t.request(`/go/s3-faults/${mod}/@v/list`)).text()).toBe('v1.0.0\n');
+  }, 60_000);
+
+  test('reading a published zip from a stopped S3 server is a 503 with Retry-After', async () => {
+    const res = await t.request(`/go/s3-faults/${mod}/@v/v1.0.0.zip`);
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('an upload to a stopped S3 server is a 503, not a 400 or 500', async () => {
+    const res = await put('v1.2.0');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+  }, 60_000);
+
+  test('readiness says 503 and names the storage', async () => {
+    const res = await t.request('/ready');
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toContain('storage');
+  }, 60_000);
+});
