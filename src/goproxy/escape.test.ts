@@ -16,15 +16,25 @@ describe('escapePath / unescapePath', () => {
     expect(unescapePath(escaped)).toBe(path);
   });
 
+  // The refusal names the character at fault and the rule it broke: "é" is not an upper-case letter.
   test.each([
-    ['github.com/Foo/bar', 'an upper-case letter'],
-    ['github.com/!Foo/bar', "'!' followed by an upper-case letter"],
-    ['github.com/!1/bar', "'!' followed by a digit"],
-    ['github.com/foo/bar!', "a trailing '!'"],
-    ['github.com/!!foo', "a doubled '!'"],
-    ['github.com/fü', 'a non-ASCII letter'],
-  ])('unescapePath refuses %p (%s)', (escaped) => {
+    ['github.com/Foo/bar', 'path-escape-upper-case', 'upper-case "F" at offset 11 must be written as "!f"'],
+    ['github.com/!Foo/bar', 'path-escape-bang', '"!" at offset 11 is followed by "F": it may only precede a lower-case letter'],
+    ['github.com/!1/bar', 'path-escape-bang', '"!" at offset 11 is followed by "1"'],
+    ['github.com/foo/bar!', 'path-escape-bang', '"!" at offset 18 is followed by nothing'],
+    ['github.com/!!foo', 'path-escape-bang', '"!" at offset 11 is followed by "!"'],
+    ['github.com/fü', 'path-escape-non-ascii', 'non-ASCII character "ü" at offset 12: only ASCII is allowed'],
+    ['example.com/café', 'path-escape-non-ascii', 'non-ASCII character "é"'],
+    ['example.com/\u{1F600}', 'path-escape-non-ascii', 'non-ASCII character "\u{1F600}"'],
+  ])('unescapePath refuses %p under rule %s, saying %p', (escaped, rule, reason) => {
     expect(() => unescapePath(escaped)).toThrow(InvalidPathError);
+    expect(() => unescapePath(escaped)).toThrow(reason);
+    expect(() => unescapePath(escaped)).not.toThrow(rule === 'path-escape-upper-case' ? /never/ : /upper-case/);
+    try {
+      unescapePath(escaped);
+    } catch (e) {
+      expect((e as InvalidPathError).rule).toBe(rule);
+    }
   });
 
   test('unescapePath refuses a well-escaped path that is not a valid module path', () => {
@@ -38,6 +48,15 @@ describe('escapePath / unescapePath', () => {
 });
 
 describe('escapeVersion / unescapeVersion', () => {
+  test.each([
+    ['V1.0.0', 'upper-case "V" at offset 0 must be written as "!v"'],
+    ['v1.0.0-é', 'non-ASCII character "é" at offset 7'],
+    ['v1.0.0-!', '"!" at offset 7 is followed by nothing'],
+  ])('unescapeVersion refuses %p saying %p', (escaped, reason) => {
+    expect(() => unescapeVersion(escaped)).toThrow(InvalidVersionError);
+    expect(() => unescapeVersion(escaped)).toThrow(reason);
+  });
+
   test.each([
     ['v1.2.3', 'v1.2.3'],
     ['v1.2.3-RC1', 'v1.2.3-!r!c1'],

@@ -12,18 +12,33 @@ function escapeString(s: string): string {
   return s.replace(/[A-Z]/g, (c) => '!' + c.toLowerCase());
 }
 
-/** The inverse of escapeString, or null when `escaped` is not something escapeString can produce. */
-function unescapeString(escaped: string): string | null {
+/** Why an escaped string is not one escapeString could have produced: a stable rule and a reason naming the character. */
+interface EscapeProblem {
+  rule: 'escape-non-ascii' | 'escape-upper-case' | 'escape-bang';
+  reason: string;
+}
+
+/** The inverse of escapeString, or the first character that escapeString could not have produced, and why. */
+function unescapeString(escaped: string): string | EscapeProblem {
   let out = '';
   for (let i = 0; i < escaped.length; i++) {
     const c = escaped[i];
-    if (c.charCodeAt(0) >= 0x80 || (c >= 'A' && c <= 'Z')) return null;
+    if (c.charCodeAt(0) >= 0x80) {
+      const whole = String.fromCodePoint(escaped.codePointAt(i) ?? 0xfffd);
+      return { rule: 'escape-non-ascii', reason: `non-ASCII character ${q(whole)} at offset ${i}: only ASCII is allowed` };
+    }
+    if (c >= 'A' && c <= 'Z') {
+      return { rule: 'escape-upper-case', reason: `upper-case ${q(c)} at offset ${i} must be written as ${q(`!${c.toLowerCase()}`)}` };
+    }
     if (c !== '!') {
       out += c;
       continue;
     }
     const next = escaped[++i];
-    if (next === undefined || next < 'a' || next > 'z') return null;
+    if (next === undefined || next < 'a' || next > 'z') {
+      const after = next === undefined ? 'nothing' : q(next);
+      return { rule: 'escape-bang', reason: `"!" at offset ${i - 1} is followed by ${after}: it may only precede a lower-case letter` };
+    }
     out += next.toUpperCase();
   }
   return out;
@@ -45,12 +60,8 @@ export function escapeVersion(v: string): string {
 
 export function unescapePath(escaped: string): string {
   const path = unescapeString(escaped);
-  if (path === null) {
-    throw new InvalidPathError(
-      'path-escape',
-      `invalid escaped module path ${q(escaped)}: upper-case letters must be written as "!" followed by the lower-case letter`,
-    );
-  }
+  if (typeof path !== 'string')
+    throw new InvalidPathError(`path-${path.rule}`, `invalid escaped module path ${q(escaped)}: ${path.reason}`);
   try {
     checkModulePath(path);
   } catch (e) {
@@ -62,12 +73,7 @@ export function unescapePath(escaped: string): string {
 
 export function unescapeVersion(escaped: string): string {
   const v = unescapeString(escaped);
-  if (v === null) {
-    throw new InvalidVersionError(
-      'version-escape',
-      `invalid escaped version ${q(escaped)}: upper-case letters must be written as "!" followed by the lower-case letter`,
-    );
-  }
+  if (typeof v !== 'string') throw new InvalidVersionError(`version-${v.rule}`, `invalid escaped version ${q(escaped)}: ${v.reason}`);
   const p = elemProblem(v, 'file');
   if (p) throw new InvalidVersionError(p.rule, `invalid escaped version ${q(escaped)}: ${p.reason}`);
   return v;
