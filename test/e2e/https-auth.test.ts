@@ -95,6 +95,19 @@ describe.skipIf(!haveTools).each(testDatabaseKinds())('the go command against pr
     expect((await call('/health')).status).toBe(200);
   });
 
+  test.each([
+    ['/health', 200],
+    ['/go/private/example.test/m/@v/list', 401],
+    ['/api/v1/users/me', 401],
+    ['/api/v1/nowhere', 404],
+    ['/login', 200],
+    ['/no/such/page', 404],
+  ])('under TLS %s answers %d with Strict-Transport-Security', async (path, status) => {
+    const res = await call(path);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000');
+  });
+
   // Publishing needs the hosted repository; parts (a) and (b) below depend on it.
   test('a user with write publishes a module with a PUT of its zip, using the token', async () => {
     const zip = buildModuleZip(MOD, VERSION, { 'go.mod': `module ${MOD}\n\ngo 1.21\n`, 'mod.go': 'package mod\n\nconst Answer = 42\n' });
@@ -212,6 +225,8 @@ describe.skipIf(!haveTools)('why HTTPS', () => {
         expect(r.code).not.toBe(0);
         expect(r.stdout + r.stderr).toContain('refusing to pass credentials to insecure URL');
         expect(r.stdout + r.stderr).not.toContain('secret-pw');
+        // HSTS over plain HTTP would mean nothing (browsers ignore it) and is not sent.
+        expect((await fetch(`${server.url}/health`)).headers.get('strict-transport-security')).toBeNull();
       } finally {
         await env.cleanup();
         await server.stop();
