@@ -18,6 +18,10 @@ describe('loadConfig', () => {
       tls: undefined,
       adminPassword: 'admin',
       adminPasswordIsDefault: true,
+      reusePort: false,
+      databaseConnectTimeoutMs: 5000,
+      databaseStatementTimeoutMs: 5000,
+      sweepIntervalMs: 3_600_000,
     });
     expect(c.dataDir).toEndWith('/data');
     expect(c.storage).toMatchObject({ type: 'filesystem', path: join(c.dataDir, 'storage') });
@@ -67,6 +71,10 @@ describe('loadConfig', () => {
     ],
     ['a too-short admin password', { ORBITREPO_ADMIN_PASSWORD: 'abc' }, 'ORBITREPO_ADMIN_PASSWORD', 'at least'],
     ['a public URL that is not http(s)', { ORBITREPO_PUBLIC_URL: 'ftp://repo.example' }, 'ORBITREPO_PUBLIC_URL', 'URL'],
+    ['a reuse-port flag that is not a boolean', { ORBITREPO_REUSE_PORT: 'sometimes' }, 'ORBITREPO_REUSE_PORT', 'true or false'],
+    ['a statement timeout in words', { ORBITREPO_DB_STATEMENT_TIMEOUT_MS: '5s' }, 'ORBITREPO_DB_STATEMENT_TIMEOUT_MS', 'whole number'],
+    ['a connect timeout of zero', { ORBITREPO_DB_CONNECT_TIMEOUT_MS: '0' }, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', 'from 100'],
+    ['a sweep interval under a second', { ORBITREPO_SWEEP_INTERVAL_MS: '10' }, 'ORBITREPO_SWEEP_INTERVAL_MS', 'from 1000'],
   ])('%s is refused, naming the variable', (_what, env, variable, says) => {
     let err: unknown;
     try {

@@ -38,7 +38,28 @@ export interface Config {
   adminPasswordIsDefault: boolean;
   /** Public base URL shown in the UI and snippets; empty: derived from each request. */
   publicUrl?: string;
+  /**
+   * True: listen with SO_REUSEPORT, so several processes can share the port on purpose. False (the
+   * default): a port another process holds stops start-up with one line, instead of two servers
+   * silently taking turns at the requests.
+   */
+  reusePort: boolean;
+  /** PostgreSQL only: how long opening a connection may take before requests get 503. */
+  databaseConnectTimeoutMs: number;
+  /**
+   * PostgreSQL only: how long one statement may run (the server's statement_timeout) and, with a
+   * little slack, how long the server waits for any answer (a frozen database does not answer at all).
+   */
+  databaseStatementTimeoutMs: number;
+  /** How often staged leftovers of interrupted uploads and fills are swept while running (also once at start). */
+  sweepIntervalMs: number;
 }
+
+/** A few seconds: a database that has not answered by then is down for the client's purposes; it retries on 503. */
+export const DEFAULT_DB_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_DB_STATEMENT_TIMEOUT_MS = 5_000;
+/** Hourly: a killed 500 MiB upload does not hold its disk space for days, and a sweep is one listing of tmp/. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 export class ConfigError extends Error {
   constructor(
@@ -164,6 +185,11 @@ export function loadConfig(env: Env = process.env): Config {
 
   const publicUrl = url(env, 'ORBITREPO_PUBLIC_URL', ['http', 'https'])?.replace(/\/+$/, '');
 
+  const reusePort = bool(env, 'ORBITREPO_REUSE_PORT', false);
+  const databaseConnectTimeoutMs = int(env, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_CONNECT_TIMEOUT_MS, 100, 600_000);
+  const databaseStatementTimeoutMs = int(env, 'ORBITREPO_DB_STATEMENT_TIMEOUT_MS', DEFAULT_DB_STATEMENT_TIMEOUT_MS, 100, 3_600_000);
+  const sweepIntervalMs = int(env, 'ORBITREPO_SWEEP_INTERVAL_MS', DEFAULT_SWEEP_INTERVAL_MS, 1000, 7 * 24 * 3_600_000);
+
   return {
     host,
     port,
@@ -174,5 +200,9 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     adminPasswordIsDefault: adminPassword === 'admin',
     publicUrl,
+    reusePort,
+    databaseConnectTimeoutMs,
+    databaseStatementTimeoutMs,
+    sweepIntervalMs,
   };
 }

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { consoleLogger } from './log';
-import { startServer } from './server';
+import { PortInUse, startServer } from './server';
 
 // The standalone server: the only file with process side effects.
 const log = consoleLogger();
@@ -15,7 +15,16 @@ try {
   throw err;
 }
 
-const running = await startServer(config, log);
+let running: Awaited<ReturnType<typeof startServer>>;
+try {
+  running = await startServer(config, log);
+} catch (err) {
+  if (err instanceof PortInUse) {
+    console.error(`cannot start: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
 log.info(`OrbitRepos listening on ${running.url}`, {
   database: config.databaseUrl ? 'postgresql (ORBITREPO_DATABASE_URL)' : `embedded PGlite at ${config.dataDir}/db`,
   storage: config.storage.type === 's3' ? `s3 bucket ${config.storage.s3?.bucket}` : `filesystem at ${config.storage.path}`,

@@ -13,8 +13,36 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Start-up stopped because another process holds the port; the message is the one line to print. */
+export class PortInUse extends Error {
+  constructor(host: string, port: number) {
+    super(
+      `port ${port} on ${host} is already in use by another process: stop it, choose another ORBITREPO_PORT, ` +
+        'or set ORBITREPO_REUSE_PORT=true to share the port on purpose',
+    );
+    this.name = 'PortInUse';
+  }
+}
+
+const isAddressInUse = (err: unknown) => (err as { code?: unknown })?.code === 'EADDRINUSE';
+
+/**
+ * Fails fast, before the database is opened, when the port is taken: a second server over the same
+ * embedded database directory must not even start. listen() below still decides a race.
+ */
+function ensurePortFree(host: string, port: number): void {
+  if (port === 0) return;
+  try {
+    Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
+  } catch (err) {
+    if (isAddressInUse(err)) throw new PortInUse(host, port);
+    throw err;
+  }
+}
+
 /** The standalone server: the plugin, opened from config, on a bare Elysia app that listens. */
 export async function startServer(config: Config, log: Logger = consoleLogger()): Promise<RunningServer> {
+  if (!config.reusePort) ensurePortFree(config.host, config.port);
   const orbit = await createOrbitRepos({ config, log });
   let app = new Elysia();
   // Under TLS every answer, errors and unknown paths included, tells browsers to come back only over HTTPS.
@@ -22,7 +50,21 @@ export async function startServer(config: Config, log: Logger = consoleLogger())
   if (config.tls) app = app.onRequest(({ set }) => void (set.headers['strict-transport-security'] = HSTS));
   app = app.use(orbit.plugin);
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
-  app.listen({ hostname: config.host, port: config.port, tls, maxRequestBodySize: 600 * 1024 * 1024, idleTimeout: 255 });
+  try {
+    // Elysia turns SO_REUSEPORT on unless told otherwise; with it a second server on the port would
+    // start and quietly take half the requests.
+    app.listen({
+      hostname: config.host,
+      port: config.port,
+      tls,
+      reusePort: config.reusePort,
+      maxRequestBodySize: 600 * 1024 * 1024,
+      idleTimeout: 255,
+    });
+  } catch (err) {
+    await orbit.close();
+    throw isAddressInUse(err) ? new PortInUse(config.host, config.port) : err;
+  }
   const server = app.server!;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${server.port}`;
