@@ -132,3 +132,46 @@ export function checkGoModModule(modulePath: string, goModText: string): void {
     throw new InvalidGoModError('gomod-module-mismatch', `module path in go.mod is ${declared} but URL says ${modulePath}`);
   }
 }
+
+const GO_VERSION = /^([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$/;
+const LAX_GO_VERSION = /^v?(([1-9][0-9]*)\.(0|[1-9][0-9]*))([^0-9].*)$/;
+
+/**
+ * The version on a go.mod's `go` line as modfile.ParseLax reads it (a lax
+ * "1.21-foo" becomes "1.21"), or null when there is none or the file does not
+ * lex. x/mod's zip rules depend on it (which vendor/ files go into a zip).
+ * Unlike ParseLax, errors in other directives are not looked for.
+ */
+export function goDirectiveVersion(text: string): string | null {
+  let lines: Line[];
+  try {
+    lines = tokenize(text);
+  } catch {
+    return null;
+  }
+  let found: string | null = null;
+  const record = (args: string[]): boolean => {
+    if (found !== null || args.length !== 1) return false; // "repeated go statement" and a bad arity fail the whole parse
+    let v = args[0];
+    if (!GO_VERSION.test(v)) {
+      const m = LAX_GO_VERSION.exec(v);
+      if (!m) return false;
+      v = m[1];
+    }
+    found = v;
+    return true;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const { tokens } = lines[i];
+    if (tokens[0] !== 'go') continue;
+    if (tokens.length === 2 && tokens[1] === '(') {
+      for (i++; i < lines.length && !(lines[i].tokens.length === 1 && lines[i].tokens[0] === ')'); i++) {
+        if (!record(lines[i].tokens)) return null;
+      }
+      if (i >= lines.length) return null;
+      continue;
+    }
+    if (!record(tokens.slice(1))) return null;
+  }
+  return found;
+}

@@ -121,7 +121,7 @@ class CollisionChecker {
   }
 }
 
-function checkModuleVersion(modulePath: string, version: string): void {
+export function checkModuleVersion(modulePath: string, version: string): void {
   checkModulePath(modulePath);
   if (!isCanonicalVersion(version)) {
     let should = '';
