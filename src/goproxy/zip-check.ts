@@ -24,6 +24,7 @@ import {
   readExactly,
   windowedReader,
 } from './zip-directory.ts';
+import { prefixRefusal } from './zip-hints.ts';
 
 export { type RandomAccessReader, readerFromBytes } from './zip-directory.ts';
 
@@ -159,7 +160,7 @@ function plan(entries: CentralEntry[], prefix: string, limits: ZipLimits): Plann
       throw new InvalidZipError('path-invalid-utf8', `zip entry ${q(lossy)}: name is not valid UTF-8`, lossy);
     }
     const name = e.name;
-    if (!name.startsWith(prefix)) throw refuse('path-prefix', name, `path does not start with ${q(prefix)}`);
+    if (!name.startsWith(prefix)) throw refuse('path-prefix', name, prefixRefusal(name, prefix));
     let rel = name.slice(prefix.length);
     const isDir = rel === '' || rel.endsWith('/');
     checkFileType(e, name, isDir);

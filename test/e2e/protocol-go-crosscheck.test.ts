@@ -98,6 +98,28 @@ const validCases: ValidCase[] = [
       'données/é.txt': 'é\n',
     },
   },
+  {
+    // CreateFromDir leaves these out, but CheckZip accepts a zip that has them: the server must too.
+    name: 'a .git directory, vendor/ and a nested module directory without its go.mod',
+    module: 'example.com/vcs',
+    version: 'v1.0.0',
+    files: {
+      'go.mod': 'module example.com/vcs\n',
+      'v.go': 'package vcs\n',
+      '.git/config': '[core]\n',
+      '.hg_archival.txt': 'repo: 0\n',
+      'vendor/modules.txt': '# example.com/dep v1.0.0\n',
+      'vendor/example.com/dep/dep.go': 'package dep\n',
+    },
+  },
+  {
+    name: 'directory entries for the module folder and every folder inside it (zip -r -D would leave them out)',
+    module: 'example.com/withdirs',
+    version: 'v1.0.0',
+    // The '' file is an entry named exactly "example.com/withdirs@v1.0.0/": the module folder itself.
+    files: { '': '', 'go.mod': 'module example.com/withdirs\n', 'a/b/c.go': 'package b\n' },
+    opts: { directories: true },
+  },
   { name: 'a prerelease', module: 'example.com/pre', version: 'v1.0.0-rc.1', files: { 'go.mod': 'module example.com/pre\n' } },
   {
     name: 'a gopkg.in path',
