@@ -40,12 +40,27 @@ export function setupSnippets(ui: UiEnv, repo: RepositoryView, modulePaths: stri
   </section>`;
 }
 
-/** The upload form for hosted repositories; ui.js sends the zip with PUT and shows progress. */
+/**
+ * The upload form for hosted repositories; ui.js sends the zip with PUT and shows progress. It opens
+ * with the same instructions as the README's "Publish a private module": the publisher first, then
+ * the zip layout this form takes (the publisher's --output file, byte for byte).
+ */
 export function uploadForm(ui: UiEnv, repo: RepositoryView): Html {
   const endpoint = url(ui, `/go/${repo.name}/`);
   const curl = `curl --fail-with-body -u USERNAME:TOKEN -T module.zip ${goproxyUrl(ui, repo)}MODULE/@v/VERSION.zip`;
+  const publish = `ORBITREPO_USER=USERNAME ORBITREPO_TOKEN=TOKEN bunx orbitrepos-go publish ./my-module --repository ${repo.name} --server ${ui.baseUrl} --version v1.2.3`;
   return html`<section class="panel" aria-labelledby="upload-h">
     <h2 id="upload-h">Upload a module</h2>
+    ${copyLine('publish-command', 'Publish from a module directory (builds the zip as the go command does, then uploads it)', publish)}
+    <details id="zip-layout">
+      <summary>Or upload a zip: its layout</summary>
+      <p class="hint">Every file sits under <code>{module}@{version}/</code> (for example <code>example.com/acme/tool@v1.2.3/go.mod</code>), with no entries
+        for the folders above it. <code>bunx orbitrepos-go publish ./my-module --version v1.2.3 --output module.zip</code> writes such a zip;
+        by hand, copy the module into a folder named <code>example.com/acme/tool@v1.2.3</code> and run <code>zip -r -D module.zip example.com</code>
+        from the folder above <code>example.com</code> (<code>-D</code> leaves out the folder entries the go command refuses).
+        The go command leaves <code>.git</code>, nested modules and vendored packages out of its zips; the publisher does the same.</p>
+      <p class="hint">With curl: <code>${curl}</code></p>
+    </details>
     <form id="upload-form" data-endpoint="${endpoint}" data-after="${url(ui, `/repositories/${encodeURIComponent(repo.name)}/module`)}" novalidate>
       <input type="hidden" name="_csrf" value="${ui.csrf}">
       <div class="grid2">
@@ -56,7 +71,7 @@ export function uploadForm(ui: UiEnv, repo: RepositoryView): Html {
       </div>
       <div class="field"><label for="upload-file">Module zip</label>
         <input id="upload-file" name="file" type="file" accept=".zip,application/zip" required aria-describedby="upload-file-hint upload-error">
-        <p class="hint" id="upload-file-hint">Files under <code>{module}@{version}/</code>, as <code>go mod download</code> stores them.</p>
+        <p class="hint" id="upload-file-hint">Files under <code>{module}@{version}/</code>, as <code>go mod download</code> stores them (see the layout above).</p>
         <p class="field-error" id="upload-error" role="alert" hidden></p>
       </div>
       <progress id="upload-progress" max="1" value="0" hidden></progress>
