@@ -6,6 +6,18 @@ export interface ByteRange {
 
 export interface BlobStat {
   size: number;
+  /**
+   * When the blob was last written (a put, a move onto it). head always gives it; put may leave it out.
+   * The blob collector's grace period counts from it, so a blob written just before its row commits is kept.
+   */
+  modifiedAt?: Date;
+}
+
+/** One stored blob as a listing sees it. */
+export interface BlobEntry {
+  key: string;
+  size: number;
+  modifiedAt: Date;
 }
 
 /**
@@ -15,8 +27,8 @@ export interface BlobStat {
 export interface BlobStore {
   /** Streams the blob (or a range of it). Throws NotFound when the key is absent. */
   get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
-  /** Size of the blob, or null when it is absent. */
-  head(key: string): Promise<BlobStat | null>;
+  /** Size and modification time of the blob, or null when it is absent. */
+  head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null>;
   /**
    * Stores the body under key. The blob appears under its final key only once
    * the body is complete: a failed or aborted body leaves nothing under key.
@@ -28,6 +40,8 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys that start with prefix, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
+  /** As list, with each blob's size and modification time (what the blob collector needs, in one pass). */
+  listEntries(prefix: string): AsyncIterable<BlobEntry>;
   /**
    * For backends that keep half-written bodies of their own (the filesystem's .partial/): removes those
    * older than maxAgeMs, the leftovers of a process killed mid-write. Returns how many.

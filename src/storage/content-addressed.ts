@@ -106,18 +106,14 @@ export async function stageBlob(
 }
 
 /**
- * Step two: makes the staged blob addressable at blobKeyFor(sha256) and returns that key. When
- * the same content is already stored the staged copy is simply dropped.
+ * Step two: makes the staged blob addressable at blobKeyFor(sha256) and returns that key. The staged
+ * copy is moved onto the address even when the same content is already there: the move renews the
+ * blob's modification time, so the blob collector (which spares blobs younger than its grace period)
+ * cannot take an old unreferenced copy of these bytes while the caller is about to commit its row.
  */
 export async function commitBlob(store: BlobStore, staged: StagedBlob): Promise<string> {
   const key = blobKeyFor(staged.sha256);
-  const existing = await store.head(key);
-  // Same hash means same bytes; the size check only guards against a blob damaged outside this code.
-  if (existing && existing.size === staged.size) {
-    await store.delete(staged.tmpKey);
-  } else {
-    await store.move(staged.tmpKey, key);
-  }
+  await store.move(staged.tmpKey, key);
   return key;
 }
 

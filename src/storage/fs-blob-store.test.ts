@@ -69,7 +69,7 @@ describe('FsBlobStore', () => {
     expect(await store.head('dir')).toBeNull();
     await expect(store.get('dir')).rejects.toThrow('not found');
     await store.delete('dir');
-    expect(await store.head('dir/child')).toEqual({ size: 1 });
+    expect(await store.head('dir/child')).toMatchObject({ size: 1 });
   });
 
   // Readers open the file on their first read; from then on they hold the inode, so a put that
@@ -92,7 +92,7 @@ describe('FsBlobStore', () => {
     const store = await openBlobStore({ type: 'filesystem', path: join(root, 'not', 'yet', 'there') });
     await store.check();
     await store.put('k', 'v');
-    expect(await store.head('k')).toEqual({ size: 1 });
+    expect(await store.head('k')).toMatchObject({ size: 1 });
   });
 
   test('check fails with a reason when the root cannot be made', async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFound, RangeNotSatisfiable } from '../errors';
-import type { BlobStat, BlobStore, ByteRange } from './blob-store';
+import type { BlobEntry, BlobStat, BlobStore, ByteRange } from './blob-store';
 import { assertValidKey, assertValidRange } from './keys';
 
 /** Where half-written bodies live: under root so that the final rename never crosses filesystems. */
@@ -53,11 +53,11 @@ export class FsBlobStore implements BlobStore {
       .stream() as ReadableStream<Uint8Array>;
   }
 
-  async head(key: string): Promise<BlobStat | null> {
+  async head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null> {
     const path = this.pathOf(key);
     try {
       const st = await stat(path);
-      return st.isFile() ? { size: st.size } : null;
+      return st.isFile() ? { size: st.size, modifiedAt: st.mtime } : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -100,6 +100,10 @@ export class FsBlobStore implements BlobStore {
     if (!(await this.head(from))) throw new NotFound(`blob ${from} not found`);
     await mkdir(dirname(dst), { recursive: true });
     try {
+      // rename keeps the source's mtime; the moved blob counts as written now, and arrives with that time
+      // atomically (the blob collector's grace period starts from it).
+      const now = new Date();
+      await utimes(src, now, now);
       await rename(src, dst);
     } catch (err) {
       if (isMissing(err)) throw new NotFound(`blob ${from} not found`);
@@ -144,6 +148,14 @@ export class FsBlobStore implements BlobStore {
     const base = slash >= 0 ? prefix.slice(0, slash) : '';
     if (base !== '') assertValidKey(base);
     yield* this.walk(base, prefix);
+  }
+
+  async *listEntries(prefix: string): AsyncIterable<BlobEntry> {
+    for await (const key of this.list(prefix)) {
+      // A blob deleted between the directory read and its stat is simply not listed.
+      const st = await this.head(key);
+      if (st) yield { key, size: st.size, modifiedAt: st.modifiedAt };
+    }
   }
 
   private async *walk(dirKey: string, prefix: string): AsyncIterable<string> {

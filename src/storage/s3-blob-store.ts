@@ -16,7 +16,7 @@ import {
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { S3Config } from '../config';
 import { NotFound, RangeNotSatisfiable } from '../errors';
-import type { BlobStat, BlobStore, ByteRange } from './blob-store';
+import type { BlobEntry, BlobStat, BlobStore, ByteRange } from './blob-store';
 import { assertValidKey, assertValidRange } from './keys';
 
 export interface S3BlobStoreOptions {
@@ -119,10 +119,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async head(key: string): Promise<BlobStat | null> {
+  async head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-      return { size: out.ContentLength ?? 0 };
+      return { size: out.ContentLength ?? 0, modifiedAt: out.LastModified ?? new Date() };
     } catch (err) {
       if (isMissingObject(err)) return null;
       throw err;
@@ -257,6 +257,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
+    for await (const entry of this.listEntries(prefix)) yield entry.key;
+  }
+
+  async *listEntries(prefix: string): AsyncIterable<BlobEntry> {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.client.send(
@@ -268,7 +272,10 @@ export class S3BlobStore implements BlobStore {
         }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key) yield object.Key.slice(this.prefix.length);
+        if (object.Key) {
+          // An object without LastModified (no real server omits it) counts as new: the collector leaves it alone.
+          yield { key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date() };
+        }
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
