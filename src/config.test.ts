@@ -75,6 +75,8 @@ describe('loadConfig', () => {
     ['a statement timeout in words', { ORBITREPO_DB_STATEMENT_TIMEOUT_MS: '5s' }, 'ORBITREPO_DB_STATEMENT_TIMEOUT_MS', 'whole number'],
     ['a connect timeout of zero', { ORBITREPO_DB_CONNECT_TIMEOUT_MS: '0' }, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', 'from 100'],
     ['a sweep interval under a second', { ORBITREPO_SWEEP_INTERVAL_MS: '10' }, 'ORBITREPO_SWEEP_INTERVAL_MS', 'from 1000'],
+    ['a collection interval that is not a duration', { ORBITREPO_GC_INTERVAL: 'daily' }, 'ORBITREPO_GC_INTERVAL', 'duration'],
+    ['a negative grace period', { ORBITREPO_GC_GRACE: '-5' }, 'ORBITREPO_GC_GRACE', 'duration'],
   ])('%s is refused, naming the variable', (_what, env, variable, says) => {
     let err: unknown;
     try {
@@ -87,6 +89,15 @@ describe('loadConfig', () => {
     expect((err as ConfigError).message).toStartWith(`${variable}: `);
     expect((err as ConfigError).message).toContain(says);
     expect((err as ConfigError).message).not.toContain('\n');
+  });
+
+  test.each([
+    [{}, 86400, 86400],
+    [{ ORBITREPO_GC_INTERVAL: '0' }, 0, 86400],
+    [{ ORBITREPO_GC_INTERVAL: '6h', ORBITREPO_GC_GRACE: '90m' }, 21600, 5400],
+    [{ ORBITREPO_GC_INTERVAL: '3600', ORBITREPO_GC_GRACE: '2d' }, 3600, 172800],
+  ])('storage lifecycle timing %j is read as seconds (daily by default, 0 disables)', (env, interval, grace) => {
+    expect(loadConfig(env)).toMatchObject({ gcIntervalSeconds: interval, gcGraceSeconds: grace });
   });
 
   test('TLS files that exist are taken as absolute paths', () => {

@@ -53,6 +53,10 @@ export interface Config {
   databaseStatementTimeoutMs: number;
   /** How often staged leftovers of interrupted uploads and fills are swept while running (also once at start). */
   sweepIntervalMs: number;
+  /** Seconds between storage lifecycle runs (blob collection, cleanup policies); 0: never on a schedule. */
+  gcIntervalSeconds: number;
+  /** Seconds an unreferenced blob is spared after it was written. */
+  gcGraceSeconds: number;
 }
 
 /** A few seconds: a database that has not answered by then is down for the client's purposes; it retries on 503. */
@@ -85,6 +89,17 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return Number(raw);
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds, given as a whole number of seconds or with a unit: "90", "30m", "24h", "7d". */
+function duration(env: Env, name: string, def: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const m = /^(\d+)([smhd]?)$/.exec(raw);
+  if (!m) throw new ConfigError(name, `must be a duration such as 3600, 30m, 24h or 7d (0 disables), got "${raw}"`);
+  return Number(m[1]) * UNIT_SECONDS[m[2] || 's'];
 }
 
 function bool(env: Env, name: string, def: boolean): boolean {
@@ -204,5 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseConnectTimeoutMs,
     databaseStatementTimeoutMs,
     sweepIntervalMs,
+    gcIntervalSeconds: duration(env, 'ORBITREPO_GC_INTERVAL', 86400),
+    gcGraceSeconds: duration(env, 'ORBITREPO_GC_GRACE', 86400),
   };
 }

@@ -5,6 +5,7 @@ import { SessionService } from './auth/sessions';
 import { TokenService } from './auth/tokens';
 import { UserService } from './auth/users';
 import type { Database, DatabaseHandle } from './db/open';
+import { BlobCollector } from './lifecycle/blob-gc';
 import type { Logger } from './log';
 import { RepositoryRegistry } from './repos/registry';
 import { RepositoryService } from './repos/repository-service';
@@ -18,6 +19,10 @@ export interface PluginSettings {
   publicUrl?: string;
   /** True when the server is reached over TLS: cookies get Secure. */
   secureCookies?: boolean;
+  /** Seconds between storage lifecycle runs (blob collection, cleanup policies); empty: daily; 0: never on a schedule. */
+  gcIntervalSeconds?: number;
+  /** Seconds an unreferenced blob is spared after it was written; empty: 24 hours. */
+  gcGraceSeconds?: number;
 }
 
 /** Every service of one plugin instance. Two instances share nothing. */
@@ -37,6 +42,7 @@ export interface AppContext {
   permissions: PermissionService;
   repositories: RepositoryService;
   registry: RepositoryRegistry;
+  collector: BlobCollector;
 }
 
 let instances = 0;
@@ -65,5 +71,6 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     permissions: new PermissionService(db),
     repositories,
     registry,
+    collector: new BlobCollector({ database, db, storage, audit, log }),
   };
 }

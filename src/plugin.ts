@@ -4,6 +4,7 @@ import { type Config, loadConfig } from './config';
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
 import { apiNotFoundRoutes } from './http/admin/controller';
+import { maintenanceRoutes } from './http/admin/maintenance';
 import { moduleRoutes } from './http/admin/modules';
 import { openApiRoutes } from './http/admin/openapi';
 import { permissionRoutes } from './http/admin/permissions';
@@ -13,6 +14,8 @@ import { userRoutes } from './http/admin/users';
 import { goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
 import { uiRoutes } from './http/ui';
+import { runLifecycle } from './lifecycle/run';
+import { LifecycleSchedule } from './lifecycle/schedule';
 import { consoleLogger, type Logger } from './log';
 import type { BlobStore } from './storage/blob-store';
 import { sweepStaged } from './storage/content-addressed';
@@ -78,6 +81,8 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
           adminPassword: config.adminPasswordIsDefault ? undefined : config.adminPassword,
           publicUrl: config.publicUrl,
           secureCookies: !!config.tls,
+          gcIntervalSeconds: config.gcIntervalSeconds,
+          gcGraceSeconds: config.gcGraceSeconds,
         }
       : {});
   const ctx = createContext({ database, storage, log, settings });
@@ -86,6 +91,9 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   const sweeping = sweepStaged(storage)
     .then((removed) => removed > 0 && log.info('removed staged blobs left by an interrupted upload or fill', { removed }))
     .catch((err) => log.warn('could not sweep staged blobs', { err: err as Error }));
+
+  const schedule = new LifecycleSchedule((settings.gcIntervalSeconds ?? 86400) * 1000, () => runLifecycle(ctx, 'schedule'), log);
+  schedule.start();
 
   const on = (flag: boolean | undefined) => flag !== false;
   let app = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix });
@@ -97,6 +105,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(userRoutes(ctx));
     app = app.use(tokenRoutes(ctx));
     app = app.use(moduleRoutes(ctx));
+    app = app.use(maintenanceRoutes(ctx));
     app = app.use(apiNotFoundRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }
@@ -105,6 +114,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     plugin: app,
     context: ctx,
     async close() {
+      await schedule.stop();
       // Shared services first: their LISTEN runs on the database, which may be the host's and stay open.
       await ctx.registry.close();
       await sweeping;

@@ -18,8 +18,16 @@ export interface DatabaseHandle {
   /** Calls onPayload for each NOTIFY on channel until the returned function is called. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<Unlisten>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Runs fn while holding the session-level advisory lock `id`, or returns { acquired: false } at once when
+   * another holder has it: one of a kind across every process on this database (PGlite is one process,
+   * and there the lock is held in-process, since its single session would take a PostgreSQL lock twice).
+   */
+  withTryLock<T>(id: number, fn: () => Promise<T>): Promise<TryLockResult<T>>;
   close(): Promise<void>;
 }
+
+export type TryLockResult<T> = { acquired: true; result: T } | { acquired: false };
 
 export const MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle');
 
@@ -49,6 +57,7 @@ async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   await client.waitReady;
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  const held = new Set<number>();
   return {
     db: db as unknown as Database,
     driver: 'pglite',
@@ -60,6 +69,15 @@ async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
     },
     async notify(channel, payload) {
       await client.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+    async withTryLock(id, fn) {
+      if (held.has(id)) return { acquired: false };
+      held.add(id);
+      try {
+        return { acquired: true, result: await fn() };
+      } finally {
+        held.delete(id);
+      }
     },
     async close() {
       await client.close();
@@ -96,6 +114,21 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
     },
     async notify(channel, payload) {
       await sql`select pg_notify(${channel}, ${payload})`;
+    },
+    async withTryLock(id, fn) {
+      // A session lock lives on one connection: reserve one for the whole run, so lock and unlock meet.
+      const conn = await sql.reserve();
+      try {
+        const [{ got }] = await conn`select pg_try_advisory_lock(${id}) as got`;
+        if (!got) return { acquired: false };
+        try {
+          return { acquired: true, result: await fn() };
+        } finally {
+          await conn`select pg_advisory_unlock(${id})`.catch(() => {});
+        }
+      } finally {
+        conn.release();
+      }
     },
     async close() {
       await sql.end({ timeout: 5 });

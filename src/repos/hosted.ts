@@ -15,9 +15,10 @@ import {
   versionMajor,
 } from '../goproxy/version';
 import { checkModuleZip } from '../goproxy/zip-check';
-import { commitBlob, discardStaged, putContentAddressed, type StagedBlob, stageBlob } from '../storage/content-addressed';
+import { commitBlob, discardStaged, type StagedBlob, stageBlob } from '../storage/content-addressed';
 import { pacedBody, pacedReader } from '../storage/gc-pacing';
 import { rangeReader } from '../storage/range-reader';
+import { withBlobWriteFence } from './blob-fence';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
 import { readLimited } from './read-limited';
@@ -120,7 +121,6 @@ export class HostedRepository implements GoRepository {
 
     const staged = await this.stage(body);
     let checked: Awaited<ReturnType<typeof checkModuleZip>>;
-    let zipKey: string;
     try {
       const reader = pacedReader(rangeReader(storage, staged.tmpKey, staged.size));
       checked = await checkModuleZip(reader, module, version).catch((err) => {
@@ -128,34 +128,51 @@ export class HostedRepository implements GoRepository {
       });
       if (checked.goMod) checkGoModModule(module, new TextDecoder().decode(checked.goMod));
       checkIncompatible(module, version, checked.goMod !== null);
-      zipKey = await commitBlob(storage, staged);
     } catch (err) {
       await discardStaged(storage, staged).catch(() => {});
       throw err;
     }
     const goMod = goModForZip(module, checked.goMod);
-    const mod = await putContentAddressed(storage, goMod);
-
-    const values: NewVersionRow = {
-      repositoryId: this.row.id,
-      modulePath: module,
-      version,
-      time: new Date(Math.floor(Date.now() / 1000) * 1000),
-      zipSize: staged.size,
-      zipSha256: staged.sha256,
-      h1: checked.h1,
-      goModH1: goModHash(module, version, goMod),
-      zipKey,
-      modKey: mod.key,
-      infoKey: null,
-      origin: 'uploaded',
-      createdBy: actor.username,
-    };
-    if (replace) await upsertVersionRow(db, values);
-    else
-      await insertVersionRow(db, values).catch((err) => {
-        throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
-      });
+    let modStaged: StagedBlob;
+    try {
+      modStaged = await stageBlob(storage, goMod);
+    } catch (err) {
+      await discardStaged(storage, staged).catch(() => {});
+      throw err;
+    }
+    // From the blobs' commit to the row's, the blob collector is held off (see blob-fence.ts); staging,
+    // the slow part, is done before, so the fence is held for two renames and an insert.
+    await withBlobWriteFence(db, async (tx) => {
+      let zipKey: string;
+      let modKey: string;
+      try {
+        zipKey = await commitBlob(storage, staged);
+        modKey = await commitBlob(storage, modStaged);
+      } catch (err) {
+        await Promise.all([discardStaged(storage, staged).catch(() => {}), discardStaged(storage, modStaged).catch(() => {})]);
+        throw err;
+      }
+      const values: NewVersionRow = {
+        repositoryId: this.row.id,
+        modulePath: module,
+        version,
+        time: new Date(Math.floor(Date.now() / 1000) * 1000),
+        zipSize: staged.size,
+        zipSha256: staged.sha256,
+        h1: checked.h1,
+        goModH1: goModHash(module, version, goMod),
+        zipKey,
+        modKey,
+        infoKey: null,
+        origin: 'uploaded',
+        createdBy: actor.username,
+      };
+      if (replace) await upsertVersionRow(tx, values);
+      else
+        await insertVersionRow(tx, values).catch((err) => {
+          throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
+        });
+    });
     await this.deps.audit.record({
       actor: actor.username,
       action: 'module.publish',

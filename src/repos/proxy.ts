@@ -1,12 +1,14 @@
+import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { checkGoModModule } from '../goproxy/gomod';
 import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
-import { commitBlob, discardStaged, putContentAddressed, stageBlob } from '../storage/content-addressed';
+import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
 import { pacedBody, pacedReader } from '../storage/gc-pacing';
 import { rangeReader } from '../storage/range-reader';
+import { withBlobWriteFence } from './blob-fence';
 import { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
@@ -213,17 +215,23 @@ export class ProxyRepository implements GoRepository {
     if (kind === 'info') {
       const info = parseInfo(res.bytes, res.url);
       if (info.Version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.Version)}, not ${version}`);
-      const { key } = await putContentAddressed(this.deps.storage, res.bytes);
       const time = info.Time ? new Date(info.Time) : undefined;
-      return this.fillRow(module, version, { infoKey: key, ...(time ? { time } : {}) });
+      const staged = await stageBlob(this.deps.storage, res.bytes);
+      return withBlobWriteFence(this.deps.db, async (tx) => {
+        const key = await commitBlob(this.deps.storage, staged);
+        await this.fillRow(tx, module, version, { infoKey: key, ...(time ? { time } : {}) });
+      });
     }
     try {
       checkGoModModule(module, decode(res.bytes));
     } catch (err) {
       throw new BadUpstream(`upstream ${res.url} served an unusable go.mod: ${(err as Error).message}`);
     }
-    const { key } = await putContentAddressed(this.deps.storage, res.bytes);
-    return this.fillRow(module, version, { modKey: key, goModH1: goModHash(module, version, res.bytes) });
+    const staged = await stageBlob(this.deps.storage, res.bytes);
+    return withBlobWriteFence(this.deps.db, async (tx) => {
+      const key = await commitBlob(this.deps.storage, staged);
+      await this.fillRow(tx, module, version, { modKey: key, goModH1: goModHash(module, version, res.bytes) });
+    });
   }
 
   /** Streams the zip into a staged blob (memory stays flat whatever its size), checks it there, then commits. */
@@ -246,8 +254,11 @@ export class ProxyRepository implements GoRepository {
       await discardStaged(this.deps.storage, staged).catch(() => {});
       throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
     }
-    const key = await commitBlob(this.deps.storage, staged);
-    await this.fillRow(module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
+    // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
+    await withBlobWriteFence(this.deps.db, async (tx) => {
+      const key = await commitBlob(this.deps.storage, staged);
+      await this.fillRow(tx, module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
+    });
   }
 
   /**
@@ -255,9 +266,9 @@ export class ProxyRepository implements GoRepository {
    * so concurrent fills of .info, .mod and .zip (other keys, maybe other processes) never undo
    * each other. Until .info arrives, the time is the pseudo-version's or now.
    */
-  private async fillRow(module: string, version: string, set: Partial<NewVersionRow>): Promise<void> {
+  private async fillRow(db: Database, module: string, version: string, set: Partial<NewVersionRow>): Promise<void> {
     const time = set.time ?? (isPseudoVersion(version) ? pseudoVersionTime(version) : new Date());
-    await this.deps.db
+    await db
       .insert(moduleVersions)
       .values({ repositoryId: this.row.id, modulePath: module, version, origin: 'cached', ...set, time })
       .onConflictDoUpdate({

@@ -52,6 +52,7 @@ export function openApiRoutes(ctx: AppContext, prefix: string) {
             { name: 'users', description: 'Users (administrators only)' },
             { name: 'tokens', description: 'API tokens for the go command and CI' },
             { name: 'permissions', description: 'Per-repository grants' },
+            { name: 'maintenance', description: 'Storage lifecycle: blob collection, cleanup policies, tombstones (administrators only)' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
           components: {
