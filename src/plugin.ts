@@ -72,7 +72,12 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   const ownsDatabase = !opts.database;
   const database =
     opts.database ??
-    (await openDatabase({ url: config!.databaseUrl, dataDir: config!.databaseUrl ? undefined : join(config!.dataDir, 'db') }));
+    (await openDatabase({
+      url: config!.databaseUrl,
+      dataDir: config!.databaseUrl ? undefined : join(config!.dataDir, 'db'),
+      connectTimeoutMs: config!.databaseConnectTimeoutMs,
+      statementTimeoutMs: config!.databaseStatementTimeoutMs,
+    }));
   const storage = opts.storage ?? (await openBlobStore(config!.storage));
   const settings: PluginSettings =
     opts.settings ??

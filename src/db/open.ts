@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { DEFAULT_DB_CONNECT_TIMEOUT_MS, DEFAULT_DB_STATEMENT_TIMEOUT_MS } from '../config';
+import { withDeadline, withinDeadline } from './deadline';
 import * as schema from './schema';
 
 /** One drizzle type for both drivers: services never know which one they got. */
@@ -41,11 +43,21 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** postgres-js pool size. */
   maxConnections?: number;
+  /** PostgreSQL: how long opening a connection may take; empty: DEFAULT_DB_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
+  /**
+   * PostgreSQL: the server's statement_timeout, and (plus DEADLINE_SLACK_MS) how long the client waits
+   * for any answer before giving up with a 503; empty: DEFAULT_DB_STATEMENT_TIMEOUT_MS.
+   */
+  statementTimeoutMs?: number;
 }
+
+/** The server's own statement_timeout should speak first (with a real error); the client-side deadline is the backstop. */
+export const DEADLINE_SLACK_MS = 1000;
 
 /** Opens the database and brings its schema up to date. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return opts.url ? openPostgres(opts.url, opts.maxConnections ?? 10) : openPglite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts) : openPglite(opts.dataDir);
 }
 
 async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
@@ -85,16 +97,33 @@ async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
+async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { default: postgres } = await import('postgres');
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'orbitrepos' } });
-  const db = drizzle(sql, { schema });
+  const connectMs = opts.connectTimeoutMs ?? DEFAULT_DB_CONNECT_TIMEOUT_MS;
+  const statementMs = opts.statementTimeoutMs ?? DEFAULT_DB_STATEMENT_TIMEOUT_MS;
+  const deadlineMs = statementMs + DEADLINE_SLACK_MS;
+  const sql = postgres(url, {
+    max: opts.maxConnections ?? 10,
+    onnotice: () => {},
+    // postgres-js counts in seconds; fractions work.
+    connect_timeout: connectMs / 1000,
+    // Idle connections are closed after a minute, so connections cut during an outage do not linger.
+    idle_timeout: 60,
+    connection: {
+      application_name: 'orbitrepos',
+      statement_timeout: statementMs,
+      // A transaction whose client vanished (a killed process) must not hold its locks for long.
+      idle_in_transaction_session_timeout: Math.max(statementMs * 2, 10_000),
+    },
+  });
+  const db = drizzle(withDeadline(sql, deadlineMs), { schema });
 
   // Several server processes may start at once against one database: migrate under a session lock,
   // on a client of its own with one connection so the lock and the migration share a session.
-  const migrator = postgres(url, { max: 1, onnotice: () => {} });
+  // No statement timeout here: a migration may rightly take long, and waiting for the lock is the point.
+  const migrator = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectMs / 1000 });
   try {
     await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     await migrate(drizzle(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
@@ -107,13 +136,13 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
     db: db as unknown as Database,
     driver: 'postgres',
     async listen(channel, onPayload) {
-      const sub = await sql.listen(channel, onPayload);
+      const sub = await withinDeadline(sql.listen(channel, onPayload), deadlineMs);
       return async () => {
         await sub.unlisten();
       };
     },
     async notify(channel, payload) {
-      await sql`select pg_notify(${channel}, ${payload})`;
+      await withinDeadline(sql`select pg_notify(${channel}, ${payload})`, deadlineMs);
     },
     async withTryLock(id, fn) {
       // A session lock lives on one connection: reserve one for the whole run, so lock and unlock meet.
