@@ -23,6 +23,10 @@ export interface PluginSettings {
   gcIntervalSeconds?: number;
   /** Seconds an unreferenced blob is spared after it was written; empty: 24 hours. */
   gcGraceSeconds?: number;
+  /** How often staged leftovers of interrupted uploads and fills are swept; empty: hourly; 0: only at start. */
+  sweepIntervalMs?: number;
+  /** Staged blobs younger than this are never swept (they may be in use); empty: 6 hours. */
+  stagedMaxAgeMs?: number;
 }
 
 /** Every service of one plugin instance. Two instances share nothing. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
-import { type Config, loadConfig } from './config';
+import { type Config, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from './config';
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
 import { apiNotFoundRoutes } from './http/admin/controller';
@@ -18,8 +18,8 @@ import { runLifecycle } from './lifecycle/run';
 import { LifecycleSchedule } from './lifecycle/schedule';
 import { consoleLogger, type Logger } from './log';
 import type { BlobStore } from './storage/blob-store';
-import { sweepStaged } from './storage/content-addressed';
 import { openBlobStore } from './storage/open';
+import { startStagedSweeper } from './storage/staged-sweeper';
 
 export interface OrbitReposOptions {
   /** An open database (see openDatabase); the plugin never closes one it was given. Empty: opened from `config`. */
@@ -88,14 +88,18 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
           secureCookies: !!config.tls,
           gcIntervalSeconds: config.gcIntervalSeconds,
           gcGraceSeconds: config.gcGraceSeconds,
+          sweepIntervalMs: config.sweepIntervalMs,
         }
       : {});
   const ctx = createContext({ database, storage, log, settings });
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
   // Leftovers of a process killed mid-upload or mid-fill; in the background, never delaying start-up.
-  const sweeping = sweepStaged(storage)
-    .then((removed) => removed > 0 && log.info('removed staged blobs left by an interrupted upload or fill', { removed }))
-    .catch((err) => log.warn('could not sweep staged blobs', { err: err as Error }));
+  const sweeper = startStagedSweeper({
+    store: storage,
+    log,
+    intervalMs: settings.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    maxAgeMs: settings.stagedMaxAgeMs,
+  });
 
   const schedule = new LifecycleSchedule((settings.gcIntervalSeconds ?? 86400) * 1000, () => runLifecycle(ctx, 'schedule'), log);
   schedule.start();
@@ -122,7 +126,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
       await schedule.stop();
       // Shared services first: their LISTEN runs on the database, which may be the host's and stay open.
       await ctx.registry.close();
-      await sweeping;
+      await sweeper.stop();
       if (ownsDatabase) await database.close();
     },
   };

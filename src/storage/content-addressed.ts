@@ -18,6 +18,9 @@ export interface StageOptions {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** Where bodies are staged before they are checked and committed; backends sweep what a crash leaves here. */
+export const STAGED_PREFIX = 'tmp/';
+
 /** `blobs/sha256/ab/cdef…`: the two-character level keeps any one directory (or S3 listing) small. */
 export function blobKeyFor(sha256Hex: string): string {
   if (!SHA256_HEX.test(sha256Hex)) throw new Error(`not a lower-case hex sha256: ${JSON.stringify(sha256Hex)}`);
@@ -41,7 +44,7 @@ export async function stageBlob(
   const { maxBytes, signal } = options;
   signal?.throwIfAborted();
   // The time in the key lets sweepStaged tell a crash's leftover from a stage still in progress, on any backend.
-  const tmpKey = `tmp/${Date.now()}-${crypto.randomUUID()}`;
+  const tmpKey = `${STAGED_PREFIX}${Date.now()}-${crypto.randomUUID()}`;
   const hasher = new Bun.CryptoHasher('sha256');
 
   if (!(body instanceof ReadableStream)) {
@@ -142,7 +145,7 @@ export const STAGED_MAX_AGE_MS = 6 * 60 * 60 * 1000;
  */
 export async function sweepStaged(store: BlobStore, maxAgeMs = STAGED_MAX_AGE_MS, now = Date.now()): Promise<number> {
   let removed = 0;
-  for await (const key of store.list('tmp/')) {
+  for await (const key of store.list(STAGED_PREFIX)) {
     const born = Number(/^tmp\/(\d+)-/.exec(key)?.[1]);
     if (!Number.isSafeInteger(born) || now - born < maxAgeMs) continue;
     await store.delete(key);

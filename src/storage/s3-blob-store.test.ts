@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readdir } from 'node:fs/promises';
+import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { type S3rverHandle, startS3rver } from '../../test/support/s3rver';
 import { chunked, runBlobStoreContract } from './blob-store.contract';
 import { S3BlobStore } from './s3-blob-store';
@@ -74,6 +75,35 @@ describe('S3BlobStore', () => {
     try {
       await expect(store.check()).rejects.toThrow('no-such-bucket');
       await expect(store.get('k')).rejects.not.toThrow('not found');
+    } finally {
+      store.destroy();
+    }
+  });
+
+  // A process killed mid multipart upload leaves parts that no listing shows but the bucket keeps.
+  test("sweepPartial aborts staged multipart uploads older than the limit and keeps younger ones and other keys' uploads", async () => {
+    const prefix = `mpu-${crypto.randomUUID()}`;
+    const store = new S3BlobStore({ ...s3.config, prefix });
+    const begin = async (key: string) => {
+      const { UploadId } = await store.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}` }));
+      await store.client.send(
+        new UploadPartCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}`, UploadId, PartNumber: 1, Body: new Uint8Array(1024) }),
+      );
+      return UploadId!;
+    };
+    const uploadsDir = join(s3.directory, s3.bucket, '._S3rver_uploads');
+    try {
+      const old = await begin('tmp/1-old');
+      const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+      await utimes(join(uploadsDir, old), hourAgo, hourAgo);
+      const young = await begin('tmp/2-young');
+      const notStaged = await begin('blobs/sha256/ab/cd');
+      await utimes(join(uploadsDir, notStaged), hourAgo, hourAgo);
+      expect(await store.sweepPartial(30 * 60 * 1000)).toBe(1);
+      const left = await readdir(uploadsDir);
+      expect(left).not.toContain(old);
+      expect(left).toContain(young);
+      expect(left).toContain(notStaged);
     } finally {
       store.destroy();
     }

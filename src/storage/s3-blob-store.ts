@@ -8,6 +8,8 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -17,6 +19,7 @@ import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { S3Config } from '../config';
 import { NotFound, RangeNotSatisfiable } from '../errors';
 import type { BlobEntry, BlobStat, BlobStore, ByteRange } from './blob-store';
+import { STAGED_PREFIX } from './content-addressed';
 import { assertValidKey, assertValidRange } from './keys';
 
 export interface S3BlobStoreOptions {
@@ -279,6 +282,39 @@ export class S3BlobStore implements BlobStore {
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
+  }
+
+  /**
+   * Aborts multipart uploads of staged blobs begun more than maxAgeMs ago: the parts of a process
+   * killed mid-upload, invisible to list() yet stored (and billed). Only keys under our `tmp/`
+   * (staging is the only writer of streamed bodies, see content-addressed.ts), so another
+   * application's uploads in a shared bucket are never touched. Servers without
+   * ListMultipartUploads (NotImplemented) are skipped; the bucket's lifecycle rule is the backstop.
+   */
+  async sweepPartial(maxAgeMs: number, now = Date.now()): Promise<number> {
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      let page: ListMultipartUploadsCommandOutput;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}${STAGED_PREFIX}`, KeyMarker, UploadIdMarker }),
+        );
+      } catch (err) {
+        const e = err as AwsError;
+        if ((e.name ?? e.Code) === 'NotImplemented' || e.$metadata?.httpStatusCode === 501) return aborted;
+        throw err;
+      }
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId || !upload.Initiated || now - upload.Initiated.getTime() < maxAgeMs) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        aborted++;
+      }
+      KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      UploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (KeyMarker);
+    return aborted;
   }
 
   async check(): Promise<void> {

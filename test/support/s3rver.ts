@@ -26,7 +26,9 @@ export interface S3rverHandle {
  *   (Node 17+ refuses it too without --openssl-legacy-provider);
  * - listing pages by "every key after the last one returned" while walking directories in
  *   readdir order, which is sorted under Node but not under Bun, so pages silently skip keys;
- * - AbortMultipartUpload is not implemented (405), so the abort a failed upload sends would fail;
+ * - AbortMultipartUpload is not implemented (405), so the abort a failed upload sends would fail,
+ *   and ListMultipartUploads neither (NotImplemented), so the sweep of abandoned uploads could not be
+ *   tested: both are answered here from s3rver's own upload directories (Initiated is the directory's mtime);
  * - objects and parts are written in place and the reply goes out before the file is written,
  *   so a read right after a PUT, or two PUTs of one key, can see a short or empty object.
  * A separate process also keeps the server's memory out of the tests' RSS measurements.
@@ -101,6 +103,26 @@ server.callback = () => {
       }
       res.statusCode = 204;
       res.end();
+      return;
+    }
+    if (req.method === 'GET' && url.searchParams.has('uploads')) {
+      const bucketName = decodeURIComponent(url.pathname.split('/')[1] || '');
+      const prefix = url.searchParams.get('prefix') || '';
+      const root = path.join(directory, bucketName, '._S3rver_uploads');
+      const xml = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      let uploads = '';
+      for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+        const keyFile = path.join(root, id, 'key');
+        if (!fs.existsSync(keyFile)) continue;
+        const key = fs.readFileSync(keyFile, 'utf8');
+        if (!key.startsWith(prefix)) continue;
+        const initiated = fs.statSync(path.join(root, id)).mtime.toISOString();
+        uploads += '<Upload><Key>' + xml(key) + '</Key><UploadId>' + id + '</UploadId><Initiated>' + initiated + '</Initiated></Upload>';
+      }
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/xml');
+      res.end('<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>' +
+        xml(bucketName) + '</Bucket><Prefix>' + xml(prefix) + '</Prefix><IsTruncated>false</IsTruncated>' + uploads + '</ListMultipartUploadsResult>');
       return;
     }
     koa(req, res);
