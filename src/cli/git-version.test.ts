@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tagPrefix, versionFromGitTag } from './git-version';
+import { tagPrefix, versionFromGitTag, worktreeChanges } from './git-version';
 
 describe('tagPrefix names tags as the go command looks them up', () => {
   test.each([
@@ -49,6 +49,16 @@ describe.skipIf(!haveGit)('versionFromGitTag', () => {
 
   test('no suitable tag: says which tag to make', () => {
     expect(() => versionFromGitTag(repo, 'example.com/m/v3')).toThrow('git tag v3.0.0');
+  });
+
+  test('files that differ from the commit, untracked or ignored ones included, are reported for the module directory only, named from the repository root', () => {
+    expect(worktreeChanges(repo)).toEqual([]);
+    writeFileSync(join(repo, '.gitignore'), 'build/\n');
+    mkdirSync(join(repo, 'build'));
+    writeFileSync(join(repo, 'build', 'out.bin'), 'x');
+    writeFileSync(join(repo, 'sub', 'new.go'), 'package sub\n');
+    expect(worktreeChanges(join(repo, 'sub'))).toEqual(['sub/new.go']);
+    expect(worktreeChanges(repo).sort()).toEqual(['.gitignore', 'build/out.bin', 'sub/new.go']);
   });
 
   test('outside a git checkout: asks for --version', () => {

@@ -60,3 +60,17 @@ export function versionFromGitTag(moduleDir: string, modulePath: string): { vers
   candidates.sort((a, b) => compareSemver(b.version, a.version));
   return candidates[0];
 }
+
+/**
+ * Files of the module directory that differ from the commit checked out (changed, untracked or
+ * ignored), named from the repository root. The zip is built from the directory as it is, as CreateFromDir builds it; when its
+ * version comes from a tag, these make its h1: differ from the go command's zip of that tag.
+ */
+export function worktreeChanges(moduleDir: string): string[] {
+  const r = git(['status', '--porcelain', '--ignored', '--untracked-files=all', '--', '.'], moduleDir);
+  if (!r.ok) return [];
+  return r.out
+    .split('\n')
+    .filter((l) => l.length > 3)
+    .map((l) => l.slice(3));
+}

@@ -14,7 +14,7 @@ import { listModuleFiles } from '../goproxy/module-files';
 import { checkModuleVersion, checkModuleZip, type RandomAccessReader } from '../goproxy/zip-check';
 import { moduleZipPrefix, writeModuleZip } from '../goproxy/zip-create';
 import { findCredential } from './credentials';
-import { versionFromGitTag } from './git-version';
+import { versionFromGitTag, worktreeChanges } from './git-version';
 import { fsModuleDir } from './module-dir';
 import { progressReporter, uploadZip, zipUploadUrl } from './upload';
 
@@ -136,6 +136,12 @@ async function publish(o: Options, io: Io): Promise<number> {
     const found = versionFromGitTag(o.dir, modulePath);
     version = found.version;
     say(`version ${version} from git tag ${found.tag}`);
+    const changed = worktreeChanges(o.dir);
+    if (changed.length > 0) {
+      say(
+        `warning: ${changed.length} file${changed.length === 1 ? '' : 's'} differ${changed.length === 1 ? 's' : ''} from the tagged commit (first: ${changed[0]}); the zip is built from the directory as it is, so its h1: will not match go mod download of ${found.tag} from the repository`,
+      );
+    }
   }
   checkModuleVersion(modulePath, version);
   const listed = await listModuleFiles(fsModuleDir(o.dir));

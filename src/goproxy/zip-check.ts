@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { type HashedFile, hash1 } from './dirhash.ts';
 import { InvalidVersionError, InvalidZipError } from './errors.ts';
+import { goDirectiveVersion } from './gomod.ts';
 import { type InflateEngine, inflateRaw } from './inflate.ts';
 import { checkModulePath, checkPathVersion, cleanPath, pathProblem } from './module-path.ts';
 import { canonicalVersion, isCanonicalVersion } from './version.ts';
@@ -24,7 +25,7 @@ import {
   readExactly,
   windowedReader,
 } from './zip-directory.ts';
-import { prefixRefusal } from './zip-hints.ts';
+import { leftOutNotes, prefixRefusal } from './zip-hints.ts';
 
 export { type RandomAccessReader, readerFromBytes } from './zip-directory.ts';
 
@@ -67,6 +68,8 @@ export interface CheckedZip {
   files: number;
   /** Total uncompressed bytes of those files. */
   uncompressedSize: number;
+  /** Accepted, but worth saying: files the go command's own zip would not hold (zip-hints.ts leftOutNotes). */
+  notes: string[];
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -324,5 +327,8 @@ export async function checkModuleZip(
     if (p.isGoMod) goMod = d.content;
     if (!p.isDir) (files += 1), (uncompressedSize += d.size);
   }
-  return { h1: hash1(hashed), goMod, files, uncompressedSize };
+  const prefixLength = modulePath.length + version.length + 2;
+  const paths = planned.filter((p) => !p.isDir).map((p) => p.name.slice(prefixLength));
+  const notes = leftOutNotes(paths, goMod ? goDirectiveVersion(new TextDecoder().decode(goMod)) : null);
+  return { h1: hash1(hashed), goMod, files, uncompressedSize, notes };
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { buildModuleZip, buildZip } from '../../test/support/zipbuild.ts';
 import { InvalidZipError } from './errors.ts';
 import { checkModuleZip, readerFromBytes } from './zip-check.ts';
+import { leftOutNotes } from './zip-hints.ts';
 
 const M = 'github.com/myuser/my-module';
 const V = 'v1.0.0';
@@ -65,15 +66,36 @@ describe('what the go command accepts in a zip, the server accepts', () => {
     expect((await checkModuleZip(readerFromBytes(zip), M, V)).files).toBe(2);
   });
 
-  // CreateFromDir would leave .git/ and vendor/ out, but CheckZip does not look for them.
-  test('a .git directory and vendored packages', async () => {
+  // CreateFromDir would leave .git/ and vendor/ out, but CheckZip does not look for them: accepted, with a note each.
+  test('a .git directory and vendored packages, each with a note', async () => {
     const zip = buildModuleZip(M, V, { 'go.mod': `module ${M}\n`, '.git/config': '[core]\n', 'vendor/example.com/d/d.go': 'package d\n' });
-    expect((await checkModuleZip(readerFromBytes(zip), M, V)).files).toBe(3);
+    const got = await checkModuleZip(readerFromBytes(zip), M, V);
+    expect(got.files).toBe(3);
+    expect(got.notes.map((n) => n.slice(0, n.indexOf(':')))).toEqual([
+      'the zip holds version control files, 1 file (first ".git/config")',
+      'the zip holds vendored packages, 1 file (first "vendor/example.com/d/d.go")',
+    ]);
   });
 
   test('but not a nested module: its go.mod is refused under gomod-not-root, with why', async () => {
     const e = await reason(buildModuleZip(M, V, { 'go.mod': `module ${M}\n`, 'sub/go.mod': `module ${M}/sub\n` }));
     expect(e.rule).toBe('gomod-not-root');
     expect(e.message).toContain('a subdirectory with a go.mod is another module');
+  });
+});
+
+describe('leftOutNotes', () => {
+  test('follows the go line for which vendor/ files count as vendored', () => {
+    expect(leftOutNotes(['go.mod', 'vendor/modules.txt'], '1.23')).toEqual([]);
+    expect(leftOutNotes(['go.mod', 'vendor/modules.txt'], '1.24')).toHaveLength(1);
+  });
+
+  test('a VCS directory anywhere counts, a file of that name does not', () => {
+    expect(leftOutNotes(['a/b/.hg/store', 'c/.svn/x'], null)[0]).toContain('2 files (first "a/b/.hg/store")');
+    expect(leftOutNotes(['.git', 'x/.bzr'], null)).toEqual([]);
+  });
+
+  test('a zip without such files has no notes', () => {
+    expect(leftOutNotes(['go.mod', 'a.go', 'testdata/x'], '1.24')).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 /**
- * What to tell someone whose zip the prefix rule refused: the zips people
- * make by hand fail it in a few typical ways, and each has its own fix.
+ * What to tell someone about a zip they made by hand: the zips people make
+ * fail the prefix rule in a few typical ways, each with its own fix; and an
+ * accepted zip may hold files the go command's own zip would not.
  */
+import { isVendoredPackage, VCS_DIRS, vendorRules124 } from './left-out.ts';
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -25,4 +27,36 @@ export function prefixRefusal(entry: string, prefix: string): string {
     return `${base}: the zip holds ${other[1]}, not the module and version the URL names; upload it under its own URL, or rebuild it for this one with "${PUBLISHER_COMMAND}"`;
   }
   return `${base}: every file of a module zip sits under that folder; build the zip with "${PUBLISHER_COMMAND}", or ${recipe}`;
+}
+
+/**
+ * Notes on an accepted zip holding files the go command's own zip of the same
+ * directory would not have (version control directories, vendored packages):
+ * CheckZip accepts them, so the server does too, but the h1: then differs from
+ * what `go mod download` computes from the module's repository. Given the
+ * paths of the zip's files after the prefix, and its go.mod's `go` version.
+ */
+export function leftOutNotes(paths: readonly string[], goVersion: string | null): string[] {
+  const go124 = vendorRules124(goVersion);
+  const vcs = paths.filter(
+    (p) =>
+      p
+        .split('/')
+        .slice(0, -1)
+        .some((e) => VCS_DIRS.has(e)) || p === '.hg_archival.txt',
+  );
+  const vendored = paths.filter((p) => isVendoredPackage(p, go124));
+  const notes: string[] = [];
+  const some = (list: string[]) => `${list.length} file${list.length === 1 ? '' : 's'} (first ${q(list[0])})`;
+  if (vcs.length > 0) {
+    notes.push(
+      `the zip holds version control files, ${some(vcs)}: the go command leaves them out of the zips it builds, so this h1: differs from the one go mod download computes from the module's repository; "${PUBLISHER_COMMAND}" leaves them out too`,
+    );
+  }
+  if (vendored.length > 0) {
+    notes.push(
+      `the zip holds vendored packages, ${some(vendored)}: the go command leaves them out of the zips it builds, so this h1: differs from the one go mod download computes from the module's repository; "${PUBLISHER_COMMAND}" leaves them out too`,
+    );
+  }
+  return notes;
 }

@@ -181,7 +181,7 @@ export class HostedRepository implements GoRepository {
       details: { h1: checked.h1, size: staged.size },
       clientAddress: actor.clientAddress,
     });
-    return { module, version, created: true, h1: checked.h1, size: staged.size };
+    return { module, version, created: true, h1: checked.h1, size: staged.size, ...(checked.notes.length ? { notes: checked.notes } : {}) };
   }
 
   /** Streams the body to a staged blob; a body that breaks off is the client's doing, not a server fault. */

@@ -25,6 +25,8 @@ export interface UploadResult {
   created: boolean;
   h1?: string;
   size?: number;
+  /** Accepted, but worth telling the uploader (files the go command's own zip would leave out); absent when none. */
+  notes?: string[];
 }
 
 /**

@@ -107,6 +107,27 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     expect(text).toContain(`${MOD}@v1.2.0`);
   });
 
+  // The go command's CheckZip accepts these, so the server does; but the uploader learns why the h1: may surprise them.
+  test('a zip holding .git/ and vendored packages is published, with notes saying the go command would leave them out', async () => {
+    const noted = 'example.com/acme/noted';
+    const res = await put(
+      `hosted/${noted}/@v/v1.5.0.zip`,
+      zipOf(noted, 'v1.5.0', {
+        'go.mod': goMod(noted),
+        'n.go': 'package noted\n',
+        '.git/config': '[core]\n',
+        'vendor/example.com/d/d.go': 'package d\n',
+      }),
+    );
+    expect(res.status).toBe(201);
+    const body = await res.json();
+    expect(body.notes).toHaveLength(2);
+    expect(body.notes[0]).toStartWith('the zip holds version control files, 1 file (first ".git/config")');
+    expect(body.notes[1]).toStartWith('the zip holds vendored packages, 1 file (first "vendor/example.com/d/d.go")');
+    const plain = await (await put(`hosted/${noted}/@v/v1.5.1.zip`, zipOf(noted, 'v1.5.1'))).json();
+    expect(plain.notes).toBeUndefined();
+  });
+
   test('a go.mod naming another module says both names', async () => {
     const text = await (await put(`hosted/${MOD}/@v/v1.2.0.zip`, zipOf(MOD, 'v1.2.0', { 'go.mod': goMod('example.com/else') }))).text();
     expect(text).toBe(`module path in go.mod is example.com/else but URL says ${MOD}\n`);
