@@ -38,11 +38,8 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
     });
     expect(res.status).toBe(201);
   };
-  let gocache: GoEnv;
   const goEnv = async () => {
-    // One build cache for all: compiling the standard library once is enough; modules still come through the proxy.
-    gocache ??= await makeGoEnv();
-    const e = await makeGoEnv({ goproxy: `${proxy.url}/go/go-proxy/`, extra: { GOCACHE: join(gocache.root, 'gocache') } });
+    const e = await makeGoEnv({ goproxy: `${proxy.url}/go/go-proxy/` });
     envs.push(e);
     return e;
   };
@@ -66,7 +63,6 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
 
   afterAll(async () => {
     for (const e of envs) await e.cleanup();
-    await gocache?.cleanup();
     await proxy?.stop();
     await upstream?.stop();
   });

@@ -86,12 +86,10 @@ export async function buildCreateFromDirJudge(): Promise<CreateFromDirJudge | { 
   const goproxy = await machineGoEnv('GOPROXY');
   const first = goproxy.split(/[,|]/)[0];
   if (!/^https?:\/\//.test(first)) return { skip: `go env GOPROXY starts with ${JSON.stringify(first)}, not a URL` };
-  // The machine's build cache: compiling the standard library into an empty one takes minutes on a busy machine.
   const env: GoEnv = await makeGoEnv({
     goproxy,
     gosumdb: await machineGoEnv('GOSUMDB'),
     goflags: '-mod=mod -modcacherw',
-    extra: { GOCACHE: await machineGoEnv('GOCACHE') },
   });
   const src = join(env.root, 'judge');
   await Bun.write(join(src, 'go.mod'), `module judge\n\ngo 1.22\n\nrequire golang.org/x/mod ${X_MOD_VERSION}\n`);

@@ -1,13 +1,36 @@
 /**
  * Running the real go command in tests, isolated from the machine: its own
- * GOPATH, module cache, build cache and HOME under a temp dir, no go env file,
+ * GOPATH, module cache and HOME under a temp dir, no go env file,
  * no toolchain switching, no telemetry, no checksum database, and GOPROXY=off
  * unless a test names a (loopback) proxy — so a test can never reach the
- * internet by accident.
+ * internet by accident. Only the build cache is shared (see sharedGoCache).
  */
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+let goCache: string | undefined;
+
+/**
+ * One build cache for every go environment of the run, and of later runs with the same go: a fresh
+ * one per test made every `go build` compile the standard library again (a minute and more on a busy
+ * machine). Sharing it isolates nothing away that tests rely on: the build cache is content-addressed,
+ * holds no modules, and the go command keeps it safe for concurrent processes. Keyed by user and go
+ * version so another user's or another go's directory is never touched.
+ */
+export function sharedGoCache(): string {
+  if (goCache) return goCache;
+  const version = goAvailable()
+    ? Bun.spawnSync(['go', 'env', 'GOVERSION'], { env: { PATH: process.env.PATH ?? '', GOENV: 'off', GOTOOLCHAIN: 'local' } })
+        .stdout.toString()
+        .trim()
+        .replace(/[^\w.-]/g, '_')
+    : '';
+  goCache = join(tmpdir(), `orbit-gocache-${process.getuid?.() ?? 'user'}-${version || 'unknown'}`);
+  mkdirSync(goCache, { recursive: true });
+  return goCache;
+}
 
 export interface GoEnvOptions {
   /** GOPROXY value; unset means "off". */
@@ -43,7 +66,7 @@ export async function makeGoEnv(opts: GoEnvOptions = {}): Promise<GoEnv> {
     TMPDIR: root,
     GOPATH: gopath,
     GOMODCACHE: gomodcache,
-    GOCACHE: join(root, 'gocache'),
+    GOCACHE: sharedGoCache(),
     GOENV: 'off',
     GOTOOLCHAIN: 'local',
     GOTELEMETRY: 'off',
