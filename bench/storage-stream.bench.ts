@@ -9,9 +9,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { windowedReader } from '../src/goproxy/random-access';
+import { blobReader } from '../src/repos/blob-reader';
 import type { BlobStore } from '../src/storage/blob-store';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
-import { rangeReader } from '../src/storage/range-reader';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { startS3rver } from '../test/support/s3rver';
 
@@ -108,7 +109,8 @@ async function zipPattern(name: string, store: BlobStore): Promise<void> {
     const counting: BlobStore = Object.assign(Object.create(store), {
       get: (key: string, range?: { start: number; end?: number }) => (gets++, store.get(key, range)),
     });
-    const reader = rangeReader(counting, 'bench/zip', zipSize, { windowBytes });
+    const bare = blobReader(counting, 'bench/zip', zipSize);
+    const reader = windowBytes ? windowedReader(bare, windowBytes) : bare;
     const started = performance.now();
     await reader.read(zipSize - 22, 22);
     await reader.read(zipSize - 1 * MiB, 1 * MiB - 22);

@@ -11,10 +11,10 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkModuleZip, type RandomAccessReader } from '../src/goproxy/index.ts';
-import type { InflateEngine } from '../src/goproxy/inflate.ts';
-import { type GoModDownload, makeGoEnv, parseJsonStream, runGo } from '../test/support/go.ts';
-import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild.ts';
+import { checkModuleZip, type RandomAccessReader } from '../src/goproxy/index';
+import type { InflateEngine } from '../src/goproxy/inflate';
+import { type GoModDownload, makeGoEnv, parseJsonStream, runGo } from '../test/support/go';
+import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
 
 const MODULE = 'example.com/bench/big';
 const VERSION = 'v1.0.0';

@@ -7,6 +7,8 @@ import { UserService } from './auth/users';
 import type { Database, DatabaseHandle } from './db/open';
 import { BlobCollector } from './lifecycle/blob-gc';
 import type { Logger } from './log';
+import { FetchCoalescer } from './repos/coalesce';
+import { ModuleService } from './repos/module-service';
 import { RepositoryRegistry } from './repos/registry';
 import { RepositoryService } from './repos/repository-service';
 import type { BlobStore } from './storage/blob-store';
@@ -45,8 +47,14 @@ export interface AppContext {
   sessions: SessionService;
   permissions: PermissionService;
   repositories: RepositoryService;
+  /** Upstream fetches, one per key in this process and across processes on the same PostgreSQL. */
+  coalescer: FetchCoalescer;
   registry: RepositoryRegistry;
   collector: BlobCollector;
+  /** What repositories store, for the admin API and the UI alike. */
+  modules: ModuleService;
+  /** Stops what runs in the background (the coalescer's LISTEN and fills); the database and storage are the caller's. */
+  close(): Promise<void>;
 }
 
 let instances = 0;
@@ -59,7 +67,9 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
   const users = new UserService(db, log, sessions);
   const tokens = new TokenService(db);
   const repositories = new RepositoryService(db, audit);
-  const registry = new RepositoryRegistry({ database, db, storage, audit, log, repositories, shared: new Map() });
+  const coalescer = new FetchCoalescer(database, log);
+  const registry = new RepositoryRegistry({ db, storage, audit, log, repositories, coalescer });
+  const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {
     id: `orbitrepos-${++instances}`,
     settings: opts.settings ?? {},
@@ -74,7 +84,10 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     sessions,
     permissions: new PermissionService(db),
     repositories,
+    coalescer,
     registry,
     collector: new BlobCollector({ database, db, storage, audit, log }),
+    modules,
+    close: () => coalescer.close(),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The errors the product speaks, and the ONE place that turns them into HTTP.
- * Services throw these; routes never choose status codes themselves.
+ * The errors the product speaks, each with its HTTP status. Services throw these and code that must
+ * tell them apart tests the class (`instanceof NotFound`), never the number; the responses of the Go
+ * routes and the admin API are written here. (The UI shows the same errors as pages, http/ui/controller.ts.)
  */
 export class AppError extends Error {
   constructor(
@@ -14,9 +15,16 @@ export class AppError extends Error {
   }
 }
 
+/** Where a service error comes from a form field, its name (as the admin API's JSON body spells it), for the UI to point at. */
+export interface FieldOption {
+  field?: string;
+}
+
 export class BadRequest extends AppError {
-  constructor(message: string) {
+  readonly field?: string;
+  constructor(message: string, opts: FieldOption = {}) {
     super(400, 'bad_request', message);
+    this.field = opts.field;
   }
 }
 
@@ -45,8 +53,10 @@ export class MethodNotAllowed extends AppError {
 }
 
 export class Conflict extends AppError {
-  constructor(message: string) {
+  readonly field?: string;
+  constructor(message: string, opts: FieldOption = {}) {
     super(409, 'conflict', message);
+    this.field = opts.field;
   }
 }
 
@@ -91,7 +101,34 @@ export class UpstreamTimeout extends AppError {
   }
 }
 
-/** Duck-typed so that src/goproxy (which imports nothing from here) can stay pure: its errors carry `rule`. */
+/** The upstream answered 404 or 410: "not here", which the go command treats as "try the next proxy". */
+export class UpstreamMissing extends NotFound {
+  constructor(
+    readonly upstreamStatus: 404 | 410,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Groups nest deeper than allowed: a cycle made by two concurrent admin edits, most likely. The
+ * configuration's fault, not a member's outage, so a group never hides it behind a 502.
+ */
+export class GroupTooDeep extends AppError {
+  constructor(chain: string[], maxDepth: number) {
+    super(
+      500,
+      'group_too_deep',
+      `groups nest more than ${maxDepth} deep (${chain.join(' -> ')}): an administrator should look for a cycle in their members`,
+    );
+  }
+}
+
+/**
+ * Duck-typed so that src/goproxy (which imports nothing from here) can stay pure: its errors carry
+ * `rule`, and a request path that is no protocol path at all carries status 404 (goproxy/request-path.ts).
+ */
 function isGoProtocolError(err: unknown): err is Error & { rule: string; status?: number } {
   return err instanceof Error && typeof (err as { rule?: unknown }).rule === 'string';
 }

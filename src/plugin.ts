@@ -124,8 +124,8 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     context: ctx,
     async close() {
       await schedule.stop();
-      // Shared services first: their LISTEN runs on the database, which may be the host's and stay open.
-      await ctx.registry.close();
+      // Background work first: the coalescer's LISTEN runs on the database, which may be the host's and stay open.
+      await ctx.close();
       await sweeper.stop();
       if (ownsDatabase) await database.close();
     },

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { compareCodePoints, goModHash, hash1, sha256Hex } from './dirhash.ts';
-import { InvalidPathError } from './errors.ts';
+import { compareCodePoints, goModHash, hash1, sha256Hex } from './dirhash';
+import { InvalidPathError } from './errors';
 
 const enc = new TextEncoder();
 

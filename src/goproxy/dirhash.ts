@@ -3,7 +3,7 @@
  * SHA-256 over the sorted lines "<sha256 hex of file>  <file name>\n".
  */
 import { createHash } from 'node:crypto';
-import { InvalidPathError } from './errors.ts';
+import { InvalidPathError } from './errors';
 
 export interface HashedFile {
   name: string;

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors.ts';
+import { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors';
 
 test.each([InvalidPathError, InvalidVersionError, InvalidGoModError, InvalidZipError])(
   '%p is a GoProtocolError so the HTTP layer can map the family to 400 in one place',

@@ -1,7 +1,9 @@
 /**
  * Errors raised by the Go module protocol rules. Every one of them means "the
- * client (or an upstream) sent something the protocol forbids", so the HTTP
- * layer maps the whole family to 400 without looking at the subclass.
+ * client (or an upstream) sent something the protocol forbids". The HTTP layer
+ * (src/errors.ts toAppError) maps the family to 400, except a request path that
+ * is no protocol path at all (GoRequestError with status 404). Where the bytes
+ * came from an upstream, the repository turns the error into a 502 instead.
  *
  * `rule` is a short stable id (e.g. "path-dot-element") that tests and logs can
  * match on; `message` is one plain line for people.

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { checkProperty } from '../../test/support/property.ts';
-import { InvalidPathError, InvalidVersionError } from './errors.ts';
-import { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape.ts';
-import { isValidModulePath } from './module-path.ts';
+import { checkProperty } from '../../test/support/property';
+import { InvalidPathError, InvalidVersionError } from './errors';
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape';
+import { isValidModulePath } from './module-path';
 
 describe('escapePath / unescapePath', () => {
   test.each([

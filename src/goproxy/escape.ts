@@ -3,8 +3,8 @@
  * upper-case letter becomes "!" + its lower-case form, so that paths differing
  * only in case map to distinct files on case-insensitive file systems.
  */
-import { InvalidPathError, InvalidVersionError } from './errors.ts';
-import { checkModulePath, elemProblem } from './module-path.ts';
+import { InvalidPathError, InvalidVersionError } from './errors';
+import { checkModulePath, elemProblem } from './module-path';
 
 const q = (s: string) => JSON.stringify(s);
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { InvalidGoModError } from './errors.ts';
-import { checkGoModModule, goModForZip, parseModuleDirective } from './gomod.ts';
+import { InvalidGoModError } from './errors';
+import { checkGoModModule, goModForZip, parseModuleDirective } from './gomod';
 
 const dec = new TextDecoder();
 

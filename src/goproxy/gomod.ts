@@ -2,7 +2,7 @@
  * Just enough of the go.mod grammar (x/mod modfile) to find the
  * module directive, and the go.mod a module without one is given.
  */
-import { InvalidGoModError } from './errors.ts';
+import { InvalidGoModError } from './errors';
 
 type Line = { tokens: string[]; lineNo: number };
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import * as goproxy from './index.ts';
+import * as goproxy from './index';
 
 // Other modules code against these names; renaming one must fail here first.
 test.each([
@@ -35,6 +35,12 @@ test.each([
   'parseSumdbPath',
   'checkModuleZip',
   'readerFromBytes',
+  'windowedReader',
+  'formatInfo',
+  'parseInfo',
+  'InvalidInfoError',
+  'checkUploadVersion',
+  'checkIncompatible',
   'hash1',
   'goModHash',
   'parseModuleDirective',

@@ -1,10 +1,11 @@
 /** The Go module protocol as pure functions: no I/O beyond the reader handed to checkModuleZip. */
 
-export { goModHash, type HashedFile, hash1, sha256Hex } from './dirhash.ts';
-export { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors.ts';
-export { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape.ts';
-export { checkGoModModule, goModForZip, parseModuleDirective } from './gomod.ts';
-export type { InflateEngine } from './inflate.ts';
+export { goModHash, type HashedFile, hash1, sha256Hex } from './dirhash';
+export { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors';
+export { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape';
+export { checkGoModModule, goModForZip, parseModuleDirective } from './gomod';
+export type { InflateEngine } from './inflate';
+export { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from './info';
 export {
   checkFilePath,
   checkImportPath,
@@ -14,8 +15,10 @@ export {
   isValidModulePath,
   type SplitPath,
   splitPathVersion,
-} from './module-path.ts';
-export { type GoRequest, GoRequestError, parseGoRequestPath, parseSumdbPath, type SumdbRequest } from './request-path.ts';
+} from './module-path';
+export { checkIncompatible, checkUploadVersion } from './publish-rules';
+export { type RandomAccessReader, readerFromBytes, windowedReader } from './random-access';
+export { type GoRequest, GoRequestError, goPaths, parseGoRequestPath, parseSumdbPath, type SumdbRequest } from './request-path';
 export {
   canonicalVersion,
   compareSemver,
@@ -31,13 +34,11 @@ export {
   selectLatest,
   sortVersions,
   versionMajor,
-} from './version.ts';
+} from './version';
 export {
   type CheckedZip,
   type CheckZipOptions,
   checkModuleZip,
   DEFAULT_ZIP_LIMITS,
-  type RandomAccessReader,
-  readerFromBytes,
   type ZipLimits,
-} from './zip-check.ts';
+} from './zip-check';

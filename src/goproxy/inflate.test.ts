@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { deflateSync } from 'fflate';
-import { inflateRaw } from './inflate.ts';
+import { inflateRaw } from './inflate';
 
 async function* chunksOf(data: Uint8Array, size: number) {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);

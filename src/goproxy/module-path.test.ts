@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { InvalidPathError, InvalidVersionError } from './errors.ts';
+import { InvalidPathError, InvalidVersionError } from './errors';
 import {
   checkFilePath,
   checkImportPath,
@@ -9,7 +9,7 @@ import {
   cleanPath,
   isValidModulePath,
   splitPathVersion,
-} from './module-path.ts';
+} from './module-path';
 
 function ruleOf(fn: () => void): string | null {
   try {

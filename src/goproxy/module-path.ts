@@ -3,8 +3,8 @@
  * CheckImportPath, CheckFilePath) and the major-version suffix rules that tie a
  * module path to the versions it may carry.
  */
-import { InvalidPathError, InvalidVersionError } from './errors.ts';
-import { isValidVersion, versionBuild, versionMajor } from './version.ts';
+import { InvalidPathError, InvalidVersionError } from './errors';
+import { isValidVersion, versionBuild, versionMajor } from './version';
 
 export type PathKind = 'module' | 'import' | 'file';
 

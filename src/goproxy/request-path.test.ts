@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { checkProperty } from '../../test/support/property.ts';
-import { GoProtocolError } from './errors.ts';
-import { escapePath, escapeVersion } from './escape.ts';
-import { isValidModulePath } from './module-path.ts';
-import { GoRequestError, parseGoRequestPath, parseSumdbPath } from './request-path.ts';
+import { checkProperty } from '../../test/support/property';
+import { GoProtocolError } from './errors';
+import { escapePath, escapeVersion } from './escape';
+import { isValidModulePath } from './module-path';
+import { GoRequestError, goPaths, parseGoRequestPath, parseSumdbPath } from './request-path';
 
 function statusOf(fn: () => unknown): number | 'ok' {
   try {
@@ -122,5 +122,27 @@ describe('parseSumdbPath', () => {
     ['example.com/a/@v/list', 404],
   ])('%p is refused with %p', (path, status) => {
     expect(statusOf(() => parseSumdbPath(path))).toBe(status);
+  });
+});
+
+describe('goPaths', () => {
+  test.each([
+    ['example.com/Upper/m', 'v1.0.0-RC', 'zip'],
+    ['example.com/a/v2', 'v2.1.0', 'mod'],
+    ['gopkg.in/yaml.v3', 'v3.0.1', 'info'],
+  ] as const)('%s@%s.%s is escaped so that parsing it gives the same request back', (module, version, kind) => {
+    expect(parseGoRequestPath(goPaths.file(module, version, kind))).toEqual({ kind, module, version });
+  });
+
+  test('list and @latest paths parse back to their module', () => {
+    expect(parseGoRequestPath(goPaths.list('example.com/Upper'))).toEqual({ kind: 'list', module: 'example.com/Upper' });
+    expect(parseGoRequestPath(goPaths.latest('example.com/Upper'))).toEqual({ kind: 'latest', module: 'example.com/Upper' });
+  });
+
+  test('a sumdb path parses back to its name and rest', () => {
+    expect(parseSumdbPath(goPaths.sumdb('sum.example.org', 'lookup/github.com/!foo/bar@v1.0.0'))).toEqual({
+      name: 'sum.example.org',
+      rest: 'lookup/github.com/!foo/bar@v1.0.0',
+    });
   });
 });

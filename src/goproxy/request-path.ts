@@ -1,13 +1,13 @@
 /**
  * GOPROXY request paths ("{escaped module}/@v/{escaped version}.zip" and
- * friends) to what they ask for. Anything that could smuggle a different path
+ * friends) to what they ask for, and back (goPaths, for asking an upstream). Anything that could smuggle a different path
  * past a later layer (traversal, encoded separators, NUL) is refused before the
  * path is even matched.
  */
-import { GoProtocolError } from './errors.ts';
-import { unescapePath, unescapeVersion } from './escape.ts';
-import { checkPathVersion } from './module-path.ts';
-import { canonicalVersion, isCanonicalVersion } from './version.ts';
+import { GoProtocolError } from './errors';
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape';
+import { checkPathVersion } from './module-path';
+import { canonicalVersion, isCanonicalVersion } from './version';
 
 export type GoRequest =
   | { kind: 'list'; module: string }
@@ -120,3 +120,15 @@ export function parseSumdbPath(path: string): SumdbRequest {
   }
   throw notFound(path);
 }
+
+/**
+ * The inverse of parseGoRequestPath and parseSumdbPath: protocol paths, `!`-escaped, relative to a
+ * GOPROXY base URL (what a proxy repository asks its upstream).
+ */
+export const goPaths = {
+  list: (module: string) => `${escapePath(module)}/@v/list`,
+  latest: (module: string) => `${escapePath(module)}/@latest`,
+  file: (module: string, version: string, ext: 'info' | 'mod' | 'zip') => `${escapePath(module)}/@v/${escapeVersion(version)}.${ext}`,
+  /** `rest` is forwarded as parsed (parseSumdbPath keeps its escapes). */
+  sumdb: (name: string, rest: string) => `sumdb/${name}/${rest}`,
+};

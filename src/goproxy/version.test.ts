@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
 import semver from 'semver';
-import { checkProperty } from '../../test/support/property.ts';
-import { InvalidVersionError } from './errors.ts';
+import { checkProperty } from '../../test/support/property';
+import { InvalidVersionError } from './errors';
 import {
   canonicalVersion,
   compareSemver,
@@ -16,7 +16,7 @@ import {
   pseudoVersionTime,
   selectLatest,
   sortVersions,
-} from './version.ts';
+} from './version';
 
 describe('isValidVersion', () => {
   test.each([

@@ -4,7 +4,7 @@
  * build metadata ignored for precedence and dropped by canonicalisation except
  * "+incompatible", which is part of a module version's identity.
  */
-import { InvalidVersionError } from './errors.ts';
+import { InvalidVersionError } from './errors';
 
 interface Parsed {
   major: string;

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test';
-import { buildZip, ZipWriter } from '../../test/support/zipbuild.ts';
-import { InvalidZipError } from './errors.ts';
-import { openEntryData, readCentralDirectory, readerFromBytes } from './zip-directory.ts';
+import { buildZip, ZipWriter } from '../../test/support/zipbuild';
+import { InvalidZipError } from './errors';
+import { readerFromBytes } from './random-access';
+import { openEntryData, readCentralDirectory } from './zip-directory';
 
 const enc = new TextEncoder();
 const concat = (...parts: Uint8Array[]) => {

@@ -4,20 +4,8 @@
  * range reads on a RandomAccessReader so the archive is never held in memory.
  * Follows archive/zip's reader, since the go command reads zips with it.
  */
-import { InvalidZipError } from './errors.ts';
-
-export interface RandomAccessReader {
-  readonly size: number;
-  /** Bytes [offset, offset+length); fewer only where the data ends. */
-  read(offset: number, length: number): Promise<Uint8Array>;
-}
-
-export function readerFromBytes(bytes: Uint8Array): RandomAccessReader {
-  return {
-    size: bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, offset + length),
-  };
-}
+import { InvalidZipError } from './errors';
+import type { RandomAccessReader } from './random-access';
 
 export interface CentralEntry {
   /** Decoded name; null when the raw bytes are not valid UTF-8. */
@@ -63,28 +51,6 @@ export async function readExactly(r: RandomAccessReader, offset: number, length:
   const b = await r.read(offset, length);
   if (b.length !== length) throw formatError(`short read of ${what}`);
   return b;
-}
-
-/**
- * Serves small reads from one read-ahead window. Module zips are mostly small
- * files stored back to back, so thousands of entries cost a handful of range
- * reads instead of one (or three) each; large reads bypass the window.
- */
-export function windowedReader(r: RandomAccessReader, windowSize: number): RandomAccessReader {
-  let win: Uint8Array = new Uint8Array(0);
-  let winStart = 0;
-  return {
-    size: r.size,
-    async read(offset, length) {
-      if (offset >= winStart && offset + length <= winStart + win.length) {
-        return win.subarray(offset - winStart, offset - winStart + length);
-      }
-      if (length >= windowSize || offset + length > r.size) return r.read(offset, length);
-      win = await r.read(offset, Math.min(windowSize, r.size - offset));
-      winStart = offset;
-      return win.subarray(0, length);
-    },
-  };
 }
 
 /** Sequential reads over a range, fetched chunkSize bytes at a time. */

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Unlisten } from '../db/open';
 import { fetchLeases } from '../db/schema';
-import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
+import { AppError, BadUpstream, NotFound, UpstreamMissing, UpstreamTimeout } from '../errors';
 import type { Logger } from '../log';
 
 export interface CoalescerOptions {
@@ -27,9 +27,6 @@ interface Notice {
 const CHANNEL = 'orbitrepos_fetch';
 /** NOTIFY payloads are limited to 8000 bytes; keys and messages are cut well below. */
 const MAX_MESSAGE = 500;
-
-/** The shared instance of a process (deps.shared), so every repository instance coalesces with every other. */
-export const COALESCER_SHARED_KEY = 'repos.coalescer';
 
 /**
  * One fetch per key. In one process a Map of promises makes concurrent callers share one
@@ -61,13 +58,6 @@ export class FetchCoalescer {
     this.heartbeatMs = opts.heartbeatMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.pollMs = opts.pollMs ?? 1_000;
     this.maxWaitMs = opts.maxWaitMs ?? 15 * 60_000;
-  }
-
-  /** The process's coalescer, made on first use. */
-  static shared(shared: Map<string, unknown>, database: DatabaseHandle, log: Logger): FetchCoalescer {
-    let c = shared.get(COALESCER_SHARED_KEY) as FetchCoalescer | undefined;
-    if (!c) shared.set(COALESCER_SHARED_KEY, (c = new FetchCoalescer(database, log)));
-    return c;
   }
 
   /** Keys being filled by this process right now (tests, metrics). */
@@ -219,6 +209,8 @@ export class FetchCoalescer {
 /** Another process's failure, as the same kind of error it was there. */
 function rebuild(e: { s: number; m: string }): AppError {
   if (e.s === 404) return new NotFound(e.m);
+  // Only an upstream says 410; it means what 404 does (UpstreamMissing is a NotFound).
+  if (e.s === 410) return new UpstreamMissing(410, e.m);
   if (e.s === 504) return new UpstreamTimeout(e.m);
   if (e.s === 502) return new BadUpstream(e.m);
   return new AppError(e.s, 'fetch_failed', e.m);

@@ -1,21 +1,21 @@
 import type { AuditLog } from '../audit';
-import type { Database, DatabaseHandle } from '../db/open';
+import type { Database } from '../db/open';
 import type { RepositoryRow } from '../db/schema';
 import type { Logger } from '../log';
 import type { BlobStore } from '../storage/blob-store';
+import type { FetchCoalescer } from './coalesce';
 import type { GoRepository } from './repository';
 import type { RepositoryService } from './repository-service';
 
-/** What a GoRepository implementation may use. No HTTP, no request context. */
+/** What a repository implementation may use, each a typed field made once per plugin instance (src/context.ts). No HTTP, no request context. */
 export interface RepoDeps {
-  database: DatabaseHandle;
   db: Database;
   storage: BlobStore;
   audit: AuditLog;
   log: Logger;
   repositories: RepositoryService;
-  /** Builds the GoRepository of another row (groups use it for their members). */
+  /** One per process: every proxy repository instance coalesces its upstream fetches with every other. */
+  coalescer: FetchCoalescer;
+  /** Builds the repository of another row (groups use it for their members). */
   instantiate(row: RepositoryRow): GoRepository;
-  /** Process-wide shared services that repositories wrap themselves in (coalescing, caches); keyed by name. */
-  shared: Map<string, unknown>;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import { type FakeModules, FakeRepository, fakeRow } from '../../test/support/fake-repository';
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
+import { AppError, BadUpstream, GroupTooDeep, NotFound, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
 import type { RepoDeps } from './deps';
-import { GroupRepository, GroupTooDeep, MAX_GROUP_DEPTH } from './group';
+import { GroupRepository, MAX_GROUP_DEPTH } from './group';
 import type { GoRepository } from './repository';
 
 const M = 'example.com/lib';

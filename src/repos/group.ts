@@ -1,6 +1,7 @@
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, MethodNotAllowed, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
-import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
+import { AppError, BadUpstream, GroupTooDeep, MethodNotAllowed, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
+import { InvalidInfoError, parseInfo } from '../goproxy/info';
+import { listVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
 import type { GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
 
@@ -9,16 +10,6 @@ import type { GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from
  * edits could still make one; this bound turns such a loop into an error instead of a hung request.
  */
 export const MAX_GROUP_DEPTH = 8;
-
-export class GroupTooDeep extends AppError {
-  constructor(chain: string[]) {
-    super(
-      500,
-      'group_too_deep',
-      `groups nest more than ${MAX_GROUP_DEPTH} deep (${chain.join(' -> ')}): an administrator should look for a cycle in their members`,
-    );
-  }
-}
 
 /** A member that answered something other than "not found". */
 interface Failure {
@@ -33,10 +24,9 @@ interface LatestAnswer {
   text: string;
 }
 
-/** 404 and 410 both mean "this member does not have it"; the go command treats them alike too. */
+/** "This member does not have it": NotFound, including an upstream's 404 and 410 (UpstreamMissing), which the go command treats alike. */
 function isAbsent(err: unknown): boolean {
-  const status = toAppError(err).status;
-  return status === 404 || status === 410;
+  return err instanceof NotFound;
 }
 
 /**
@@ -48,33 +38,20 @@ function isAbsent(err: unknown): boolean {
 function memberFailure(failures: Failure[]): AppError {
   const message = failures.map((f) => `member "${f.member}" failed: ${f.error.message}`).join('; ');
   const first = failures[0].error;
-  if (first.status === 504) return new UpstreamTimeout(message);
-  if (first.status === 503) return new ServiceUnavailable(message);
+  if (first instanceof UpstreamTimeout) return new UpstreamTimeout(message);
+  if (first instanceof ServiceUnavailable) return new ServiceUnavailable(message);
   if (first.status >= 400 && first.status < 500) return new AppError(first.status, first.code, message, first.headers);
   return new BadUpstream(message);
 }
 
 function parseLatest(text: string): LatestAnswer {
-  let info: unknown;
   try {
-    info = JSON.parse(text);
-  } catch {
-    throw new BadUpstream('its @latest answer is not JSON');
+    const info = parseInfo(text);
+    return { version: info.version, time: info.time, text };
+  } catch (err) {
+    if (err instanceof InvalidInfoError) throw new BadUpstream(`its @latest answer ${err.message}`);
+    throw err;
   }
-  const { Version: version, Time: time } = (info ?? {}) as { Version?: unknown; Time?: unknown };
-  if (typeof version !== 'string' || !isCanonicalVersion(version)) {
-    throw new BadUpstream(`its @latest answer has no canonical Version (got ${JSON.stringify(version)})`);
-  }
-  const when = typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? time : undefined;
-  // selectLatest falls back to the time a pseudo-version encodes; check it here so a bad one names its member.
-  if (!when && isPseudoVersion(version)) {
-    try {
-      pseudoVersionTime(version);
-    } catch {
-      throw new BadUpstream(`its @latest answer ${version} has neither a Time nor a valid pseudo-version time`);
-    }
-  }
-  return { version, time: when, text };
 }
 
 /**
@@ -109,7 +86,7 @@ export class GroupRepository implements GoRepository {
 
   private ownChain(): string[] {
     const chain = [...this.chain, this.row.name];
-    if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain);
+    if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain, MAX_GROUP_DEPTH);
     return chain;
   }
 
@@ -127,7 +104,7 @@ export class GroupRepository implements GoRepository {
     const out: RepositoryRow[] = [];
     const seen = new Set<number>([this.row.id]);
     const visit = async (group: RepositoryRow, chain: string[]): Promise<void> => {
-      if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain);
+      if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain, MAX_GROUP_DEPTH);
       for (const row of await this.deps.repositories.memberRows(group.id)) {
         if (seen.has(row.id)) continue;
         seen.add(row.id);

@@ -3,24 +3,16 @@ import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } 
 import { goModHash } from '../goproxy/dirhash';
 import { InvalidZipError } from '../goproxy/errors';
 import { checkGoModModule, goModForZip } from '../goproxy/gomod';
-import { checkPathVersion, splitPathVersion } from '../goproxy/module-path';
-import {
-  canonicalVersion,
-  isCanonicalVersion,
-  isPseudoVersion,
-  listVersions,
-  pseudoVersionTime,
-  selectLatest,
-  versionBuild,
-  versionMajor,
-} from '../goproxy/version';
+import { formatInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
+import { checkIncompatible, checkUploadVersion } from '../goproxy/publish-rules';
+import { isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import { checkModuleZip } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, type StagedBlob, stageBlob } from '../storage/content-addressed';
-import { pacedBody, pacedReader } from '../storage/gc-pacing';
-import { rangeReader } from '../storage/range-reader';
 import { withBlobWriteFence } from './blob-fence';
+import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
+import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
 import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, type NewVersionRow, upsertVersionRow } from './version-rows';
@@ -32,11 +24,6 @@ const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
 const sideFileTooLarge = () => new PayloadTooLarge(`body is larger than the limit of ${MAX_SIDE_FILE_BYTES} bytes`);
 
 const q = (s: string) => JSON.stringify(s);
-
-/** `{"Version","Time"}` as the go command expects it; Time to the second, as public proxies write it. */
-export function infoJson(version: string, time: Date): string {
-  return JSON.stringify({ Version: version, Time: time.toISOString().replace(/\.\d{3}Z$/, 'Z') });
-}
 
 /**
  * A repository whose modules are published here with PUT. A version becomes visible (list, info,
@@ -59,12 +46,12 @@ export class HostedRepository implements GoRepository {
     const rows = await listVersionTimes(this.deps.db, this.row.id, module);
     const latest = selectLatest(rows.map((r) => ({ version: r.version, time: versionTime(r.version, r.time) })));
     if (!latest) throw this.unknownModule(module);
-    return infoJson(latest.version, latest.time);
+    return formatInfo(latest.version, latest.time);
   }
 
   async info(module: string, version: string): Promise<string> {
     const row = await this.versionRow(module, version);
-    return infoJson(row.version, versionTime(row.version, row.time));
+    return formatInfo(row.version, versionTime(row.version, row.time));
   }
 
   async mod(module: string, version: string): Promise<GoFile> {
@@ -122,8 +109,8 @@ export class HostedRepository implements GoRepository {
     const staged = await this.stage(body);
     let checked: Awaited<ReturnType<typeof checkModuleZip>>;
     try {
-      const reader = pacedReader(rangeReader(storage, staged.tmpKey, staged.size));
-      checked = await checkModuleZip(reader, module, version).catch((err) => {
+      const reader = pacedReader(blobReader(storage, staged.tmpKey, staged.size));
+      checked = await checkModuleZip(reader, module, version, { windowBytes: BLOB_WINDOW_BYTES }).catch((err) => {
         throw explainZipError(err, module, version);
       });
       if (checked.goMod) checkGoModModule(module, new TextDecoder().decode(checked.goMod));
@@ -210,17 +197,15 @@ export class HostedRepository implements GoRepository {
   private async verifyInfo(module: string, version: string, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
     await this.publishedBeforeSideFile(module, version, '.info');
     const text = new TextDecoder().decode(await readLimited(body, MAX_SIDE_FILE_BYTES, sideFileTooLarge));
-    let info: unknown;
+    let claimed: string;
     try {
-      info = JSON.parse(text);
-    } catch {
-      throw new BadRequest(`.info of ${module}@${version} is not JSON`);
+      claimed = parseInfo(text, { versionOptional: true, ignoreTime: true }).version;
+    } catch (err) {
+      if (err instanceof InvalidInfoError) throw new BadRequest(`.info of ${module}@${version} ${err.message}`);
+      throw err;
     }
-    if (typeof info !== 'object' || info === null || Array.isArray(info))
-      throw new BadRequest(`.info of ${module}@${version} is not a JSON object`);
-    const claimed = (info as { Version?: unknown }).Version;
-    if (claimed !== undefined && claimed !== version) {
-      throw new BadRequest(`.info says Version ${q(String(claimed))} but the URL says ${version}`);
+    if (claimed !== '' && claimed !== version) {
+      throw new BadRequest(`.info says Version ${q(claimed)} but the URL says ${version}`);
     }
     return { module, version, created: false };
   }
@@ -259,40 +244,6 @@ export class HostedRepository implements GoRepository {
  */
 function versionTime(version: string, uploaded: Date): Date {
   return isPseudoVersion(version) ? pseudoVersionTime(version) : uploaded;
-}
-
-/** Canonical (pseudo-versions included) and matching the path's major version suffix, before any byte is read. */
-export function checkUploadVersion(module: string, version: string): void {
-  if (!isCanonicalVersion(version)) {
-    let should = '';
-    try {
-      should = `; use ${canonicalVersion(version)}`;
-    } catch {}
-    throw new BadRequest(`version ${q(version)} is not canonical${should}`);
-  }
-  checkPathVersion(module, version);
-}
-
-/**
- * The go command's rule for +incompatible (modfetch coderepo): only for a v2+ version of a module
- * whose path has no /vN suffix and whose zip has no go.mod, i.e. code that predates modules.
- */
-export function checkIncompatible(module: string, version: string, hasGoMod: boolean): void {
-  if (versionBuild(version) !== '+incompatible') return;
-  const major = versionMajor(version);
-  if (splitPathVersion(module).pathMajor !== '') {
-    throw new BadRequest(
-      `version ${version} invalid: +incompatible is not allowed for ${module}, whose path already has a major version suffix`,
-    );
-  }
-  if (major === 'v0' || major === 'v1') {
-    throw new BadRequest(`version ${version} invalid: +incompatible is not allowed, major version ${major} is compatible`);
-  }
-  if (hasGoMod) {
-    throw new BadRequest(
-      `version ${version} invalid: the zip has a go.mod, so the module path needs a /${major} suffix instead of +incompatible`,
-    );
-  }
 }
 
 /** Says which module@version the zip really holds when its prefix does not match the URL. */

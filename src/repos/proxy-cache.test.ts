@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { openTestDatabase, type TestDatabase } from '../../test/support/db';
 import { repositories } from '../db/schema';
-import { BadUpstream, NotFound, UpstreamTimeout } from '../errors';
+import { BadUpstream, NotFound, UpstreamMissing, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
 import { FetchCoalescer } from './coalesce';
 import { ProxyMetadataCache } from './proxy-cache';
-import { UpstreamMissing } from './upstream';
 
 const text = (s: string) => ({ bytes: new TextEncoder().encode(s), contentType: 'text/plain' });
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);

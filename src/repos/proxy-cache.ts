@@ -1,10 +1,10 @@
 import { and, eq, like, sql } from 'drizzle-orm';
 import type { Database } from '../db/open';
 import { proxyCacheEntries } from '../db/schema';
-import { NotFound } from '../errors';
+import { NotFound, UpstreamMissing } from '../errors';
 import type { Logger } from '../log';
 import type { FetchCoalescer } from './coalesce';
-import { isUpstreamFailure, UpstreamMissing } from './upstream';
+import { isUpstreamFailure } from './upstream';
 
 /** One remembered upstream answer: a 200 with its body, or a 404/410 whose body is our one-line message. */
 export interface CachedAnswer {

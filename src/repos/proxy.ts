@@ -1,18 +1,19 @@
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge } from '../errors';
+import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { checkGoModModule } from '../goproxy/gomod';
+import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
+import { goPaths } from '../goproxy/request-path';
 import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
 import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
-import { pacedBody, pacedReader } from '../storage/gc-pacing';
-import { rangeReader } from '../storage/range-reader';
 import { withBlobWriteFence } from './blob-fence';
-import { FetchCoalescer } from './coalesce';
+import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
+import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
-import { infoJson } from './hosted';
+import { pacedBody, pacedReader } from './periodic-full-gc';
 import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, ProxyMetadataCache } from './proxy-cache';
 import {
   type Actor,
@@ -23,7 +24,7 @@ import {
   type SumdbAnswer,
   type UploadResult,
 } from './repository';
-import { DEFAULT_CONNECT_TIMEOUT_MS, goPaths, isUpstreamFailure, UpstreamClient, UpstreamMissing } from './upstream';
+import { DEFAULT_CONNECT_TIMEOUT_MS, isUpstreamFailure, UpstreamClient } from './upstream';
 import { deleteVersionRow, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
 
 export const DEFAULT_METADATA_TTL_SECONDS = 300;
@@ -69,7 +70,7 @@ export class ProxyRepository implements GoRepository {
       connectTimeoutMs: s.connectTimeoutMs,
       responseTimeoutMs: s.responseTimeoutMs,
     });
-    this.coalescer = FetchCoalescer.shared(deps.shared, deps.database, deps.log);
+    this.coalescer = deps.coalescer;
     this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log);
     this.policy = {
       ttlSeconds: s.metadataTtlSeconds ?? DEFAULT_METADATA_TTL_SECONDS,
@@ -103,7 +104,7 @@ export class ProxyRepository implements GoRepository {
     try {
       const got = await this.cache.answer(`latest:${module}`, this.policy, async (signal) => {
         const res = await this.upstream.bytes(goPaths.latest(module), signal, MAX_INFO_BYTES);
-        parseInfo(res.bytes, res.url);
+        upstreamInfo(res.bytes, res.url);
         return res;
       });
       return decode(got.body);
@@ -111,7 +112,7 @@ export class ProxyRepository implements GoRepository {
       const best = isUpstreamFailure(err) ? selectLatest(await listVersionTimes(this.deps.db, this.row.id, module)) : undefined;
       if (!best) throw err;
       this.deps.log.warn('upstream failed; answering @latest from the versions cached here', { repository: this.row.name, module, err });
-      return infoJson(best.version, best.time);
+      return formatInfo(best.version, best.time);
     }
   }
 
@@ -120,7 +121,7 @@ export class ProxyRepository implements GoRepository {
     if (!isCanonicalVersion(version)) {
       const got = await this.cache.answer(`query:${module}@${version}`, this.policy, async (signal) => {
         const res = await this.upstream.bytes(goPaths.file(module, version, 'info'), signal, MAX_INFO_BYTES);
-        parseInfo(res.bytes, res.url);
+        upstreamInfo(res.bytes, res.url);
         return res;
       });
       return decode(got.body);
@@ -213,9 +214,9 @@ export class ProxyRepository implements GoRepository {
     if (kind === 'zip') return this.fillZip(module, version, path, signal);
     const res = await this.upstream.bytes(path, signal, kind === 'info' ? MAX_INFO_BYTES : MAX_MOD_BYTES);
     if (kind === 'info') {
-      const info = parseInfo(res.bytes, res.url);
-      if (info.Version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.Version)}, not ${version}`);
-      const time = info.Time ? new Date(info.Time) : undefined;
+      const info = upstreamInfo(res.bytes, res.url);
+      if (info.version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.version)}, not ${version}`);
+      const time = info.time ? new Date(info.time) : undefined;
       const staged = await stageBlob(this.deps.storage, res.bytes);
       return withBlobWriteFence(this.deps.db, async (tx) => {
         const key = await commitBlob(this.deps.storage, staged);
@@ -249,7 +250,10 @@ export class ProxyRepository implements GoRepository {
     }
     let h1: string;
     try {
-      ({ h1 } = await checkModuleZip(pacedReader(rangeReader(this.deps.storage, staged.tmpKey, staged.size)), module, version, { signal }));
+      ({ h1 } = await checkModuleZip(pacedReader(blobReader(this.deps.storage, staged.tmpKey, staged.size)), module, version, {
+        signal,
+        windowBytes: BLOB_WINDOW_BYTES,
+      }));
     } catch (err) {
       await discardStaged(this.deps.storage, staged).catch(() => {});
       throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
@@ -282,24 +286,12 @@ function missingKey(kind: FileKind, module: string, version: string): string {
   return `missing:${kind}:${module}@${version}`;
 }
 
-interface Info {
-  Version: string;
-  Time?: string;
-}
-
-/** An .info answer the go command would accept: JSON with a canonical Version and, if any, a valid Time. */
-function parseInfo(bytes: Uint8Array, url: string): Info {
-  let info: unknown;
+/** An .info answer the go command would accept (goproxy/info.ts), else a 502 naming the upstream. */
+function upstreamInfo(bytes: Uint8Array, url: string): GoInfo {
   try {
-    info = JSON.parse(decode(bytes));
-  } catch {
-    throw new BadUpstream(`upstream ${url} answered something that is not JSON`);
+    return parseInfo(decode(bytes));
+  } catch (err) {
+    if (err instanceof InvalidInfoError) throw new BadUpstream(`upstream ${url} answered an .info that ${err.message}`);
+    throw err;
   }
-  const v = (info as { Version?: unknown })?.Version;
-  const t = (info as { Time?: unknown })?.Time;
-  if (typeof v !== 'string' || !isCanonicalVersion(v)) throw new BadUpstream(`upstream ${url} answered no canonical Version`);
-  if (t !== undefined && (typeof t !== 'string' || Number.isNaN(new Date(t).getTime()))) {
-    throw new BadUpstream(`upstream ${url} answered an invalid Time ${q(String(t))}`);
-  }
-  return info as Info;
 }

@@ -6,9 +6,9 @@ import { ProxyRepository } from './proxy';
 import type { GoRepository } from './repository';
 
 /**
- * Repository rows -> GoRepository instances. Instances are cheap and built per request from the
+ * Repository rows -> repository instances. Instances are cheap and built per request from the
  * current row, so admin changes (members, remote URL, policy) take effect at once in every process;
- * anything expensive to share (coalescing, caches) lives in deps.shared.
+ * what is expensive to share (the coalescer) is a field of the deps, made once in src/context.ts.
  */
 export class RepositoryRegistry {
   constructor(private readonly deps: Omit<RepoDeps, 'instantiate'>) {}
@@ -24,15 +24,6 @@ export class RepositoryRegistry {
         return new GroupRepository(row, deps);
     }
   };
-
-  /** Closes the shared services (the coalescer's LISTEN, fills in progress); the database is the caller's. */
-  async close(): Promise<void> {
-    const closable = [...this.deps.shared.values()].filter(
-      (v): v is { close(): Promise<void> } => typeof (v as { close?: unknown })?.close === 'function',
-    );
-    this.deps.shared.clear();
-    await Promise.all(closable.map((v) => v.close().catch(() => {})));
-  }
 
   /** The repository named, or NotFound. */
   async open(name: string): Promise<GoRepository> {

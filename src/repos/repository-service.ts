@@ -54,23 +54,29 @@ const SETTING_LIMITS: Record<string, [number, number]> = {
 
 function checkName(name: string): void {
   if (!REPOSITORY_NAME.test(name) || /^\.+$/.test(name)) {
-    throw new BadRequest(`repository name "${name}" is invalid: use 1-64 of lowercase letters, digits, "-", "_", "." (not only dots)`);
+    throw new BadRequest(`repository name "${name}" is invalid: use 1-64 of lowercase letters, digits, "-", "_", "." (not only dots)`, {
+      field: 'name',
+    });
   }
 }
 
 function checkRemoteUrl(remoteUrl: string | null | undefined): string {
-  if (!remoteUrl) throw new BadRequest('a proxy repository needs remoteUrl, the http(s) URL of an upstream GOPROXY');
+  if (!remoteUrl)
+    throw new BadRequest('a proxy repository needs remoteUrl, the http(s) URL of an upstream GOPROXY', { field: 'remoteUrl' });
   let url: URL;
   try {
     url = new URL(remoteUrl);
   } catch {
-    throw new BadRequest(`remoteUrl "${remoteUrl}" is not a URL`);
+    throw new BadRequest(`remoteUrl "${remoteUrl}" is not a URL`, { field: 'remoteUrl' });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequest('remoteUrl must be an http or https URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BadRequest('remoteUrl must be an http or https URL', { field: 'remoteUrl' });
   if (url.username || url.password) {
-    throw new BadRequest('remoteUrl must not carry credentials: set settings.upstreamUsername and settings.upstreamPassword');
+    throw new BadRequest('remoteUrl must not carry credentials: set settings.upstreamUsername and settings.upstreamPassword', {
+      field: 'remoteUrl',
+    });
   }
-  if (url.search || url.hash) throw new BadRequest('remoteUrl must not have a query or fragment');
+  if (url.search || url.hash) throw new BadRequest('remoteUrl must not have a query or fragment', { field: 'remoteUrl' });
   return url.toString().replace(/\/+$/, '');
 }
 
@@ -80,14 +86,14 @@ function checkSettings(settings: RepositorySettings | undefined): RepositorySett
   for (const [key, value] of Object.entries(settings)) {
     if (value === undefined || value === null) continue;
     if (key === 'upstreamUsername' || key === 'upstreamPassword') {
-      if (typeof value !== 'string') throw new BadRequest(`settings.${key} must be a string`);
+      if (typeof value !== 'string') throw new BadRequest(`settings.${key} must be a string`, { field: 'settings' });
       (out as Record<string, unknown>)[key] = value;
       continue;
     }
     const limits = SETTING_LIMITS[key];
-    if (!limits) throw new BadRequest(`settings.${key} is not a known setting`);
+    if (!limits) throw new BadRequest(`settings.${key} is not a known setting`, { field: 'settings' });
     if (typeof value !== 'number' || !Number.isInteger(value) || value < limits[0] || value > limits[1]) {
-      throw new BadRequest(`settings.${key} must be a whole number from ${limits[0]} to ${limits[1]}`);
+      throw new BadRequest(`settings.${key} must be a whole number from ${limits[0]} to ${limits[1]}`, { field: 'settings' });
     }
     (out as Record<string, unknown>)[key] = value;
   }
@@ -152,11 +158,12 @@ export class RepositoryService {
 
   async create(input: RepositoryInput, actor: Actor): Promise<RepositoryView> {
     checkName(input.name);
-    if (input.format !== undefined && input.format !== 'go') throw new BadRequest('format must be "go"');
-    if (!['hosted', 'proxy', 'group'].includes(input.type)) throw new BadRequest('type must be hosted, proxy or group');
+    if (input.format !== undefined && input.format !== 'go') throw new BadRequest('format must be "go"', { field: 'format' });
+    if (!['hosted', 'proxy', 'group'].includes(input.type)) throw new BadRequest('type must be hosted, proxy or group', { field: 'type' });
     const remoteUrl = input.type === 'proxy' ? checkRemoteUrl(input.remoteUrl) : null;
-    if (input.type !== 'proxy' && input.remoteUrl) throw new BadRequest('remoteUrl is only for proxy repositories');
-    if (input.type !== 'group' && input.members?.length) throw new BadRequest('members are only for group repositories');
+    if (input.type !== 'proxy' && input.remoteUrl) throw new BadRequest('remoteUrl is only for proxy repositories', { field: 'remoteUrl' });
+    if (input.type !== 'group' && input.members?.length)
+      throw new BadRequest('members are only for group repositories', { field: 'members' });
     const settings = checkSettings(input.settings);
 
     const row = await this.db.transaction(async (tx) => {
@@ -174,7 +181,7 @@ export class RepositoryService {
         })
         .onConflictDoNothing()
         .returning();
-      if (!created) throw new Conflict(`repository "${input.name}" already exists`);
+      if (!created) throw new Conflict(`repository "${input.name}" already exists`, { field: 'name' });
       if (input.type === 'group') await this.setMembers(tx as unknown as Database, created, input.members ?? []);
       return created;
     });
@@ -193,11 +200,12 @@ export class RepositoryService {
       const t = tx as unknown as Database;
       const [current] = await t.select().from(repositories).where(eq(repositories.name, name)).for('update').limit(1);
       if (!current) throw new NotFound(`repository "${name}" does not exist`);
-      if (patch.type !== undefined && patch.type !== current.type) throw new BadRequest('the type of a repository cannot change');
-      if (patch.format !== undefined && patch.format !== 'go') throw new BadRequest('format must be "go"');
+      if (patch.type !== undefined && patch.type !== current.type)
+        throw new BadRequest('the type of a repository cannot change', { field: 'type' });
+      if (patch.format !== undefined && patch.format !== 'go') throw new BadRequest('format must be "go"', { field: 'format' });
       const changes: Partial<typeof repositories.$inferInsert> = { updatedAt: new Date() };
       if (patch.remoteUrl !== undefined) {
-        if (current.type !== 'proxy') throw new BadRequest('remoteUrl is only for proxy repositories');
+        if (current.type !== 'proxy') throw new BadRequest('remoteUrl is only for proxy repositories', { field: 'remoteUrl' });
         changes.remoteUrl = checkRemoteUrl(patch.remoteUrl);
       }
       if (patch.anonymousRead !== undefined) changes.anonymousRead = patch.anonymousRead;
@@ -213,7 +221,7 @@ export class RepositoryService {
         changes.settings = checkSettings(merged as RepositorySettings);
       }
       if (patch.members !== undefined) {
-        if (current.type !== 'group') throw new BadRequest('members are only for group repositories');
+        if (current.type !== 'group') throw new BadRequest('members are only for group repositories', { field: 'members' });
         await this.setMembers(t, current, patch.members);
       }
       const [updated] = await t.update(repositories).set(changes).where(eq(repositories.id, current.id)).returning();
@@ -245,13 +253,13 @@ export class RepositoryService {
 
   /** Replaces a group's members, refusing unknown names, duplicates, and cycles through nested groups. */
   private async setMembers(db: Database, group: RepositoryRow, names: string[]): Promise<void> {
-    if (new Set(names).size !== names.length) throw new BadRequest('members must not repeat a repository');
+    if (new Set(names).size !== names.length) throw new BadRequest('members must not repeat a repository', { field: 'members' });
     const rows = names.length ? await db.select().from(repositories).where(inArray(repositories.name, names)) : [];
     const byName = new Map(rows.map((r) => [r.name, r]));
     const unknown = names.filter((n) => !byName.has(n));
-    if (unknown.length) throw new BadRequest(`unknown member repositories: ${unknown.join(', ')}`);
+    if (unknown.length) throw new BadRequest(`unknown member repositories: ${unknown.join(', ')}`, { field: 'members' });
     for (const n of names) {
-      if (n === group.name) throw new BadRequest(`group "${group.name}" cannot contain itself`);
+      if (n === group.name) throw new BadRequest(`group "${group.name}" cannot contain itself`, { field: 'members' });
     }
     await this.refuseCycle(
       db,
@@ -279,7 +287,9 @@ export class RepositoryService {
         .where(eq(groupMembers.groupId, row.id));
       for (const { repo } of children) {
         if (repo.id === group.id)
-          throw new BadRequest(`group "${group.name}" would contain itself through ${[...path, repo.name].join(' -> ')}`);
+          throw new BadRequest(`group "${group.name}" would contain itself through ${[...path, repo.name].join(' -> ')}`, {
+            field: 'members',
+          });
         if (repo.type === 'group') stack.push({ row: repo, path: [...path, repo.name] });
       }
     }

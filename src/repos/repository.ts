@@ -1,5 +1,10 @@
 import type { RepositoryRow } from '../db/schema';
-import type { ByteRange } from '../storage/blob-store';
+
+/** Bytes start..end of a file, both inclusive and inside it (the caller checked them against its size). */
+export interface FileRange {
+  start: number;
+  end: number;
+}
 
 /** A stored file ready to serve: size and validator known up front, body opened on demand. */
 export interface GoFile {
@@ -7,7 +12,7 @@ export interface GoFile {
   /** Strong validator, quoted, e.g. `"sha256-…"`. */
   etag: string;
   /** Opens the body, or a slice of it (range already validated by the caller against size). */
-  open(range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  open(range?: FileRange): Promise<ReadableStream<Uint8Array>>;
 }
 
 /** Who is writing, for rows and the audit log. Never credentials. */

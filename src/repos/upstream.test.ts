@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { type StubUpstream, startStubUpstream } from '../../test/support/stub-upstream';
-import { BadUpstream, UpstreamTimeout } from '../errors';
-import { goPaths, UpstreamClient, type UpstreamConfig, UpstreamMissing } from './upstream';
+import { BadUpstream, UpstreamMissing, UpstreamTimeout } from '../errors';
+import { goPaths } from '../goproxy/request-path';
+import { UpstreamClient, type UpstreamConfig } from './upstream';
 
 const MOD = 'example.com/Upper/m';
 const V = 'v1.0.0';

@@ -1,5 +1,4 @@
-import { AppError, BadUpstream, NotFound, UpstreamTimeout } from '../errors';
-import { escapePath, escapeVersion } from '../goproxy/escape';
+import { BadUpstream, UpstreamMissing, UpstreamTimeout } from '../errors';
 import { readLimited } from './read-limited';
 
 /** Configuration of one upstream GOPROXY; every empty field has the default named beside it. */
@@ -29,16 +28,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 60_000;
 const MAX_REDIRECTS = 5;
 
-/** The upstream answered 404 or 410: "not here", which the go command treats as "try the next proxy". */
-export class UpstreamMissing extends NotFound {
-  constructor(
-    readonly upstreamStatus: 404 | 410,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** A failure worth another attempt: a 5xx/429, or no connection at all. */
 class Retryable extends BadUpstream {}
 
@@ -55,15 +44,6 @@ export interface UpstreamBody {
    */
   body: ReadableStream<Uint8Array>;
 }
-
-/** Upstream URL paths of the GOPROXY protocol, `!`-escaped. */
-export const goPaths = {
-  list: (module: string) => `${escapePath(module)}/@v/list`,
-  latest: (module: string) => `${escapePath(module)}/@latest`,
-  file: (module: string, version: string, ext: 'info' | 'mod' | 'zip') => `${escapePath(module)}/@v/${escapeVersion(version)}.${ext}`,
-  /** `rest` is forwarded as parsed (goproxy/request-path.ts keeps its escapes). */
-  sumdb: (name: string, rest: string) => `sumdb/${name}/${rest}`,
-};
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -295,5 +275,5 @@ export class UpstreamClient {
 
 /** True for the errors that mean "the upstream did not deliver" (stale-if-error applies), not "it said no". */
 export function isUpstreamFailure(err: unknown): boolean {
-  return err instanceof AppError && (err.status === 502 || err.status === 504);
+  return err instanceof BadUpstream || err instanceof UpstreamTimeout;
 }

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { NotFound, PayloadTooLarge, RangeNotSatisfiable } from '../errors';
 import type { BlobEntry, BlobStore } from './blob-store';
 import { blobKeyFor, commitBlob, discardStaged, stageBlob, sweepStaged } from './content-addressed';
-import { rangeReader } from './range-reader';
 
 export interface ContractOptions {
   /** Keys written for the listing test; above 1000 it crosses an S3 page. Default 1100. */
@@ -368,43 +367,6 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Stor
       test('blobKeyFor refuses anything but a lower-case hex sha256', () => {
         expect(() => blobKeyFor('ABC')).toThrow();
         expect(blobKeyFor('ab'.repeat(32))).toBe(`blobs/sha256/ab/${'ab'.repeat(31)}`);
-      });
-    });
-
-    describe('rangeReader', () => {
-      const source = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31) % 251);
-
-      test('reads return exactly the bytes asked for, inside and across window edges', async () => {
-        await store.put('zip', source);
-        const reader = rangeReader(store, 'zip', source.byteLength, { windowBytes: 1000 });
-        for (const [offset, length] of [
-          [4990, 10],
-          [0, 30],
-          [30, 900],
-          [990, 20],
-          [1500, 2500],
-          [4999, 1],
-          [10, 0],
-        ]) {
-          expect(await reader.read(offset, length)).toEqual(source.subarray(offset, offset + length));
-        }
-      });
-
-      // The zip checker's small sequential reads must not each become a request.
-      test('reads inside the current window are served without asking the store again', async () => {
-        await store.put('zip', source);
-        let gets = 0;
-        const counting: BlobStore = Object.assign(Object.create(store), {
-          get: (key: string, range?: { start: number; end?: number }) => (gets++, store.get(key, range)),
-        });
-        const reader = rangeReader(counting, 'zip', source.byteLength, { windowBytes: 4096 });
-        for (let offset = 0; offset < 4000; offset += 100) await reader.read(offset, 100);
-        expect(gets).toBe(1);
-      });
-
-      test('a read beyond the blob is refused', async () => {
-        await store.put('zip', source);
-        await expect(rangeReader(store, 'zip', source.byteLength).read(4990, 11)).rejects.toBeInstanceOf(RangeError);
       });
     });
   });

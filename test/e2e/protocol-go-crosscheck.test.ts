@@ -17,10 +17,10 @@ import {
   parseGoRequestPath,
   readerFromBytes,
   selectLatest,
-} from '../../src/goproxy/index.ts';
-import { type InvalidZipCase, invalidZipCorpus } from '../fixtures/invalid-module-zips.ts';
-import { type GoEnv, type GoModDownload, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go.ts';
-import { buildModuleZip, type ModuleZipOptions } from '../support/zipbuild.ts';
+} from '../../src/goproxy/index';
+import { type InvalidZipCase, invalidZipCorpus } from '../fixtures/invalid-module-zips';
+import { type GoEnv, type GoModDownload, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
+import { buildModuleZip, type ModuleZipOptions } from '../support/zipbuild';
 
 interface Served {
   module: string;

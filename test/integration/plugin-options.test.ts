@@ -37,3 +37,30 @@ test('without a database the plugin reads the environment, and a bad value stops
     else process.env.ORBITREPO_PORT = saved;
   }
 });
+
+// A host that keeps its database open after orbit.close() must not keep our LISTEN (and fills) alive.
+test('closing the plugin ends the coalescer LISTEN on a database the host keeps', async () => {
+  const db = await openTestDatabase('pglite');
+  const unlistened: string[] = [];
+  const listen = db.handle.listen.bind(db.handle);
+  const handle = {
+    ...db.handle,
+    listen: async (channel: string, onPayload: (payload: string) => void) => {
+      const unlisten = await listen(channel, onPayload);
+      return async () => {
+        unlistened.push(channel);
+        await unlisten();
+      };
+    },
+  };
+  try {
+    const orbit = await createOrbitRepos({ database: handle, storage: new FsBlobStore(dir), log: silentLogger });
+    expect(await orbit.context.coalescer.run('k', async () => undefined, async () => 'filled')).toBe('filled');
+    expect(unlistened).toEqual([]);
+    await orbit.close();
+    expect(unlistened).toEqual(['orbitrepos_fetch']);
+    expect((await orbit.plugin.handle(new Request('http://host.test/health'))).status).toBe(200);
+  } finally {
+    await db.cleanup();
+  }
+});

@@ -1,4 +1,4 @@
-import type { RangeReader } from './range-reader';
+import type { RandomAccessReader } from '../goproxy/random-access';
 
 /**
  * Staging and checking a zip allocate a fresh buffer for every chunk that passes (request or upstream
@@ -21,7 +21,7 @@ export function gcPacer(every = COLLECT_EVERY_BYTES): (bytes: number) => void {
 }
 
 /** The same reader, pacing collections by the bytes it hands out. */
-export function pacedReader(inner: RangeReader): RangeReader {
+export function pacedReader(inner: RandomAccessReader): RandomAccessReader {
   const collect = gcPacer();
   return { size: inner.size, read: (offset, length) => (collect(length), inner.read(offset, length)) };
 }
