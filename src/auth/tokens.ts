@@ -71,12 +71,12 @@ export class TokenService {
   /** Makes a token and returns its secret: the only time the secret exists outside the caller's hands. */
   async create(user: UserRow, input: { name: string; expiresAt?: string | Date | null }): Promise<{ token: TokenView; secret: string }> {
     const name = input.name.trim();
-    if (!name || name.length > 100) throw new BadRequest('token name must be 1-100 characters');
+    if (!name || name.length > 100) throw new BadRequest('token name must be 1-100 characters', { field: 'name' });
     let expiresAt: Date | null = null;
     if (input.expiresAt) {
       expiresAt = new Date(input.expiresAt);
-      if (Number.isNaN(expiresAt.getTime())) throw new BadRequest('expiresAt must be an ISO 8601 date-time');
-      if (expiresAt.getTime() <= this.now()) throw new BadRequest('expiresAt must be in the future');
+      if (Number.isNaN(expiresAt.getTime())) throw new BadRequest('expiresAt must be an ISO 8601 date-time', { field: 'expiresAt' });
+      if (expiresAt.getTime() <= this.now()) throw new BadRequest('expiresAt must be in the future', { field: 'expiresAt' });
     }
     const secret = generateTokenSecret();
     const [row] = await this.db

@@ -34,9 +34,11 @@ export function publicUser(u: UserRow): PublicUser {
 }
 
 export function checkPassword(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new BadRequest(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new BadRequest(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
   // argon2 of a megabyte is a cheap way to burn our CPU.
-  if (password.length > MAX_PASSWORD_LENGTH) throw new BadRequest(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new BadRequest(`password must be at most ${MAX_PASSWORD_LENGTH} characters`, { field: 'password' });
 }
 
 export interface UserPatch {
@@ -56,6 +58,7 @@ export class UserService {
     if (!USERNAME_PATTERN.test(input.username) || RESERVED_USERNAMES.has(input.username)) {
       throw new BadRequest(
         'username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit (and not "me")',
+        { field: 'username' },
       );
     }
     checkPassword(input.password);
@@ -65,7 +68,7 @@ export class UserService {
       .values({ username: input.username, passwordHash, isAdmin: input.isAdmin ?? false })
       .onConflictDoNothing()
       .returning();
-    if (!row) throw new Conflict(`user "${input.username}" already exists`);
+    if (!row) throw new Conflict(`user "${input.username}" already exists`, { field: 'username' });
     return row;
   }
 

@@ -13,15 +13,17 @@ import {
   Unauthorized,
 } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
-import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
-import type { ByteRange } from '../storage/blob-store';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type FileRange, type GoFile, type GoRepository } from '../repos/repository';
 import { type AddressSource, actorOf, credentialsOf } from './request';
+
+/** The services these routes use, and no more. */
+export type GoRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'registry'>;
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
 
 /** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
-export function parseRange(header: string | null, size: number): ByteRange | null {
+export function parseRange(header: string | null, size: number): FileRange | null {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return null;
@@ -100,7 +102,7 @@ function cachePolicy(row: RepositoryRow): { metadata: string; version: string; s
  * The repository, or an auth failure where a 404 would tell an outsider which names exist (and would let
  * the go command fall through to the next GOPROXY entry): anonymous -> 401, a non-administrator -> 403.
  */
-async function openVisible(ctx: AppContext, repoName: string, principal: Principal): Promise<GoRepository> {
+async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Principal): Promise<GoRepository> {
   try {
     return await ctx.registry.open(repoName);
   } catch (err) {
@@ -113,7 +115,7 @@ async function openVisible(ctx: AppContext, repoName: string, principal: Princip
 }
 
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
-export function goRoutes(ctx: AppContext) {
+export function goRoutes(ctx: GoRoutesDeps) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'PUT') {

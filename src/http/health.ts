@@ -2,6 +2,9 @@ import { sql } from 'drizzle-orm';
 import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
 
+/** The services these routes use, and no more. */
+export type HealthDeps = Pick<AppContext, 'db' | 'id' | 'storage'>;
+
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: Timer | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -15,7 +18,7 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 }
 
 /** /health: the process lives. /ready: the database and the storage answer. */
-export function healthRoutes(ctx: AppContext) {
+export function healthRoutes(ctx: HealthDeps) {
   return new Elysia({ name: 'orbitrepos.health', seed: ctx.id })
     .get('/health', () => Response.json({ status: 'ok' }), { detail: { tags: ['health'], summary: 'The process is alive' } })
     .get(

@@ -3,6 +3,9 @@ import type { AppContext } from '../../context';
 import { apiErrorResponse, BadRequest, isServerFault, NotFound } from '../../errors';
 import { actorOf, credentialsOf } from '../request';
 
+/** The services these routes use, and no more. */
+export type ApiControllerDeps = Pick<AppContext, 'auth' | 'id' | 'log'>;
+
 /** Turns Elysia's own errors (validation, parse, unknown route) into our one JSON error shape. */
 function asAppError(code: string | number, error: unknown): unknown {
   if (code === 'VALIDATION') {
@@ -20,7 +23,7 @@ function asAppError(code: string | number, error: unknown): unknown {
  * The base of every /api/v1 controller: JSON errors `{error, message}`, and the caller resolved as
  * `principal` (bad credentials are a 401 here, before any handler runs).
  */
-export function apiController(ctx: AppContext, name: string) {
+export function apiController(ctx: ApiControllerDeps, name: string) {
   return new Elysia({ name: `orbitrepos.api.${name}`, prefix: '/api/v1', seed: ctx.id })
     .onError(({ code, error, request }) => {
       const err = asAppError(code, error);
@@ -39,7 +42,7 @@ export function apiController(ctx: AppContext, name: string) {
 export const SECURED: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }];
 
 /** Any other path under /api/v1 is a JSON 404, not the host app's plain one; mounted after every controller. */
-export function apiNotFoundRoutes(ctx: AppContext) {
+export function apiNotFoundRoutes(ctx: ApiControllerDeps) {
   return apiController(ctx, 'not-found').all(
     '/*',
     ({ request }) => {

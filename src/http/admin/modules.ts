@@ -1,7 +1,10 @@
 import { t } from 'elysia';
 import type { AppContext } from '../../context';
-import { DEFAULT_PAGE, MAX_PAGE, ModuleService } from '../../repos/module-service';
+import { DEFAULT_PAGE, MAX_PAGE } from '../../repos/module-service';
 import { apiController, SECURED } from './controller';
+
+/** The services these routes use, and no more. */
+export type ModuleRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories'>;
 
 export const ModuleSummaryModel = t.Object({
   module: t.String(),
@@ -42,8 +45,8 @@ const PageQuery = t.Object({
 const detail = (summary: string) => ({ tags: ['modules'], summary, security: [...SECURED] });
 
 /** /api/v1/repositories/:name/modules…: what a hosted or proxy repository stores. Reads need read, deletes write. */
-export function moduleRoutes(ctx: AppContext) {
-  const modules = new ModuleService(ctx.db, ctx.storage, ctx.registry.instantiate, ctx.audit);
+export function moduleRoutes(ctx: ModuleRoutesDeps) {
+  const { modules } = ctx;
   const readable = async (
     principal: Parameters<AppContext['permissions']['authorize']>[0],
     name: string,

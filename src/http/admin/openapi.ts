@@ -3,6 +3,9 @@ import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
 
+/** The services these routes use, and no more. */
+export type OpenApiDeps = Pick<AppContext, 'id'>;
+
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir));
 const ASSETS: Record<string, string> = {
   'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
@@ -13,7 +16,7 @@ const ASSETS: Record<string, string> = {
  * OpenAPI document at {prefix}/swagger/json and Swagger UI at {prefix}/swagger. The UI's script and
  * stylesheet are served from the swagger-ui-dist package by this server, so it works with no internet.
  */
-export function openApiRoutes(ctx: AppContext, prefix: string) {
+export function openApiRoutes(ctx: OpenApiDeps, prefix: string) {
   return new Elysia({ name: 'orbitrepos.openapi', seed: ctx.id })
     .get(
       '/swagger/assets/:file',

@@ -2,6 +2,9 @@ import { t } from 'elysia';
 import type { AppContext } from '../../context';
 import { apiController, SECURED } from './controller';
 
+/** The services these routes use, and no more. */
+export type PermissionRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
+
 const Role = t.Union([t.Literal('read'), t.Literal('write'), t.Literal('admin')], {
   description: 'read: download; write: also upload and delete versions; admin: also settings and grants',
 });
@@ -13,7 +16,7 @@ const GrantParams = t.Object({ name: t.String(), username: t.String() });
 const detail = (summary: string) => ({ tags: ['permissions'], summary, security: [...SECURED] });
 
 /** /api/v1/repositories/:name/permissions: grants, managed by the repository's admins and global administrators. */
-export function permissionRoutes(ctx: AppContext) {
+export function permissionRoutes(ctx: PermissionRoutesDeps) {
   /** The repository, once the caller is known to administer it (401/403 before anything else is said). */
   const administered = async (principal: Parameters<typeof ctx.permissions.authorize>[0], name: string) => {
     // Anonymous callers can never administer: ask for credentials before saying whether the repository exists.

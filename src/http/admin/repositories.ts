@@ -2,6 +2,9 @@ import { t } from 'elysia';
 import type { AppContext } from '../../context';
 import { apiController, SECURED } from './controller';
 
+/** The services these routes use, and no more. */
+export type RepositoryRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
+
 const RepositoryType = t.Union([t.Literal('hosted'), t.Literal('proxy'), t.Literal('group')]);
 const WritePolicy = t.Union([t.Literal('allow_once'), t.Literal('allow'), t.Literal('deny')]);
 
@@ -67,7 +70,7 @@ const NameParam = t.Object({ name: t.String() });
 const detail = (summary: string) => ({ tags: ['repositories'], summary, security: [...SECURED] });
 
 /** /api/v1/repositories: list for anyone signed in (what they may read); changes need an administrator. */
-export function repositoryRoutes(ctx: AppContext) {
+export function repositoryRoutes(ctx: RepositoryRoutesDeps) {
   return apiController(ctx, 'repositories')
     .get(
       '/repositories',

@@ -3,6 +3,9 @@ import type { AppContext } from '../../context';
 import { BadRequest, Forbidden } from '../../errors';
 import { apiController, SECURED } from './controller';
 
+/** The services these routes use, and no more. */
+export type TokenRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
+
 export const TokenModel = t.Object({
   id: t.Integer(),
   username: t.String({ description: 'The owner' }),
@@ -31,7 +34,7 @@ const ErrorModel = t.Object({ error: t.String(), message: t.String() });
 const detail = (summary: string, description?: string) => ({ tags: ['tokens'], summary, description, security: [...SECURED] });
 
 /** /api/v1/tokens: your own API tokens; administrators see and revoke anyone's. */
-export function tokenRoutes(ctx: AppContext) {
+export function tokenRoutes(ctx: TokenRoutesDeps) {
   return apiController(ctx, 'tokens')
     .post(
       '/tokens',

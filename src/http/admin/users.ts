@@ -6,6 +6,9 @@ import { AppError, Forbidden } from '../../errors';
 import { apiController, SECURED } from './controller';
 import { TokenModel } from './tokens';
 
+/** The services these routes use, and no more. */
+export type UserRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
+
 export const UserModel = t.Object({
   id: t.Integer(),
   username: t.String(),
@@ -40,7 +43,7 @@ const UsernameParam = t.Object({ username: t.String() });
 const detail = (summary: string, description?: string) => ({ tags: ['users'], summary, description, security: [...SECURED] });
 
 /** Administrators may look at anyone; everyone else only at themselves. */
-export function requireSelfOrAdmin(ctx: AppContext, principal: Principal, username: string): void {
+export function requireSelfOrAdmin(ctx: UserRoutesDeps, principal: Principal, username: string): void {
   ctx.permissions.requireUser(principal);
   if (!principal.isAdmin && principal.username !== username) {
     throw new Forbidden(`user "${principal.username}" may only see their own account`);
@@ -48,7 +51,7 @@ export function requireSelfOrAdmin(ctx: AppContext, principal: Principal, userna
 }
 
 /** /api/v1/users: administrators manage users; every user sees themselves and changes their own password. */
-export function userRoutes(ctx: AppContext) {
+export function userRoutes(ctx: UserRoutesDeps) {
   return apiController(ctx, 'users')
     .get(
       '/users',

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
 
+/** The services these routes use, and no more. */
+export type AssetDeps = Pick<AppContext, 'id'>;
+
 const TYPES: Record<string, string> = {
   'ui.css': 'text/css; charset=utf-8',
   'ui.js': 'text/javascript; charset=utf-8',
@@ -19,7 +22,7 @@ export const ASSET_VERSION = createHash('sha256')
   .digest('hex')
   .slice(0, 12);
 
-export function assetRoutes(ctx: AppContext) {
+export function assetRoutes(ctx: AssetDeps) {
   return new Elysia({ name: 'orbitrepos.ui.assets', seed: ctx.id }).get(
     '/ui-assets/:file',
     ({ params, query }) => {

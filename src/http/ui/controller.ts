@@ -8,6 +8,9 @@ import { errorPage, url } from './layout';
 import { htmlResponse, redirect } from './respond';
 import { cookieOpts, cookies, isSignedIn, resolveUi, type SignedInEnv, type UiEnv } from './session';
 
+/** The services these routes use, and no more. */
+export type UiControllerDeps = Pick<AppContext, 'id' | 'log' | 'sessions' | 'settings'>;
+
 /** UI forms are small; uploads go to PUT /go/… instead, so a big POST here is a mistake or an attack. */
 const MAX_FORM_BYTES = 1024 * 1024;
 const SAFE = new Set(['GET', 'HEAD']);
@@ -35,7 +38,7 @@ export function safeNext(ui: UiEnv, next: string | null | undefined): string {
  * `form`, and — for every method but GET/HEAD — a signed-in session and its CSRF token required before
  * any handler runs, so no handler can forget the check. Errors become pages, or the sign-in form.
  */
-export function uiController(ctx: AppContext, prefix: string, name: string, opts: { signInForm?: boolean } = {}) {
+export function uiController(ctx: UiControllerDeps, prefix: string, name: string, opts: { signInForm?: boolean } = {}) {
   return new Elysia({ name: `orbitrepos.ui.${name}`, seed: ctx.id })
     .onParse(async ({ request }) => {
       if (Number(request.headers.get('content-length') ?? 0) > MAX_FORM_BYTES) throw new PayloadTooLarge('this form is too large');
@@ -78,11 +81,11 @@ export function uiController(ctx: AppContext, prefix: string, name: string, opts
 }
 
 /** A page, clearing the one-shot notice once it has been shown. */
-export function page(ctx: AppContext, ui: UiEnv, body: Html, status = 200): Response {
+export function page(ctx: UiControllerDeps, ui: UiEnv, body: Html, status = 200): Response {
   return htmlResponse(body, { status, setCookies: ui.flash ? [cookies.clearFlash(cookieOpts(ctx, ui.prefix))] : [] });
 }
 
 /** Redirect-after-POST with a notice for the next page. */
-export function done(ctx: AppContext, ui: UiEnv, path: string, notice: string): Response {
+export function done(ctx: UiControllerDeps, ui: UiEnv, path: string, notice: string): Response {
   return redirect(url(ui, path), [cookies.flash(notice, cookieOpts(ctx, ui.prefix))]);
 }

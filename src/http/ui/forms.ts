@@ -1,4 +1,4 @@
-import { AppError, toAppError } from '../../errors';
+import { AppError, BadRequest, Conflict, toAppError } from '../../errors';
 import { attrs, type Html, html } from './html';
 
 /** Field name -> message shown beside it; `_form` is shown above the form. */
@@ -83,15 +83,15 @@ export function formErrorBox(errors: FieldErrors): Html {
 }
 
 /**
- * Puts a service's refusal next to the field it concerns. The services speak whole sentences that name
- * the field ("remoteUrl must …", "repository name … is invalid"), so the message is matched against
- * patterns; anything unmatched goes above the form rather than being lost.
+ * Puts a service's refusal next to the field it concerns: services name it (`field` on BadRequest and
+ * Conflict, as the admin API's JSON spells it); `formFields` renames those the form calls otherwise.
+ * A refusal about no field goes above the form rather than being lost.
  */
-export function errorsFor(err: unknown, rules: [pattern: RegExp, field: string][]): FieldErrors {
+export function errorsFor(err: unknown, formFields: Record<string, string> = {}): FieldErrors {
   const e = toAppError(err);
-  if (e.status >= 500) return { _form: e.message };
-  for (const [pattern, field] of rules) if (pattern.test(e.message)) return { [field]: e.message };
-  return { _form: e.message };
+  const field = e instanceof BadRequest || e instanceof Conflict ? e.field : undefined;
+  if (!field) return { _form: e.message };
+  return { [formFields[field] ?? field]: e.message };
 }
 
 /** Client mistakes are shown on the form; anything else is the error page's business. */

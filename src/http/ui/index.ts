@@ -7,11 +7,17 @@ import { repositoryUiRoutes } from './routes/repositories';
 import { tokenUiRoutes } from './routes/tokens';
 import { userUiRoutes } from './routes/users';
 
+/** The services these routes use, and no more. */
+export type UiDeps = Pick<
+  AppContext,
+  'audit' | 'auth' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tokens' | 'users'
+>;
+
 /**
  * The web UI at {prefix}/: server-rendered pages over the same services the admin API uses, one CSS and
  * one JS file served from here. `prefix` is the plugin's mount prefix, needed for links and the cookie path.
  */
-export function uiRoutes(ctx: AppContext, prefix: string) {
+export function uiRoutes(ctx: UiDeps, prefix: string) {
   return new Elysia({ name: 'orbitrepos.ui', seed: ctx.id })
     .use(assetRoutes(ctx))
     .use(loginRoutes(ctx, prefix))

@@ -3,6 +3,9 @@ import type { Principal } from '../../auth/principal';
 import { clearSessionCookie, type Session, safeEqual, sessionCookie, sessionSecretFromCookie } from '../../auth/sessions';
 import type { AppContext } from '../../context';
 
+/** The services these routes use, and no more. */
+export type UiSessionDeps = Pick<AppContext, 'sessions' | 'settings'>;
+
 /** Everything a page needs to know about the request it answers. */
 export interface UiEnv {
   /** The plugin's mount prefix ('' or '/something'): every link and form action starts with it. */
@@ -54,7 +57,7 @@ export const cookies = {
   clearLoginCsrf: (o: CookieOpts) => cookie(LOGIN_CSRF_COOKIE, '', o, 0),
 };
 
-export function cookieOpts(ctx: AppContext, prefix: string): CookieOpts {
+export function cookieOpts(ctx: UiSessionDeps, prefix: string): CookieOpts {
   return { path: prefix || '/', secure: !!ctx.settings.secureCookies };
 }
 
@@ -68,7 +71,7 @@ export function loginCsrfMatches(request: Request, presented: string | null): bo
   return !!expected && !!presented && safeEqual(expected, presented);
 }
 
-function baseUrlOf(ctx: AppContext, request: Request, prefix: string): string {
+function baseUrlOf(ctx: UiSessionDeps, request: Request, prefix: string): string {
   const origin = ctx.settings.publicUrl?.replace(/\/+$/, '') || new URL(request.url).origin;
   return origin + prefix;
 }
@@ -77,7 +80,7 @@ function baseUrlOf(ctx: AppContext, request: Request, prefix: string): string {
  * Resolves the session from the cookie through the session service. An unknown, expired or disabled
  * session is simply "not signed in"; pages that need a person send them to the sign-in form.
  */
-export async function resolveUi(ctx: AppContext, prefix: string, request: Request, clientAddress: string): Promise<UiEnv> {
+export async function resolveUi(ctx: UiSessionDeps, prefix: string, request: Request, clientAddress: string): Promise<UiEnv> {
   const cookieHeader = request.headers.get('cookie');
   const secret = sessionSecretFromCookie(cookieHeader);
   const session = secret ? await ctx.sessions.lookup(secret) : null;

@@ -8,12 +8,15 @@ import { loginPage } from '../pages/login';
 import { htmlResponse, redirect } from '../respond';
 import { cookieOpts, cookies, isSignedIn, LOGIN_CSRF_COOKIE, loginCsrfMatches, randomToken, readCookie, type UiEnv } from '../session';
 
+/** The services these routes use, and no more. */
+export type AuthUiDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'sessions' | 'settings'>;
+
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
 /** Sign in (GET/POST /login); sign out is in sessionRoutes, behind the session's CSRF check. */
-export function loginRoutes(ctx: AppContext, prefix: string) {
+export function loginRoutes(ctx: AuthUiDeps, prefix: string) {
   const opts = cookieOpts(ctx, prefix);
 
   const form = (request: Request, ui: UiEnv, next: string, status: number, username?: string, message?: string) => {
@@ -63,7 +66,7 @@ export function loginRoutes(ctx: AppContext, prefix: string) {
 }
 
 /** POST /logout: ends the session here and in the database. */
-export function sessionRoutes(ctx: AppContext, prefix: string) {
+export function sessionRoutes(ctx: AuthUiDeps, prefix: string) {
   const opts = cookieOpts(ctx, prefix);
   return uiController(ctx, prefix, 'session').post('/logout', async ({ ui, request }) => {
     const secret = sessionSecretFromCookie(request.headers.get('cookie'));

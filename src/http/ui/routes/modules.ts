@@ -2,14 +2,17 @@ import type { Access } from '../../../auth/principal';
 import type { AppContext } from '../../../context';
 import type { RepositoryRow } from '../../../db/schema';
 import { BadRequest, toAppError } from '../../../errors';
-import { DEFAULT_PAGE, ModuleService } from '../../../repos/module-service';
+import { DEFAULT_PAGE } from '../../../repos/module-service';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { str } from '../forms';
 import { modulePage } from '../pages/module';
 import { repositoryPage } from '../pages/repository';
 import type { SignedInEnv } from '../session';
 
-async function may(ctx: AppContext, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {
+/** The services these routes use, and no more. */
+export type ModuleUiDeps = Pick<AppContext, 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings'>;
+
+async function may(ctx: ModuleUiDeps, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {
   try {
     await ctx.permissions.authorize(ui.principal, row, access);
     return true;
@@ -19,8 +22,8 @@ async function may(ctx: AppContext, ui: SignedInEnv, row: RepositoryRow, access:
 }
 
 /** /repositories/:name (modules, setup, upload), its /module page, and deleting a version. */
-export function moduleUiRoutes(ctx: AppContext, prefix: string) {
-  const modules = new ModuleService(ctx.db, ctx.storage, ctx.registry.instantiate, ctx.audit);
+export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
+  const { modules } = ctx;
 
   return uiController(ctx, prefix, 'modules')
     .get('/repositories/:name', async ({ ui, params, query }) => {

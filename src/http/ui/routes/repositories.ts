@@ -10,16 +10,11 @@ import { EMPTY_FORM, formValuesOf, type RepositoryFormValues, repositoryFormPage
 import { redirect } from '../respond';
 import type { SignedInEnv } from '../session';
 
-/** Which field a RepositoryService refusal is about, from the words it uses. */
-export const REPOSITORY_FIELD_RULES: [RegExp, string][] = [
-  [/^repository name|already exists/, 'name'],
-  [/remoteUrl|proxy repository needs/, 'remoteUrl'],
-  [/upstreamUsername|upstreamPassword/, 'upstream'],
-  [/member|contain itself/, 'members'],
-  [/^format/, 'format'],
-  [/^type|type of a repository/, 'type'],
-  [/writePolicy/, 'writePolicy'],
-];
+/** The services these routes use, and no more. */
+export type RepositoryUiDeps = Pick<AppContext, 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings'>;
+
+/** RepositoryService's field names that this form spells otherwise: its settings are the upstream credentials. */
+const FORM_FIELDS = { settings: 'upstream' };
 
 /** The form as submitted, members ordered by their position inputs (unnumbered ones last, as listed). */
 export function readRepositoryForm(form: FormData): RepositoryFormValues & { upstreamPassword: string } {
@@ -45,7 +40,8 @@ export function readRepositoryForm(form: FormData): RepositoryFormValues & { ups
 }
 
 function writePolicyOf(value: string): WritePolicy {
-  if (!WRITE_POLICIES.some(([p]) => p === value)) throw new BadRequest('writePolicy must be allow_once, allow or deny');
+  if (!WRITE_POLICIES.some(([p]) => p === value))
+    throw new BadRequest('writePolicy must be allow_once, allow or deny', { field: 'writePolicy' });
   return value as WritePolicy;
 }
 
@@ -81,7 +77,7 @@ export function updatePatch(current: RepositoryView, v: ReturnType<typeof readRe
 }
 
 /** Repositories anyone signed in can see: all of them for administrators, else those they may read. */
-async function visibleRepositories(ctx: AppContext, ui: SignedInEnv): Promise<RepositoryView[]> {
+async function visibleRepositories(ctx: RepositoryUiDeps, ui: SignedInEnv): Promise<RepositoryView[]> {
   const all = await ctx.repositories.list();
   if (ui.principal.isAdmin) return all;
   const visible: RepositoryView[] = [];
@@ -92,12 +88,12 @@ async function visibleRepositories(ctx: AppContext, ui: SignedInEnv): Promise<Re
   return visible;
 }
 
-function requireAdmin(ctx: AppContext, ui: SignedInEnv): void {
+function requireAdmin(ctx: RepositoryUiDeps, ui: SignedInEnv): void {
   ctx.permissions.requireAdmin(ui.principal);
 }
 
 /** /, /repositories/new, /repositories/:name/edit and /delete: the list and its create/edit/delete forms. */
-export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
+export function repositoryUiRoutes(ctx: RepositoryUiDeps, prefix: string) {
   return uiController(ctx, prefix, 'repositories')
     .get('/', async ({ ui }) => {
       const me = signedIn(ui);
@@ -122,7 +118,7 @@ export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
           mode: 'create',
           values,
           candidates: await ctx.repositories.list(),
-          errors: errorsFor(err, REPOSITORY_FIELD_RULES),
+          errors: errorsFor(err, FORM_FIELDS),
         });
         return page(ctx, me, body, 400);
       }
@@ -155,7 +151,7 @@ export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
           mode: 'edit',
           values,
           candidates: await ctx.repositories.list(),
-          errors: errorsFor(err, REPOSITORY_FIELD_RULES),
+          errors: errorsFor(err, FORM_FIELDS),
           passwordSet: current.settings.upstreamPasswordSet,
         });
         return page(ctx, me, body, 400);
@@ -174,7 +170,7 @@ export function repositoryUiRoutes(ctx: AppContext, prefix: string) {
         await ctx.repositories.delete(view.name, actor(me));
       } catch (err) {
         if (!isClientError(err)) throw err;
-        return page(ctx, me, deleteRepositoryPage(me, view, errorsFor(err, [])._form), 409);
+        return page(ctx, me, deleteRepositoryPage(me, view, errorsFor(err)._form), 409);
       }
       return done(ctx, me, '/', `Repository ${view.name} was deleted.`);
     });

@@ -4,20 +4,21 @@ import { actor, done, page, signedIn, uiController } from '../controller';
 import { errorsFor, isClientError, str } from '../forms';
 import { tokensPage } from '../pages/tokens';
 
-const TOKEN_FIELD_RULES: [RegExp, string][] = [
-  [/name/, 'name'],
-  [/expires/, 'expires'],
-];
+/** The services these routes use, and no more. */
+export type TokenUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'sessions' | 'settings' | 'tokens'>;
+
+/** TokenService's field names that this form spells otherwise. */
+const FORM_FIELDS = { expiresAt: 'expires' };
 
 /** A date input's YYYY-MM-DD as the end of that day, UTC: "expires on the 5th" includes the 5th. */
 function expiryOf(date: string): string | null {
   if (!date) return null;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new BadRequest('expires must be a date (YYYY-MM-DD)');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new BadRequest('expires must be a date (YYYY-MM-DD)', { field: 'expires' });
   return `${date}T23:59:59.999Z`;
 }
 
 /** /tokens: create (the secret shown once, in the response to the POST), list, revoke. */
-export function tokenUiRoutes(ctx: AppContext, prefix: string) {
+export function tokenUiRoutes(ctx: TokenUiDeps, prefix: string) {
   return uiController(ctx, prefix, 'tokens')
     .get('/tokens', async ({ ui }) => {
       const me = signedIn(ui);
@@ -41,7 +42,7 @@ export function tokenUiRoutes(ctx: AppContext, prefix: string) {
         return page(ctx, me, tokensPage(me, { tokens: await ctx.tokens.list(user), created }), 201);
       } catch (err) {
         if (!isClientError(err)) throw err;
-        const body = tokensPage(me, { tokens: await ctx.tokens.list(user), values, errors: errorsFor(err, TOKEN_FIELD_RULES) });
+        const body = tokensPage(me, { tokens: await ctx.tokens.list(user), values, errors: errorsFor(err, FORM_FIELDS) });
         return page(ctx, me, body, 400);
       }
     })

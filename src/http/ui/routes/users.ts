@@ -7,16 +7,13 @@ import { errorsFor, isClientError, str } from '../forms';
 import { userPage, usersPage } from '../pages/users';
 import type { SignedInEnv } from '../session';
 
-const USER_FIELD_RULES: [RegExp, string][] = [
-  [/^username|already exists/, 'username'],
-  [/^password/, 'password'],
-  [/last enabled administrator/, '_form'],
-];
+/** The services these routes use, and no more. */
+export type UserUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'users'>;
 
 const ROLES = new Set<string>(['read', 'write', 'admin']);
 
 /** Current role of one user on every repository, by repository name. */
-async function rolesOf(ctx: AppContext, username: string): Promise<Map<string, Role>> {
+async function rolesOf(ctx: UserUiDeps, username: string): Promise<Map<string, Role>> {
   const roles = new Map<string, Role>();
   for (const view of await ctx.repositories.list()) {
     const grant = (await ctx.permissions.list(await ctx.repositories.rowByName(view.name))).find((g) => g.username === username);
@@ -25,13 +22,13 @@ async function rolesOf(ctx: AppContext, username: string): Promise<Map<string, R
   return roles;
 }
 
-function admin(ctx: AppContext, ui: ReturnType<typeof signedIn>): SignedInEnv {
+function admin(ctx: UserUiDeps, ui: ReturnType<typeof signedIn>): SignedInEnv {
   ctx.permissions.requireAdmin(ui.principal);
   return ui;
 }
 
 /** /users (administrators only): create users, change their account, grant roles per repository. */
-export function userUiRoutes(ctx: AppContext, prefix: string) {
+export function userUiRoutes(ctx: UserUiDeps, prefix: string) {
   const userPageFor = async (me: SignedInEnv, username: string, errors?: Record<string, string>) => {
     const user = publicUser(await ctx.users.get(username));
     return userPage(me, { user, repos: await ctx.repositories.list(), roles: await rolesOf(ctx, user.username), errors });
@@ -58,7 +55,7 @@ export function userUiRoutes(ctx: AppContext, prefix: string) {
         return done(ctx, me, `/users/${encodeURIComponent(row.username)}`, `User ${row.username} was created. Grant them access below.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
-        const body = usersPage(me, { users: (await ctx.users.list()).map(publicUser), values, errors: errorsFor(err, USER_FIELD_RULES) });
+        const body = usersPage(me, { users: (await ctx.users.list()).map(publicUser), values, errors: errorsFor(err) });
         return page(ctx, me, body, 400);
       }
     })
@@ -80,7 +77,7 @@ export function userUiRoutes(ctx: AppContext, prefix: string) {
         return done(ctx, me, `/users/${encodeURIComponent(row.username)}`, `User ${row.username} was saved.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
-        return page(ctx, me, await userPageFor(me, params.username, errorsFor(err, USER_FIELD_RULES)), 400);
+        return page(ctx, me, await userPageFor(me, params.username, errorsFor(err)), 400);
       }
     })
     .post('/users/:username/permissions', async ({ ui, params, form }) => {
