@@ -1,5 +1,14 @@
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, GroupTooDeep, MethodNotAllowed, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
+import {
+  AppError,
+  BadUpstream,
+  GroupTooDeep,
+  MethodNotAllowed,
+  NotFound,
+  ServiceUnavailable,
+  toAppError,
+  UpstreamTimeout,
+} from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { listVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';

@@ -55,7 +55,13 @@ test('closing the plugin ends the coalescer LISTEN on a database the host keeps'
   };
   try {
     const orbit = await createOrbitRepos({ database: handle, storage: new FsBlobStore(dir), log: silentLogger });
-    expect(await orbit.context.coalescer.run('k', async () => undefined, async () => 'filled')).toBe('filled');
+    expect(
+      await orbit.context.coalescer.run(
+        'k',
+        async () => undefined,
+        async () => 'filled',
+      ),
+    ).toBe('filled');
     expect(unlistened).toEqual([]);
     await orbit.close();
     expect(unlistened).toEqual(['orbitrepos_fetch']);

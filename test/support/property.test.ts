@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { Glob } from 'bun';
 import fc from 'fast-check';
-import { checkAsyncProperty, checkProperty, PROPERTY_SEED } from './property.ts';
+import { checkAsyncProperty, checkProperty, PROPERTY_SEED } from './property';
 
 const root = new URL('../..', import.meta.url).pathname;
 
