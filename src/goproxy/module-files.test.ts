@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { goDirectiveVersion } from './gomod.ts';
+import { goDirectiveVersion } from './gomod';
 import {
   checkModuleFiles,
   type DirEntryInfo,
@@ -8,7 +8,7 @@ import {
   type ModuleDirReader,
   type ModuleFile,
   vendorRules124,
-} from './module-files.ts';
+} from './module-files';
 
 type Entry = string | { symlink: true } | { fifo: true };
 

@@ -8,12 +8,12 @@
  * The directory is read through the small ModuleDirReader interface, so these
  * rules do no I/O of their own (the publisher passes a file-system reader, tests an in-memory one).
  */
-import { goDirectiveVersion } from './gomod.ts';
-import { isVendoredPackage, VCS_DIRS, vendorRules124 } from './left-out.ts';
-import { cleanPath, pathProblem } from './module-path.ts';
-import { DEFAULT_ZIP_LIMITS, foldKey, type ZipLimits } from './zip-check.ts';
+import { goDirectiveVersion } from './gomod';
+import { isVendoredPackage, VCS_DIRS, vendorRules124 } from './left-out';
+import { cleanPath, pathProblem } from './module-path';
+import { DEFAULT_ZIP_LIMITS, foldKey, type ZipLimits } from './zip-check';
 
-export { isVendoredPackage, vendorRules124 } from './left-out.ts';
+export { isVendoredPackage, vendorRules124 } from './left-out';
 
 export type DirEntryKind = 'file' | 'dir' | 'symlink' | 'other';
 

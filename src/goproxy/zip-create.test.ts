@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { hash1, sha256Hex } from './dirhash.ts';
-import { InvalidVersionError } from './errors.ts';
-import type { ModuleFile } from './module-files.ts';
-import { checkModuleZip, readerFromBytes } from './zip-check.ts';
-import { writeModuleZip } from './zip-create.ts';
-import { readCentralDirectory } from './zip-directory.ts';
+import { hash1, sha256Hex } from './dirhash';
+import { InvalidVersionError } from './errors';
+import type { ModuleFile } from './module-files';
+import { checkModuleZip, readerFromBytes } from './zip-check';
+import { writeModuleZip } from './zip-create';
+import { readCentralDirectory } from './zip-directory';
 
 const M = 'example.com/made';
 const V = 'v1.2.3';

@@ -10,9 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Zip, ZipDeflate } from 'fflate';
-import { type HashedFile, hash1 } from './dirhash.ts';
-import type { ModuleFile } from './module-files.ts';
-import { checkModuleVersion } from './zip-check.ts';
+import { type HashedFile, hash1 } from './dirhash';
+import type { ModuleFile } from './module-files';
+import { checkModuleVersion } from './zip-check';
 
 /** The bytes of one listed file, in chunks. */
 export type OpenModuleFile = (path: string) => AsyncIterable<Uint8Array>;

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
-import { buildModuleZip, buildZip } from '../../test/support/zipbuild.ts';
-import { InvalidZipError } from './errors.ts';
-import { checkModuleZip, readerFromBytes } from './zip-check.ts';
-import { leftOutNotes } from './zip-hints.ts';
+import { buildModuleZip, buildZip } from '../../test/support/zipbuild';
+import { InvalidZipError } from './errors';
+import { checkModuleZip, readerFromBytes } from './zip-check';
+import { leftOutNotes } from './zip-hints';
 
 const M = 'github.com/myuser/my-module';
 const V = 'v1.0.0';

@@ -3,7 +3,7 @@
  * fail the prefix rule in a few typical ways, each with its own fix; and an
  * accepted zip may hold files the go command's own zip would not.
  */
-import { isVendoredPackage, VCS_DIRS, vendorRules124 } from './left-out.ts';
+import { isVendoredPackage, VCS_DIRS, vendorRules124 } from './left-out';
 
 const q = (s: string) => JSON.stringify(s);
 
