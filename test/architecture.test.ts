@@ -23,7 +23,8 @@ interface Edge {
  * is a dependency too (a repository typed by an HTTP request knows HTTP), so those are read as text.
  */
 function importsOf(code: string): string[] {
-  const runtime = transpiler.scanImports(code).map((i) => i.path);
+  // A shebang (an executable entry point) is not TypeScript to the transpiler.
+  const runtime = transpiler.scanImports(code.replace(/^#![^\n]*/, '')).map((i) => i.path);
   const typeOnly = [...code.matchAll(/^\s*(?:import|export)\s+type\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
   return [...new Set([...runtime, ...typeOnly])];
 }
