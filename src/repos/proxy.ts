@@ -2,6 +2,7 @@ import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
+import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { goPaths } from '../goproxy/request-path';
@@ -256,6 +257,8 @@ export class ProxyRepository implements GoRepository {
       }));
     } catch (err) {
       await discardStaged(this.deps.storage, staged).catch(() => {});
+      // Our storage failing mid-check is not the upstream's fault: that error goes on as itself (a 503).
+      if (!(err instanceof GoProtocolError) && !signal.aborted) throw err;
       throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
     }
     // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).

@@ -4,6 +4,7 @@ import type { BlobStore } from '../../src/storage/blob-store';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
+import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
 /** Delegates to the real store; the `killAtRead`-th read from now stops the S3 server first. */
@@ -72,5 +73,42 @@ describe('S3 storage going away', () => {
     const res = await t.request('/ready');
     expect(res.status).toBe(503);
     expect(JSON.stringify(await res.json())).toContain('storage');
+  }, 60_000);
+});
+
+// Before, a proxy fill whose storage died during the zip check blamed the upstream: "served an invalid module zip" (502).
+describe('S3 storage going away during a proxy fill', () => {
+  let s3: S3rverHandle;
+  let inner: S3BlobStore;
+  let store: ReturnType<typeof killableStore>;
+  let stub: StubUpstream;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    s3 = await startS3rver();
+    inner = new S3BlobStore(s3.config);
+    store = killableStore(inner, s3);
+    stub = await startStubUpstream();
+    t = await startTestApp({ storage: store });
+    expect((await t.api('POST', '/repositories', { name: 'mirror', type: 'proxy', remoteUrl: stub.url, anonymousRead: true })).status).toBe(
+      201,
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await stub?.close();
+    inner?.destroy();
+    await s3?.stop();
+  });
+
+  test('is a 503 with Retry-After, not a bad upstream', async () => {
+    const mod = 'example.com/faults/fill';
+    stub.addModule(mod, 'v1.0.0', { files: { 'a.go': 'package fill\n', 'big.bin': new Uint8Array(randomBytes(3 << 20)) } });
+    store.killAtRead = 3;
+    const res = await t.request(`/go/mirror/${mod}/@v/v1.0.0.zip`);
+    const text = await res.text();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    expect(text).not.toContain('invalid module zip');
   }, 60_000);
 });
