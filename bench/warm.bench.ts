@@ -1,0 +1,334 @@
+/**
+ * Warm GOPROXY answers against nginx serving the same bytes (issue 14).
+ *
+ *   bun bench/warm.bench.ts [--pglite] [--postgres] [--rounds=3] [--duration=5s] [--threads=2] [--connections=64] [--only=NAME,…]
+ *
+ * For each database (both by default): starts the standalone server (`bun run src/index.ts`) on a
+ * throwaway data dir (and, for PostgreSQL, a throwaway database on ORBITREPO_TEST_DATABASE_URL or the
+ * local server), sets up hosted, proxy (over a loopback stub upstream), group and private repositories,
+ * warms every request once, copies the exact bytes the server answered into an nginx root under the
+ * same paths, and starts nginx (its own prefix and config in a temp dir, not a daemon) on loopback.
+ * Then `wrk` runs each request INTERLEAVED (server, nginx, server, nginx, … for `rounds` rounds) and
+ * the table shows medians. The machine is shared: only ratios taken in the same run mean anything.
+ *
+ * Needs `wrk` and `nginx` on PATH (apt-get install -y nginx wrk).
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ADMIN_AUTH, basic } from '../test/support/app';
+import { createTestDatabaseUrl } from '../test/support/db';
+import { type ServerProcess, startServerProcess } from '../test/support/server';
+import { startStubUpstream } from '../test/support/stub-upstream';
+import { buildModuleZip } from '../test/support/zipbuild';
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? 'true'] as const;
+  }),
+);
+const ROUNDS = Number(args.get('rounds') ?? 3);
+const DURATION = args.get('duration') ?? '5s';
+const THREADS = Number(args.get('threads') ?? 2);
+const CONNECTIONS = Number(args.get('connections') ?? 64);
+const ONLY = args.get('only')?.split(',');
+// The local PostgreSQL the tests use when nothing else is named (trust auth).
+process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+const kinds: ('pglite' | 'postgres')[] = [];
+if (args.has('pglite')) kinds.push('pglite');
+if (args.has('postgres')) kinds.push('postgres');
+if (kinds.length === 0) kinds.push('pglite', 'postgres');
+
+const MOD_PUB = 'example.com/bench/pub';
+const MOD_PRIV = 'example.com/bench/priv';
+const MOD_MANY = 'example.com/bench/many';
+const MOD_ONE = 'example.com/bench/one';
+const MOD_UP = 'example.com/bench/upstream';
+const V = 'v1.0.0';
+const MANY = Number(args.get('versions') ?? 1000);
+
+interface Scenario {
+  name: string;
+  path: string;
+  auth?: string;
+  /** The status the server must answer (checked before measuring). */
+  status: number;
+  /** Scenario whose rate this one is compared with, and what the issue asks of the ratio. */
+  vs?: { name: string; want: number };
+}
+
+interface Sample {
+  rps: number;
+  p99ms: number;
+  non2xx: number;
+}
+
+function parseWrk(out: string): Sample {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const m = /\s99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
+  const unit = m?.[2] === 'us' ? 0.001 : m?.[2] === 's' ? 1000 : 1;
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  return { rps, p99ms: m ? Number(m[1]) * unit : Number.NaN, non2xx };
+}
+
+async function wrk(url: string, auth?: string): Promise<Sample> {
+  const cmd = [
+    'wrk',
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}`,
+    '--latency',
+    ...(auth ? ['-H', `Authorization: ${auth}`] : []),
+    url,
+  ];
+  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe' });
+  const out = await new Response(p.stdout).text();
+  await p.exited;
+  return parseWrk(out);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+async function api(server: ServerProcess, method: string, path: string, body?: unknown, auth = ADMIN_AUTH): Promise<any> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function upload(server: ServerProcess, repo: string, module: string, version: string, auth: string): Promise<void> {
+  const zip = buildModuleZip(module, version, {
+    'go.mod': `module ${module}\n\ngo 1.21\n`,
+    'x.go': `package x\n\nconst V = "${version}"\n`,
+  });
+  const res = await fetch(`${server.url}/go/${repo}/${module}/@v/${version}.zip`, {
+    method: 'PUT',
+    headers: { authorization: auth },
+    body: zip,
+  });
+  if (res.status !== 201) throw new Error(`upload ${repo} ${module}@${version}: ${res.status} ${await res.text()}`);
+}
+
+/** Runs fn over items with at most n at once. */
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+async function setUp(server: ServerProcess, stubUrl: string): Promise<{ token: string }> {
+  const make = (body: Record<string, unknown>) => api(server, 'POST', '/api/v1/repositories', body);
+  await make({ name: 'hosted', type: 'hosted', anonymousRead: true });
+  await make({ name: 'private', type: 'hosted', anonymousRead: false });
+  await make({ name: 'proxy', type: 'proxy', remoteUrl: stubUrl });
+  for (let i = 1; i <= 4; i++) await make({ name: `empty${i}`, type: 'hosted', anonymousRead: true });
+  await make({ name: 'group', type: 'group', members: ['hosted', 'proxy'], anonymousRead: true });
+  await make({ name: 'group5', type: 'group', members: ['empty1', 'empty2', 'empty3', 'empty4', 'hosted'], anonymousRead: true });
+  await api(server, 'POST', '/api/v1/users', { username: 'bench', password: 'bench-password' });
+  await api(server, 'PUT', '/api/v1/repositories/private/permissions/bench', { role: 'read' });
+  const { token } = await api(server, 'POST', '/api/v1/tokens', { name: 'bench' }, basic('bench', 'bench-password'));
+  const { token: adminToken } = await api(server, 'POST', '/api/v1/tokens', { name: 'bench-admin' });
+  const adminAuth = basic('admin', adminToken);
+
+  await upload(server, 'hosted', MOD_PUB, V, adminAuth);
+  await upload(server, 'private', MOD_PRIV, V, adminAuth);
+  await upload(server, 'hosted', MOD_ONE, V, adminAuth);
+  const versions = Array.from({ length: MANY }, (_, i) => `v1.${Math.floor(i / 100)}.${i % 100}`);
+  await pool(versions, 4, (v) => upload(server, 'hosted', MOD_MANY, v, adminAuth));
+  return { token };
+}
+
+function scenarios(token: string): Scenario[] {
+  const tokenAuth = basic('bench', token);
+  return [
+    { name: 'proxy .info', path: `/go/proxy/${MOD_UP}/@v/${V}.info`, status: 200 },
+    { name: 'proxy .mod', path: `/go/proxy/${MOD_UP}/@v/${V}.mod`, status: 200 },
+    { name: 'hosted .info', path: `/go/hosted/${MOD_PUB}/@v/${V}.info`, status: 200 },
+    { name: 'hosted .mod', path: `/go/hosted/${MOD_PUB}/@v/${V}.mod`, status: 200 },
+    { name: 'group .info (proxy member)', path: `/go/group/${MOD_UP}/@v/${V}.info`, status: 200 },
+    { name: 'group .mod (hosted member)', path: `/go/group/${MOD_PUB}/@v/${V}.mod`, status: 200 },
+    {
+      name: 'private .info, token',
+      path: `/go/private/${MOD_PRIV}/@v/${V}.info`,
+      auth: tokenAuth,
+      status: 200,
+      vs: { name: 'hosted .info', want: 0.8 },
+    },
+    { name: 'hosted .zip', path: `/go/hosted/${MOD_PUB}/@v/${V}.zip`, status: 200 },
+    {
+      name: 'proxy 404 (negative)',
+      path: `/go/proxy/example.com/bench/missing/@v/${V}.info`,
+      status: 404,
+      vs: { name: 'proxy .info', want: 1 },
+    },
+    { name: 'list, 1 version', path: `/go/hosted/${MOD_ONE}/@v/list`, status: 200 },
+    { name: `list, ${MANY} versions`, path: `/go/hosted/${MOD_MANY}/@v/list`, status: 200, vs: { name: 'list, 1 version', want: 0.8 } },
+    { name: '@latest, 1 version', path: `/go/hosted/${MOD_ONE}/@latest`, status: 200 },
+    {
+      name: `@latest, ${MANY} versions`,
+      path: `/go/hosted/${MOD_MANY}/@latest`,
+      status: 200,
+      vs: { name: '@latest, 1 version', want: 0.8 },
+    },
+    { name: 'member list directly', path: `/go/hosted/${MOD_PUB}/@v/list`, status: 200 },
+    { name: 'group of 5 list', path: `/go/group5/${MOD_PUB}/@v/list`, status: 200, vs: { name: 'member list directly', want: 0.8 } },
+  ].filter((s) => !ONLY || ONLY.some((o) => s.name.includes(o)));
+}
+
+async function startNginx(root: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  client_body_temp_path ${dir}/tmp_body;
+  proxy_temp_path ${dir}/tmp_proxy;
+  fastcgi_temp_path ${dir}/tmp_fastcgi;
+  uwsgi_temp_path ${dir}/tmp_uwsgi;
+  scgi_temp_path ${dir}/tmp_scgi;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`,
+  );
+  const p = Bun.spawn(['nginx', '-p', dir, '-c', conf], { stdout: 'ignore', stderr: 'pipe' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return {
+        url: `http://127.0.0.1:${port}`,
+        async stop() {
+          p.kill('SIGQUIT');
+          await p.exited;
+        },
+      };
+    } catch {
+      await Bun.sleep(100);
+    }
+  }
+  p.kill('SIGKILL');
+  throw new Error(`nginx did not start: ${await new Response(p.stderr).text()}`);
+}
+
+interface Row {
+  scenario: Scenario;
+  server: Sample[];
+  nginx: Sample[];
+}
+
+async function runKind(kind: 'pglite' | 'postgres') {
+  const work = await mkdtemp(join(tmpdir(), 'orbit-warm-'));
+  const stub = await startStubUpstream();
+  stub.addModule(MOD_UP, V);
+  const database = kind === 'postgres' ? await createTestDatabaseUrl() : undefined;
+  const env: Record<string, string> = { ORBITREPO_DATA_DIR: join(work, 'data') };
+  if (database) env.ORBITREPO_DATABASE_URL = database.url;
+  const server = await startServerProcess(env);
+  let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+  try {
+    await Bun.sleep(2000);
+    const idleAtStart = rssMiB(server.pid);
+    const t0 = performance.now();
+    const { token } = await setUp(server, stub.url);
+    const setupSeconds = (performance.now() - t0) / 1000;
+    const list = scenarios(token);
+
+    // Warm each request, check its status, and write the exact bytes into nginx's root.
+    const root = join(work, 'nginx-root');
+    for (const s of list) {
+      const res = await fetch(`${server.url}${s.path}`, { headers: s.auth ? { authorization: s.auth } : {} });
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== s.status) throw new Error(`${s.name}: expected ${s.status}, got ${res.status} ${new TextDecoder().decode(body)}`);
+      if (s.status === 200) {
+        const file = join(root, s.path);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, body);
+      }
+    }
+    nginx = await startNginx(root, join(work, 'nginx'));
+    await Bun.sleep(1000);
+    const idleAfterSetup = rssMiB(server.pid);
+
+    const rows: Row[] = list.map((scenario) => ({ scenario, server: [], nginx: [] }));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const row of rows) {
+        const { path, auth } = row.scenario;
+        row.server.push(await wrk(`${server.url}${path}`, auth));
+        row.nginx.push(await wrk(`${nginx.url}${path}`, auth));
+        process.stderr.write('.');
+      }
+    }
+    process.stderr.write('\n');
+    const peak = rssMiB(server.pid);
+    report(kind, rows, { idleAtStart, idleAfterSetup, peak, setupSeconds });
+  } finally {
+    await nginx?.stop();
+    await server.stop();
+    await stub.close();
+    await database?.drop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfterSetup: number; peak: number; setupSeconds: number }) {
+  const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
+  const med = (samples: Sample[], k: keyof Sample) => median(samples.map((s) => s[k]));
+  console.log(
+    `\n## ${kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} interleaved rounds, medians\n`,
+  );
+  console.log('| request | server req/s | server p99 ms | nginx req/s | nginx p99 ms | server/nginx | p99 ÷ nginx p99 |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const rate = new Map<string, number>();
+  for (const row of rows) {
+    const s = med(row.server, 'rps');
+    const n = med(row.nginx, 'rps');
+    rate.set(row.scenario.name, s);
+    const nginxCell = row.scenario.status === 200 ? fmt(n) : `(${fmt(n)}, nginx 404)`;
+    console.log(
+      `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} |`,
+    );
+  }
+  console.log('\n| ratio the issue names | measured | asked |');
+  console.log('|---|---:|---:|');
+  for (const row of rows) {
+    const vs = row.scenario.vs;
+    if (!vs || !rate.has(vs.name)) continue;
+    console.log(`| ${row.scenario.name} ÷ ${vs.name} | ${fmt(rate.get(row.scenario.name)! / rate.get(vs.name)!, 2)} | ≥ ${vs.want} |`);
+  }
+  console.log(
+    `\nserver RSS: ${fmt(rss.idleAtStart)} MiB idle after start, ${fmt(rss.idleAfterSetup)} MiB idle after set-up (${MANY + 3} uploads in ${fmt(rss.setupSeconds, 1)} s), ${fmt(rss.peak)} MiB after the load`,
+  );
+}
+
+for (const kind of kinds) await runKind(kind);
