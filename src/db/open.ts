@@ -17,8 +17,11 @@ export type Unlisten = () => Promise<void>;
 export interface DatabaseHandle {
   db: Database;
   driver: 'pglite' | 'postgres';
-  /** Calls onPayload for each NOTIFY on channel until the returned function is called. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<Unlisten>;
+  /**
+   * Calls onPayload for each NOTIFY on channel until the returned function is called. onListen runs when
+   * listening starts and again each time the connection is re-established (notifications in between are lost).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, opts?: { onListen?: () => void }): Promise<Unlisten>;
   notify(channel: string, payload: string): Promise<void>;
   /**
    * Runs fn while holding the session-level advisory lock `id`, or returns { acquired: false } at once when
@@ -73,8 +76,10 @@ async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   return {
     db: db as unknown as Database,
     driver: 'pglite',
-    async listen(channel, onPayload) {
+    async listen(channel, onPayload, opts) {
       const unsub = await client.listen(channel, onPayload);
+      // In-process: the "connection" never drops.
+      opts?.onListen?.();
       return async () => {
         await unsub();
       };
@@ -135,8 +140,8 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
   return {
     db: db as unknown as Database,
     driver: 'postgres',
-    async listen(channel, onPayload) {
-      const sub = await withinDeadline(sql.listen(channel, onPayload), deadlineMs);
+    async listen(channel, onPayload, opts) {
+      const sub = await withinDeadline(sql.listen(channel, onPayload, opts?.onListen), deadlineMs);
       return async () => {
         await sub.unlisten();
       };

@@ -1,0 +1,271 @@
+/**
+ * One memory budget per plugin instance, bounded by bytes, least recently used out first, split into
+ * named regions (token principals, repository rows, grants, …) that share the budget. A region is what
+ * a caching decorator holds; it never knows the others.
+ *
+ * Sizes are estimates (see estimateBytes), good enough to keep the total near the budget; they are read
+ * by `stats()` for the metrics endpoint.
+ */
+
+/** ORBITREPO_CACHE_BYTES's default: 64 MiB. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** What one entry costs beyond its value: the Map slot, the key string, the entry object. */
+const ENTRY_OVERHEAD = 96;
+
+/** Rough bytes of a value in the JS heap: UTF-16 strings, 8-byte numbers, binary at its length. */
+export function estimateBytes(value: unknown): number {
+  if (value === null || value === undefined) return 8;
+  switch (typeof value) {
+    case 'string':
+      return 16 + value.length * 2;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return 8;
+    case 'object': {
+      if (value instanceof Uint8Array) return 64 + value.byteLength;
+      if (value instanceof Date) return 32;
+      let n = 32;
+      if (Array.isArray(value)) {
+        for (const v of value) n += 8 + estimateBytes(v);
+        return n;
+      }
+      for (const [k, v] of Object.entries(value)) n += 16 + k.length * 2 + estimateBytes(v);
+      return n;
+    }
+    default:
+      return 16;
+  }
+}
+
+interface Entry {
+  region: CacheRegion<unknown>;
+  key: string;
+  value: unknown;
+  bytes: number;
+  /** Date.now() after which the entry is not served; Infinity: until evicted or invalidated. */
+  expiresAt: number;
+}
+
+export interface RegionStats {
+  name: string;
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+}
+
+export interface CacheStats {
+  maxBytes: number;
+  entries: number;
+  bytes: number;
+  regions: RegionStats[];
+}
+
+export class LruCache {
+  /** Map iteration order is insertion order: re-inserting on a hit makes the first entry the least recently used. */
+  private readonly map = new Map<string, Entry>();
+  private readonly regions = new Map<string, CacheRegion<unknown>>();
+  private totalBytes = 0;
+
+  readonly maxBytes: number;
+  private readonly now: () => number;
+  private readonly active: () => boolean;
+
+  /**
+   * maxBytes 0 turns caching off: every region then stores nothing and every read loads. While `active`
+   * is false nothing is stored or served (the invalidation bus is not listening: an entry could go stale unheard).
+   */
+  constructor(opts: { maxBytes?: number; now?: () => number; active?: () => boolean } = {}) {
+    this.maxBytes = opts.maxBytes ?? DEFAULT_CACHE_BYTES;
+    this.now = opts.now ?? Date.now;
+    this.active = opts.active ?? (() => true);
+  }
+
+  /** The region of this name, made on first use. ttlMs bounds how long any entry is served; empty: no bound. */
+  region<V>(name: string, opts: { ttlMs?: number } = {}): CacheRegion<V> {
+    let r = this.regions.get(name);
+    if (!r) this.regions.set(name, (r = new CacheRegion<unknown>(this, name, opts.ttlMs ?? Number.POSITIVE_INFINITY)));
+    return r as CacheRegion<V>;
+  }
+
+  get entries(): number {
+    return this.map.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  stats(): CacheStats {
+    return {
+      maxBytes: this.maxBytes,
+      entries: this.map.size,
+      bytes: this.totalBytes,
+      regions: [...this.regions.values()].map((r) => r.stats()),
+    };
+  }
+
+  /** Drops everything (a lost LISTEN connection: notifications may have been missed). */
+  clear(): void {
+    for (const r of this.regions.values()) r.clear();
+  }
+
+  /** @internal */
+  _get(region: CacheRegion<unknown>, key: string): Entry | undefined {
+    const id = slot(region.name, key);
+    const e = this.map.get(id);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.now() || !this.active()) {
+      this.remove(id, e);
+      return undefined;
+    }
+    this.map.delete(id);
+    this.map.set(id, e);
+    return e;
+  }
+
+  /** @internal */
+  _set(region: CacheRegion<unknown>, key: string, value: unknown, bytes: number): boolean {
+    const id = slot(region.name, key);
+    const old = this.map.get(id);
+    if (old) this.remove(id, old);
+    if (!this.active()) return false;
+    const cost = bytes + ENTRY_OVERHEAD + key.length * 2;
+    // An entry bigger than an eighth of the budget would flush everything else for one value.
+    if (cost > this.maxBytes / 8) return false;
+    const ttl = region.ttlMs;
+    this.map.set(id, { region, key, value, bytes: cost, expiresAt: ttl === Number.POSITIVE_INFINITY ? ttl : this.now() + ttl });
+    this.totalBytes += cost;
+    region._account(1, cost);
+    for (const [oldest, e] of this.map) {
+      if (this.totalBytes <= this.maxBytes) break;
+      this.remove(oldest, e);
+    }
+    return true;
+  }
+
+  /** @internal */
+  _delete(region: CacheRegion<unknown>, key: string): void {
+    const id = slot(region.name, key);
+    const e = this.map.get(id);
+    if (e) this.remove(id, e);
+  }
+
+  /** @internal */
+  _deleteWhere(region: CacheRegion<unknown>, pred: (value: unknown, key: string) => boolean): void {
+    for (const [id, e] of this.map) if (e.region === region && pred(e.value, e.key)) this.remove(id, e);
+  }
+
+  private remove(id: string, e: Entry): void {
+    this.map.delete(id);
+    this.totalBytes -= e.bytes;
+    e.region._account(-1, -e.bytes);
+  }
+}
+
+const slot = (region: string, key: string) => `${region}\u0000${key}`;
+
+/**
+ * A named part of an LruCache: string keys, values of one type. `load` is how decorators read:
+ * concurrent misses of one key share one loader call, and a loader that started before an
+ * invalidation of its region does not store what it read (it may be the value just invalidated).
+ */
+export class CacheRegion<V> {
+  private entryCount = 0;
+  private byteCount = 0;
+  private hits = 0;
+  private misses = 0;
+  /** Bumped by every delete in the region: a load that saw another generation stores nothing. */
+  private generation = 0;
+  private readonly inflight = new Map<string, Promise<V | undefined>>();
+
+  constructor(
+    private readonly cache: LruCache,
+    readonly name: string,
+    readonly ttlMs: number,
+  ) {}
+
+  get entries(): number {
+    return this.entryCount;
+  }
+
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  stats(): RegionStats {
+    return { name: this.name, entries: this.entryCount, bytes: this.byteCount, hits: this.hits, misses: this.misses };
+  }
+
+  /** The cached value, or undefined (never cached, evicted, expired or invalidated). */
+  get(key: string): V | undefined {
+    const e = this.cache._get(this as CacheRegion<unknown>, key);
+    if (e) this.hits++;
+    else this.misses++;
+    return e?.value as V | undefined;
+  }
+
+  has(key: string): boolean {
+    return this.cache._get(this as CacheRegion<unknown>, key) !== undefined;
+  }
+
+  /** Stores value (bytes: its estimated size; empty: estimated here). False when it was too big to keep. */
+  set(key: string, value: V, bytes: number = estimateBytes(value)): boolean {
+    if (this.cache.maxBytes === 0) return false;
+    return this.cache._set(this as CacheRegion<unknown>, key, value, bytes);
+  }
+
+  /**
+   * The cached value, else what `loader` returns, stored unless it is undefined (absent things are not
+   * remembered unless the loader returns a value that says so, such as null) or an invalidation of this
+   * region happened while it ran.
+   */
+  load(key: string, loader: () => Promise<V | undefined>): Promise<V | undefined> {
+    const e = this.cache._get(this as CacheRegion<unknown>, key);
+    if (e) {
+      this.hits++;
+      return Promise.resolve(e.value as V);
+    }
+    this.misses++;
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const generation = this.generation;
+    const p = loader()
+      .then((value) => {
+        if (value !== undefined && generation === this.generation) this.set(key, value);
+        return value;
+      })
+      .finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  delete(key: string): void {
+    this.invalidated();
+    this.cache._delete(this as CacheRegion<unknown>, key);
+  }
+
+  /** Drops every entry for which pred is true (scans the region: for writes, not for the hot path). */
+  deleteWhere(pred: (value: V, key: string) => boolean): void {
+    this.invalidated();
+    this.cache._deleteWhere(this as CacheRegion<unknown>, pred as (value: unknown, key: string) => boolean);
+  }
+
+  clear(): void {
+    this.deleteWhere(() => true);
+  }
+
+  /** @internal */
+  _account(entries: number, bytes: number): void {
+    this.entryCount += entries;
+    this.byteCount += bytes;
+  }
+
+  private invalidated(): void {
+    this.generation++;
+    // A load already running must not hand its (possibly stale) result to callers who arrive after this.
+    this.inflight.clear();
+  }
+}
