@@ -27,6 +27,12 @@ describe('loadConfig', () => {
     expect(c.storage).toMatchObject({ type: 'filesystem', path: join(c.dataDir, 'storage') });
   });
 
+  test('the cache budget is 64 MiB unless ORBITREPO_CACHE_BYTES says otherwise; 0 turns caching off', () => {
+    expect(loadConfig({}).cacheBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ ORBITREPO_CACHE_BYTES: '1048576' }).cacheBytes).toBe(1048576);
+    expect(loadConfig({ ORBITREPO_CACHE_BYTES: '0' }).cacheBytes).toBe(0);
+  });
+
   test('S3 settings come together into one object', () => {
     const c = loadConfig({
       ORBITREPO_STORAGE_TYPE: 's3',
@@ -41,6 +47,7 @@ describe('loadConfig', () => {
   test.each([
     ['a port that is not a number', { ORBITREPO_PORT: 'eighty' }, 'ORBITREPO_PORT', 'whole number'],
     ['a port out of range', { ORBITREPO_PORT: '70000' }, 'ORBITREPO_PORT', 'whole number'],
+    ['a cache budget with a unit', { ORBITREPO_CACHE_BYTES: '64MiB' }, 'ORBITREPO_CACHE_BYTES', 'whole number'],
     ['a database URL that is not PostgreSQL', { ORBITREPO_DATABASE_URL: 'mysql://db/x' }, 'ORBITREPO_DATABASE_URL', 'postgres'],
     ['an unknown storage type', { ORBITREPO_STORAGE_TYPE: 'ftp' }, 'ORBITREPO_STORAGE_TYPE', 'filesystem, s3'],
     ['S3 without a bucket', { ORBITREPO_STORAGE_TYPE: 's3' }, 'ORBITREPO_S3_BUCKET', 'required'],

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_CACHE_BYTES } from './cache/lru';
 
 export interface S3Config {
   bucket: string;
@@ -57,6 +58,8 @@ export interface Config {
   gcIntervalSeconds: number;
   /** Seconds an unreferenced blob is spared after it was written. */
   gcGraceSeconds: number;
+  /** Memory budget of the in-memory caches (tokens, users, repositories, grants, …), bytes; 0: no caching. */
+  cacheBytes: number;
 }
 
 /** A few seconds: a database that has not answered by then is down for the client's purposes; it retries on 503. */
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
   const adminPassword = adminPasswordRaw && adminPasswordRaw.length > 0 ? adminPasswordRaw : 'admin';
 
   const publicUrl = url(env, 'ORBITREPO_PUBLIC_URL', ['http', 'https'])?.replace(/\/+$/, '');
+  const cacheBytes = int(env, 'ORBITREPO_CACHE_BYTES', DEFAULT_CACHE_BYTES, 0, Number.MAX_SAFE_INTEGER);
 
   const reusePort = bool(env, 'ORBITREPO_REUSE_PORT', false);
   const databaseConnectTimeoutMs = int(env, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_CONNECT_TIMEOUT_MS, 100, 600_000);
@@ -221,5 +225,6 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs,
     gcIntervalSeconds: duration(env, 'ORBITREPO_GC_INTERVAL', 86400),
     gcGraceSeconds: duration(env, 'ORBITREPO_GC_GRACE', 86400),
+    cacheBytes,
   };
 }

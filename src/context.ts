@@ -1,16 +1,23 @@
 import { AuditLog } from './audit';
 import { AuthService } from './auth/auth-service';
-import { PermissionService } from './auth/permissions';
+import { CachedPermissionService } from './auth/cached-permissions';
+import { CachedTokenService } from './auth/cached-tokens';
+import { CachedUserService } from './auth/cached-users';
+import type { PermissionService } from './auth/permissions';
 import { SessionService } from './auth/sessions';
-import { TokenService } from './auth/tokens';
-import { UserService } from './auth/users';
+import type { TokenService } from './auth/tokens';
+import type { UserService } from './auth/users';
+import type { Caching } from './cache/caching';
+import { InvalidationBus } from './cache/invalidation';
+import { DEFAULT_CACHE_BYTES, LruCache } from './cache/lru';
 import type { Database, DatabaseHandle } from './db/open';
 import { BlobCollector } from './lifecycle/blob-gc';
 import type { Logger } from './log';
+import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { ModuleService } from './repos/module-service';
 import { RepositoryRegistry } from './repos/registry';
-import { RepositoryService } from './repos/repository-service';
+import type { RepositoryService } from './repos/repository-service';
 import type { BlobStore } from './storage/blob-store';
 
 /** Settings the plugin itself needs (a subset of the standalone Config). */
@@ -29,6 +36,8 @@ export interface PluginSettings {
   sweepIntervalMs?: number;
   /** Staged blobs younger than this are never swept (they may be in use); empty: 6 hours. */
   stagedMaxAgeMs?: number;
+  /** Memory budget of the in-memory caches, bytes; empty: 64 MiB; 0: no caching. */
+  cacheBytes?: number;
 }
 
 /** Every service of one plugin instance. Two instances share nothing. */
@@ -55,6 +64,10 @@ export interface AppContext {
   modules: ModuleService;
   /** Stops what runs in the background (the coalescer's LISTEN and fills); the database and storage are the caller's. */
   close(): Promise<void>;
+  /** The memory budget the caching decorators share; its stats() are the cache sizes. */
+  cache: LruCache;
+  /** Invalidates cached entries here and in every process on the same database; start() before serving. */
+  invalidation: InvalidationBus;
 }
 
 let instances = 0;
@@ -63,10 +76,13 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
   const { database, storage, log } = opts;
   const db = database.db;
   const audit = new AuditLog(db, log);
+  const invalidation = new InvalidationBus(database, log);
+  const cache = new LruCache({ maxBytes: opts.settings?.cacheBytes ?? DEFAULT_CACHE_BYTES, active: () => invalidation.listening });
+  const caching: Caching = { cache, bus: invalidation };
   const sessions = new SessionService(db);
-  const users = new UserService(db, log, sessions);
-  const tokens = new TokenService(db);
-  const repositories = new RepositoryService(db, audit);
+  const users: UserService = new CachedUserService(db, log, caching, sessions);
+  const tokens: TokenService = new CachedTokenService(db, caching);
+  const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
   const coalescer = new FetchCoalescer(database, log);
   const registry = new RepositoryRegistry({ db, storage, audit, log, repositories, coalescer });
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
@@ -82,12 +98,17 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     auth: new AuthService({ users, tokens, sessions, log }),
     tokens,
     sessions,
-    permissions: new PermissionService(db),
+    permissions: new CachedPermissionService(db, caching),
     repositories,
     coalescer,
     registry,
     collector: new BlobCollector({ database, db, storage, audit, log }),
     modules,
-    close: () => coalescer.close(),
+    cache,
+    invalidation,
+    close: async () => {
+      await coalescer.close();
+      await invalidation.close();
+    },
   };
 }

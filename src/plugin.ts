@@ -89,9 +89,12 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
           gcIntervalSeconds: config.gcIntervalSeconds,
           gcGraceSeconds: config.gcGraceSeconds,
           sweepIntervalMs: config.sweepIntervalMs,
+          cacheBytes: config.cacheBytes,
         }
       : {});
   const ctx = createContext({ database, storage, log, settings });
+  // Caches store nothing until invalidations from other processes can be heard.
+  await ctx.invalidation.start();
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
   // Leftovers of a process killed mid-upload or mid-fill; in the background, never delaying start-up.
   const sweeper = startStagedSweeper({

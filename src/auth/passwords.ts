@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export const MIN_PASSWORD_LENGTH = 5;
 
@@ -23,10 +23,13 @@ export interface PasswordCacheOptions {
 
 /**
  * argon2id takes tens of milliseconds on purpose, and the go command sends the password on every one of
- * its many requests. So a successful verification is remembered briefly, keyed by a hash of
- * user + password + stored hash: the password itself is never kept, and a password change (new hash,
- * new salt) misses the cache at once. Only successes are cached, so a wrong guess always pays full price.
- * Concurrent verifications of the same triple share one argon2 run.
+ * its many requests. So a successful verification is remembered briefly, keyed by an HMAC of
+ * user + password + stored hash under a random key made at start and never stored: the password itself
+ * is never kept, a key seen in a heap dump cannot be tested against password guesses offline without the
+ * HMAC key, and a password change (new hash, new salt) misses the cache at once. Only successes are
+ * cached, so a wrong guess always pays full price; a disabled or deleted user is refused by the caller
+ * from the user row (cached, but invalidated by the change). Concurrent verifications of the same triple
+ * share one argon2 run.
  */
 export class CachedPasswordVerifier {
   private readonly ttlMs: number;
@@ -34,6 +37,7 @@ export class CachedPasswordVerifier {
   private readonly now: () => number;
   private readonly verified = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly secret = randomBytes(32);
 
   constructor(opts: PasswordCacheOptions = {}) {
     this.ttlMs = opts.ttlMs ?? 60_000;
@@ -42,7 +46,7 @@ export class CachedPasswordVerifier {
   }
 
   async verify(userId: number, password: string, passwordHash: string): Promise<boolean> {
-    const key = createHash('sha256').update(`${userId}\0${password}\0${passwordHash}`).digest('base64');
+    const key = createHmac('sha256', this.secret).update(`${userId}\0${password}\0${passwordHash}`).digest('base64');
     const until = this.verified.get(key);
     if (until !== undefined) {
       if (until > this.now()) return true;

@@ -1,0 +1,43 @@
+import type { Caching } from '../cache/caching';
+import type { CacheRegion } from '../cache/lru';
+import type { Database } from '../db/open';
+import type { ApiTokenRow, UserRow } from '../db/schema';
+import { hashToken, TokenService, type TokenView } from './tokens';
+
+type Found = { token: ApiTokenRow; user: UserRow };
+
+/**
+ * TokenService with `lookup` (token hash -> token and owner) answered from memory. Only tokens that exist
+ * are remembered: a flood of made-up tokens cannot push real ones out. Revoked, expired and disabled are
+ * still decided per request by the caller, from the cached rows; revoking, and any change to the owner
+ * (disable, delete), invalidates through the bus in every process.
+ */
+export class CachedTokenService extends TokenService {
+  private readonly byHash: CacheRegion<Found>;
+  private readonly caching: Caching;
+
+  constructor(db: Database, caching: Caching, now?: () => number) {
+    super(db, now);
+    this.caching = caching;
+    this.byHash = caching.cache.region<Found>('auth.tokens');
+    caching.bus.subscribe('token', (id) => this.byHash.deleteWhere((v) => String(v.token.id) === id));
+    caching.bus.subscribe('user', (username) => this.byHash.deleteWhere((v) => v.user.username === username));
+  }
+
+  override async lookup(secret: string): Promise<Found | null> {
+    const found = await this.byHash.load(hashToken(secret), async () => (await super.lookup(secret)) ?? undefined);
+    return found ?? null;
+  }
+
+  override async create(user: UserRow, input: { name: string; expiresAt?: string | Date | null }) {
+    const made = await super.create(user, input);
+    await this.caching.bus.publish('token', String(made.token.id));
+    return made;
+  }
+
+  override async revoke(id: number): Promise<TokenView> {
+    const view = await super.revoke(id);
+    await this.caching.bus.publish('token', String(id));
+    return view;
+  }
+}
