@@ -89,6 +89,20 @@ async function wrk(url: string, auth?: string): Promise<Sample> {
   return parseWrk(out);
 }
 
+/**
+ * Waits until the server answers /health promptly again: requests wrk gave up on may still be queued,
+ * and would be counted against the next request measured.
+ */
+async function settle(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const started = performance.now();
+    await fetch(`${url}/health`).catch(() => {});
+    if (performance.now() - started < 50) return;
+    await Bun.sleep(200);
+  }
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
@@ -285,6 +299,7 @@ async function runKind(kind: 'pglite' | 'postgres') {
       for (const row of rows) {
         const { path, auth } = row.scenario;
         row.server.push(await wrk(`${server.url}${path}`, auth));
+        await settle(server.url);
         row.nginx.push(await wrk(`${nginx.url}${path}`, auth));
         process.stderr.write('.');
       }
