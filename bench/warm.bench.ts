@@ -268,7 +268,7 @@ async function runKind(kind: 'pglite' | 'postgres') {
   const database = kind === 'postgres' ? await createTestDatabaseUrl() : undefined;
   const env: Record<string, string> = { ORBITREPO_DATA_DIR: join(work, 'data') };
   if (database) env.ORBITREPO_DATABASE_URL = database.url;
-  const server = await startServerProcess(env);
+  const server = await startServerProcess(env, { startTimeoutMs: 300_000 });
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
     await Bun.sleep(2000);

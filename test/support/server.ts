@@ -107,7 +107,12 @@ const START_TIMEOUT_MS = 30_000;
  * startup line "OrbitRepos listening on http(s)://host:PORT". Only non-ORBITREPO_ variables are
  * inherited from this process, so the test's own settings never leak in by accident.
  */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  /** startTimeoutMs: how long to wait for the listening line (benchmarks on a busy machine wait longer). */
+  opts: { startTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
@@ -143,7 +148,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const failed = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`server process did not start within ${START_TIMEOUT_MS} ms:\n${out}`)), START_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`server process did not start within ${startTimeoutMs} ms:\n${out}`)), startTimeoutMs);
     child.exited.then((code) => reject(new Error(`server process exited with code ${code} before listening:\n${out}`)));
   });
   failed.catch(() => {});
