@@ -11,6 +11,47 @@ import { Conflict } from '../errors';
 
 export type NewVersionRow = typeof moduleVersions.$inferInsert;
 
+/**
+ * The two reads every warm request makes, prepared once per database handle: drizzle then builds their
+ * SQL text once instead of on every request (a sixth of the CPU of a warm .info before). A transaction
+ * handle is another object and gets its own.
+ */
+interface PreparedReads {
+  findVersion: { execute(values: { repositoryId: number; module: string; version: string }): Promise<ModuleVersionRow[]> };
+  versionTimes: { execute(values: { repositoryId: number; module: string }): Promise<VersionTime[]> };
+}
+
+const preparedByDb = new WeakMap<Database, PreparedReads>();
+
+function prepared(db: Database): PreparedReads {
+  let p = preparedByDb.get(db);
+  if (!p) {
+    p = {
+      findVersion: db
+        .select()
+        .from(moduleVersions)
+        .where(
+          and(
+            eq(moduleVersions.repositoryId, sql.placeholder('repositoryId')),
+            eq(moduleVersions.modulePath, sql.placeholder('module')),
+            eq(moduleVersions.version, sql.placeholder('version')),
+          ),
+        )
+        .limit(1)
+        .prepare('orbit_find_version'),
+      versionTimes: db
+        .select({ version: moduleVersions.version, time: moduleVersions.time })
+        .from(moduleVersions)
+        .where(
+          and(eq(moduleVersions.repositoryId, sql.placeholder('repositoryId')), eq(moduleVersions.modulePath, sql.placeholder('module'))),
+        )
+        .prepare('orbit_version_times'),
+    };
+    preparedByDb.set(db, p);
+  }
+  return p;
+}
+
 /** The row of one version, or undefined. */
 export async function findVersionRow(
   db: Database,
@@ -18,11 +59,7 @@ export async function findVersionRow(
   module: string,
   version: string,
 ): Promise<ModuleVersionRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(moduleVersions)
-    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)))
-    .limit(1);
+  const [row] = await prepared(db).findVersion.execute({ repositoryId, module, version });
   return row;
 }
 
@@ -33,10 +70,7 @@ export interface VersionTime {
 
 /** Every version of a module with its time (what list and @latest need), in no useful order. */
 export async function listVersionTimes(db: Database, repositoryId: number, module: string): Promise<VersionTime[]> {
-  return db
-    .select({ version: moduleVersions.version, time: moduleVersions.time })
-    .from(moduleVersions)
-    .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module)));
+  return prepared(db).versionTimes.execute({ repositoryId, module });
 }
 
 /** Every row of a module (admin listings), ordered by version text; callers sort by semver. */
