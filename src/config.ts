@@ -1,6 +1,5 @@
 import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CACHE_BYTES } from './cache/lru';
 
 export interface S3Config {
   bucket: string;
@@ -67,6 +66,9 @@ export const DEFAULT_DB_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DB_STATEMENT_TIMEOUT_MS = 5_000;
 /** Hourly: a killed 500 MiB upload does not hold its disk space for days, and a sweep is one listing of tmp/. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+/** ORBITREPO_CACHE_BYTES's default: 64 MiB. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(

@@ -7,8 +7,9 @@
  * by `stats()` for the metrics endpoint.
  */
 
-/** ORBITREPO_CACHE_BYTES's default: 64 MiB. */
-export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+import { DEFAULT_CACHE_BYTES } from '../config';
+
+export { DEFAULT_CACHE_BYTES };
 
 /** What one entry costs beyond its value: the Map slot, the key string, the entry object. */
 const ENTRY_OVERHEAD = 96;
