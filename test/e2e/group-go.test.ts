@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { type GoEnv, goAvailable, makeGoEnv, runGo } from '../support/go';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -47,7 +48,7 @@ describe.skipIf(!goAvailable()).each(testDatabaseKinds())('the go command throug
     const listening = t.app.listen({ hostname: '127.0.0.1', port: 0 });
     server = listening.server!;
     goEnv = await makeGoEnv({ goproxy: `http://127.0.0.1:${listening.server!.port}/go/go-all/` });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await server?.stop(true);
     await goEnv?.cleanup();

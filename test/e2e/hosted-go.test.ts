@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
 import { type GoEnv, type GoModDownload, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { startTestServer, type TestServer } from '../support/server';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
@@ -52,7 +53,7 @@ describe.skipIf(!haveGo)('a hosted repository serves private modules to the real
       extra: { GOPRIVATE: 'corp.example', GONOSUMDB: 'corp.example', GONOPROXY: 'none', GOFLAGS: '-mod=mod -modcacherw' },
     });
     await Bun.write(join(go.work, 'go.mod'), 'module consumer\n\ngo 1.21\n');
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await go?.cleanup();
     await server?.stop();

@@ -9,6 +9,7 @@ import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { basic } from '../support/app';
 import { openTestDatabase, type TestDatabase, testDatabaseKinds } from '../support/db';
 import { type GoModDownload, makeGoEnv, parseJsonStream, runGo } from '../support/go';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 
 const ADMIN = basic('admin', 'host-admin-pw');
@@ -40,7 +41,7 @@ describe.each(testDatabaseKinds())('the plugin mounted under a prefix in a host 
     });
     server = hostApp().use(orbit.plugin).listen({ hostname: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${server.server!.port}`;
-  }, 60_000);
+  }, HANG_LIMIT_MS);
 
   afterAll(async () => {
     await server?.stop(true);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
 import { type GoEnv, type GoModDownload, goAvailable, machineGoEnv, makeGoEnv, parseJsonStream, runGo } from '../support/go';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { startTestServer, type TestServer } from '../support/server';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -59,7 +60,7 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
     await publish(GREET, 'v1.0.0', { 'greet.go': 'package greet\n\nfunc Hello() string { return "hello v1.0.0" }\n' });
     await publish(GREET, 'v1.1.0', { 'greet.go': 'package greet\n\nfunc Hello() string { return "hello v1.1.0" }\n' });
     await publish(COLOR, 'v0.3.0', { 'color.go': 'package color\n\nfunc Name() string { return "blue" }\n' });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
 
   afterAll(async () => {
     for (const e of envs) await e.cleanup();
@@ -168,7 +169,7 @@ describe.skipIf('skip' in live)('live: the go command through a proxy of the rea
       body: JSON.stringify({ name: 'go-proxy', type: 'proxy', remoteUrl: upstreamUrl }),
     });
     expect(res.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     for (const e of envs) await e.cleanup();
     await proxy?.stop();

@@ -3,6 +3,7 @@
  * from the environment or a .netrc, the version from a git tag) against a
  * started server; then the real go command downloads and builds what it published.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { moduleDirCorpus, writeTree } from '../fixtures/module-dirs';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
 import { type GoEnv, type GoModDownload, goAvailable, makeGoEnv, parseJsonStream, runGo } from '../support/go';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { startTestServer, type TestServer } from '../support/server';
 
 const CLI = resolve(import.meta.dir, '..', '..', 'src', 'cli', 'main.ts');
@@ -60,7 +62,7 @@ describe.skipIf(!haveGo)('modules published with orbitrepos-go publish are what 
       goproxy: `${server.url}/go/${REPO}/`,
       extra: { GOPRIVATE: 'corp.example,example.com', GONOPROXY: 'none', GOFLAGS: '-mod=mod -modcacherw' },
     });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await go?.cleanup();
     await server?.stop();

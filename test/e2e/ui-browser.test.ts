@@ -85,7 +85,7 @@ describe('the web UI in a browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Repositories' }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`${PREFIX}/`);
-  }, 60_000);
+  });
 
   test('a hosted repository is created through the form as the docs walk it', async () => {
     await createRepository(async () => {
@@ -100,7 +100,7 @@ describe('the web UI in a browser', () => {
     // The description is shown as text, never as markup.
     expect(await page.locator('main').textContent()).toContain('Our own modules & <tools>');
     expect(await page.getByLabel('GOPROXY URL').inputValue()).toBe(`${base}${PREFIX}/go/internal/`);
-  }, 60_000);
+  });
 
   test('a proxy repository shows Remote URL, refuses a bad one beside the field, then is created', async () => {
     await createRepository(async () => {
@@ -120,7 +120,7 @@ describe('the web UI in a browser', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: /upstream/ }).waitFor();
     expect(await page.locator('main').textContent()).toContain('Proxies http://127.0.0.1:9');
-  }, 60_000);
+  });
 
   test('a group repository is created with its members in the order given', async () => {
     await createRepository(async () => {
@@ -137,7 +137,7 @@ describe('the web UI in a browser', () => {
     expect(await page.locator('main ol li').allTextContents()).toEqual(['internal', 'upstream']);
     await page.getByRole('link', { name: 'Repositories' }).first().click();
     await shot('repositories.png');
-  }, 60_000);
+  });
 
   test('a group can be created with the keyboard alone: arrows, Tab, Space, digits and Enter', async () => {
     await page.goto(`${base}${PREFIX}/repositories/new`);
@@ -156,7 +156,7 @@ describe('the web UI in a browser', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Members' }).waitFor();
     expect(await page.locator('main ol li').allTextContents()).toEqual([firstMember]);
-  }, 60_000);
+  });
 
   test('a module zip uploads with progress and its version and go.mod appear', async () => {
     await page.goto(`${base}${PREFIX}/repositories/internal`);
@@ -172,7 +172,7 @@ describe('the web UI in a browser', () => {
     expect(await page.locator('table').textContent()).toContain('v1.0.0');
     expect(await page.locator('table').textContent()).toMatch(/h1:[A-Za-z0-9+/]+=/);
     await shot('module-versions.png');
-  }, 60_000);
+  });
 
   test('an invalid zip is refused and the server says why next to the file field', async () => {
     await page.goto(`${base}${PREFIX}/repositories/internal`);
@@ -197,7 +197,7 @@ describe('the web UI in a browser', () => {
       return text !== '' && !text.includes('example.com/acme/other');
     });
     expect(await error.textContent()).toMatch(/zip/i);
-  }, 60_000);
+  });
 
   test('the module list searches by path prefix', async () => {
     await page.goto(`${base}${PREFIX}/repositories/internal`);
@@ -207,7 +207,7 @@ describe('the web UI in a browser', () => {
     await page.getByLabel('Search modules by path prefix').fill('nothing.example');
     await page.getByRole('button', { name: 'Search' }).click();
     expect(await page.locator('main').textContent()).toContain('No module path starts with');
-  }, 60_000);
+  });
 
   test('a token is shown once, works for the go protocol, and stops working when revoked', async () => {
     await page.getByRole('link', { name: 'Tokens' }).click();
@@ -223,14 +223,14 @@ describe('the web UI in a browser', () => {
     expect(await page.locator('table').textContent()).toContain('revoked');
     expect(await page.locator('main').textContent()).not.toContain(secret);
     expect((await fetch(list, { headers: { authorization: basic('admin', secret) } })).status).toBe(401);
-  }, 60_000);
+  });
 
   test('signing out ends the session, and the pages ask to sign in again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${base}${PREFIX}/tokens`);
     expect(page.url()).toContain(`${PREFIX}/login?next=`);
-  }, 60_000);
+  });
 
   test('no page logged a script error, broke its content security policy, or reached past this server', () => {
     expect(problems).toEqual([]);

@@ -5,6 +5,7 @@ import { apiTokens } from '../../src/db/schema';
 import type { Logger } from '../../src/log';
 import { basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 
 /** Keeps every log call as given (before redaction), to prove no secret is ever handed to the logger. */
 function capturingLogger(): Logger & { lines: string[] } {
@@ -36,7 +37,7 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
     token = created.token;
     tokenId = created.id;
     secrets.push(token);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   beforeEach(() => t.ctx.auth.throttle.reset());
   afterAll(async () => {
     await t?.close();

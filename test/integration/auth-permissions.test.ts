@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { auditLog } from '../../src/db/schema';
 import { basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 
 const MOD = 'example.com/secret';
@@ -21,7 +22,7 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
     }
     expect((await t.api('POST', '/repositories', { name: 'private', type: 'hosted' })).status).toBe(201);
     expect((await t.api('POST', '/repositories', { name: 'public', type: 'hosted', anonymousRead: true })).status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   beforeEach(() => t.ctx.auth.throttle.reset());
   afterAll(async () => {
     await t?.close();

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { apiTokens, auditLog } from '../../src/db/schema';
 import { basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 
 describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
   let t: TestApp;
@@ -12,7 +13,7 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     t = await startTestApp({ db: dbKind });
     expect((await t.api('POST', '/users', { username: 'alice', password: 'alice-password' })).status).toBe(201);
     expect((await t.api('POST', '/users', { username: 'bob', password: 'bob-password' })).status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   beforeEach(() => t.ctx.auth.throttle.reset());
   afterAll(async () => {
     await t?.close();

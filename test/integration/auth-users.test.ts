@@ -2,12 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { auditLog } from '../../src/db/schema';
 import { basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 
 describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ db: dbKind });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   beforeEach(() => t.ctx.auth.throttle.reset());
   afterAll(async () => {
     await t?.close();

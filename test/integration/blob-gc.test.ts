@@ -10,13 +10,14 @@ import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { buildModuleZip } from '../support/zipbuild';
 
 let s3: S3rverHandle;
 beforeAll(async () => {
   s3 = await startS3rver();
-}, 60_000);
+}, HANG_LIMIT_MS);
 afterAll(async () => {
   await s3?.stop();
 });
@@ -59,7 +60,7 @@ describe.each(testDatabaseKinds().flatMap((db) => storages.map(([name, make]) =>
       const made = await makeStore();
       cleanupStore = made.cleanup;
       t = await startTestApp({ db: dbKind, storage: made.store, settings: { gcGraceSeconds: 0 } });
-    }, 60_000);
+    }, HANG_LIMIT_MS);
     afterAll(async () => {
       await t?.close();
       cleanupStore?.();
@@ -220,6 +221,6 @@ describe.each(testDatabaseKinds().flatMap((db) => storages.map(([name, make]) =>
           expect(await t.storage.head(r.modKey!)).not.toBeNull();
         }
       }
-    }, 60_000);
+    });
   },
 );

@@ -9,6 +9,7 @@ import { createOrbitRepos, type OrbitRepos } from '../../src/plugin';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -86,7 +87,7 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     const zip = buildModuleZip(MOD, 'v1.0.0', { 'go.mod': `module ${MOD}\n`, 'a.go': 'package db\n' });
     const put = await request(`/go/db-faults/${MOD}/@v/v1.0.0.zip`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body: zip });
     expect(put.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
 
   afterAll(async () => {
     proxy?.restore();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
@@ -38,7 +39,7 @@ describe('S3 storage going away', () => {
     t = await startTestApp({ storage: store });
     expect((await t.api('POST', '/repositories', { name: 's3-faults', type: 'hosted', anonymousRead: true })).status).toBe(201);
     expect((await put('v1.0.0')).status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     inner?.destroy();
@@ -55,25 +56,25 @@ describe('S3 storage going away', () => {
     expect(text).toContain('unavailable');
     // Nothing half-published: the version is not listed.
     expect(await (await t.request(`/go/s3-faults/${mod}/@v/list`)).text()).toBe('v1.0.0\n');
-  }, 60_000);
+  });
 
   test('reading a published zip from a stopped S3 server is a 503 with Retry-After', async () => {
     const res = await t.request(`/go/s3-faults/${mod}/@v/v1.0.0.zip`);
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   test('an upload to a stopped S3 server is a 503, not a 400 or 500', async () => {
     const res = await put('v1.2.0');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).not.toBeNull();
-  }, 60_000);
+  });
 
   test('readiness says 503 and names the storage', async () => {
     const res = await t.request('/ready');
     expect(res.status).toBe(503);
     expect(JSON.stringify(await res.json())).toContain('storage');
-  }, 60_000);
+  });
 });
 
 // Before, a proxy fill whose storage died during the zip check blamed the upstream: "served an invalid module zip" (502).
@@ -93,7 +94,7 @@ describe('S3 storage going away during a proxy fill', () => {
     expect((await t.api('POST', '/repositories', { name: 'mirror', type: 'proxy', remoteUrl: stub.url, anonymousRead: true })).status).toBe(
       201,
     );
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     await stub?.close();
@@ -110,5 +111,5 @@ describe('S3 storage going away during a proxy fill', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).not.toBeNull();
     expect(text).not.toContain('invalid module zip');
-  }, 60_000);
+  });
 });

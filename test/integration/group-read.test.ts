@@ -4,6 +4,7 @@ import { BadUpstream, UpstreamTimeout } from '../../src/errors';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { type FakeModules, FakeRepository, fakeRow } from '../support/fake-repository';
+import { HANG_LIMIT_MS } from '../support/limits';
 
 /**
  * A group over real repository rows whose members are fakes: the registry builds every non-group
@@ -36,7 +37,7 @@ describe.each(testDatabaseKinds())('group repositories over HTTP on %s', (dbKind
     }
     const build = t.ctx.registry.instantiate;
     t.ctx.registry.instantiate = (row) => fakes.get(row.name) ?? build(row);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { auditLog, moduleVersions, repositoryPermissions } from '../../src/db/schema';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -42,7 +43,7 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
       const user = await t.ctx.users.create({ username, password: `${username}-password-1` });
       await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: repo.id, userId: user.id, role });
     }
-  }, 30_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

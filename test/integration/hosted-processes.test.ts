@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_AUTH } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type ServerProcess, startServerProcess } from '../support/server';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
@@ -35,12 +36,12 @@ describe.skipIf(!pgUrl)('hosted uploads across separate server processes sharing
       body: JSON.stringify({ name: 'shared', type: 'hosted', anonymousRead: true }),
     });
     expect(res.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
     await db?.drop();
     if (storageDir) rmSync(storageDir, { recursive: true, force: true });
-  }, 30_000);
+  }, HANG_LIMIT_MS);
 
   test('racing uploads of one version to two processes give exactly one 201 and 409 for the rest', async () => {
     const statuses = await Promise.all(
@@ -50,7 +51,7 @@ describe.skipIf(!pgUrl)('hosted uploads across separate server processes sharing
     expect(statuses.filter((s) => s === 409)).toHaveLength(9);
     const [a, b] = await Promise.all(procs.map((p) => fetch(`${p.url}/go/shared/${MOD}/@v/v1.0.0.zip`).then((r) => r.arrayBuffer())));
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-  }, 60_000);
+  });
 
   // The crash case: no cleanup code runs at all, so only the order of writes protects the repository.
   test('a server killed mid-upload leaves no visible version, and a retry on another process succeeds', async () => {
@@ -81,5 +82,5 @@ describe.skipIf(!pgUrl)('hosted uploads across separate server processes sharing
     // Whatever the dead process had half-written is outside every key that is served.
     const leftovers = [...readdirSync(storageDir)].filter((d) => d !== 'blobs' && d !== 'tmp' && d !== '.partial');
     expect(leftovers).toEqual([]);
-  }, 60_000);
+  });
 });

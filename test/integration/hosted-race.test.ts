@@ -12,6 +12,7 @@ import { insertVersionRow, isUniqueViolation, type NewVersionRow } from '../../s
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { ADMIN_AUTH, ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
 import { openTestDatabase, type TestDatabase, testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -28,7 +29,7 @@ describe.each(testDatabaseKinds())('module_versions writes on %s', (dbKind) => {
     await t.api('POST', '/repositories', { name: 'rows', type: 'hosted' });
     const repo = await t.ctx.repositories.rowByName('rows');
     row = { repositoryId: repo.id, modulePath: MOD, version: 'v1.0.0', time: new Date(), origin: 'uploaded' };
-  }, 30_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });
@@ -84,7 +85,7 @@ describe.skipIf(!pgUrl)('two plugin instances sharing one PostgreSQL database an
       }),
     );
     expect(res.status).toBe(201);
-  }, 30_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await second?.close();
     await db?.cleanup();

@@ -6,6 +6,7 @@ import type { BlobStore } from '../../src/storage/blob-store';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip as buildModuleZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -53,7 +54,7 @@ describe.each(testDatabaseKinds())('serving a hosted repository on %s', (dbKind)
     await publish('v1.1.0');
     await publish('v1.2.0-rc.1');
     await publish('v1.2.1-0.20240102030405-abcdefabcdef');
-  }, 30_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     rmSync(dir, { recursive: true, force: true });

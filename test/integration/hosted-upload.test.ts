@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip as buildModuleZipLike, buildZip as buildZipLike } from '../support/zipbuild';
 
 // zipbuild types its result Uint8Array<ArrayBufferLike>, which fetch bodies and toEqual will not take.
@@ -32,7 +33,7 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     ] as const) {
       expect((await t.api('POST', '/repositories', { name, type: 'hosted', writePolicy })).status).toBe(201);
     }
-  }, 30_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });
@@ -225,7 +226,7 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     expect(res.status).toBe(413);
     expect(await keysUnder(t, 'tmp/')).toEqual([]);
     expect((await t.request(`/go/hosted/${MOD}/@v/v1.9.0.info`, { auth: ADMIN_AUTH })).status).toBe(404);
-  }, 60_000);
+  });
 
   test('an upload whose body breaks off leaves nothing visible, and a retry succeeds', async () => {
     const zip = zipOf(MOD, 'v1.4.0', { 'go.mod': goMod(), 'big.go': `package widget\n// ${'x'.repeat(200_000)}\n` });

@@ -3,6 +3,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import { moduleVersions } from '../../src/db/schema';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 describe.each(testDatabaseKinds())('proxy coalescing in one process on %s', (dbKind) => {
@@ -28,7 +29,7 @@ describe.each(testDatabaseKinds())('proxy coalescing in one process on %s', (dbK
     stub = await startStubUpstream();
     t = await startTestApp({ db: dbKind });
     expect((await t.api('POST', '/repositories', { name: 'go-proxy', type: 'proxy', remoteUrl: stub.url })).status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     await stub?.close();

@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { moduleVersions } from '../../src/db/schema';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -35,7 +36,7 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
       },
     });
     expect(res.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     await stub?.close();

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 /** Makes every cached list/@latest answer of the repository expire now, as if the TTL had passed. */
@@ -35,7 +36,7 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
       settings: { metadataTtlSeconds: 300, negativeTtlSeconds: 60, connectTimeoutMs: 100, responseTimeoutMs: 300 },
     });
     expect(res.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     await stub?.close();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { type ServerProcess, startServerProcess } from '../support/server';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
@@ -44,7 +45,7 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
     await database?.drop();
     await s3?.stop();
     await stub?.close();
-  }, 30_000);
+  }, HANG_LIMIT_MS);
 
   test('concurrent cold requests to both processes make one upstream request, and both serve the same bytes', async () => {
     const module = 'example.com/twoproc/m';
@@ -63,7 +64,7 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
     );
     for (const r of results) expect(r).toEqual({ status: 200, bytes: zip });
     expect(stub.count(p.zip)).toBe(1);
-  }, 60_000);
+  });
 
   test('list refreshes are coalesced across processes too', async () => {
     const module = 'example.com/twoproc/list';
@@ -75,7 +76,7 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
     );
     expect(bodies).toEqual(Array(4).fill('v1.0.0\n'));
     expect(stub.count(p.list)).toBe(1);
-  }, 30_000);
+  });
 
   test('a version cached through one process is served by the other without the upstream', async () => {
     const module = 'example.com/twoproc/shared';
@@ -87,5 +88,5 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain(`module ${module}`);
     expect(stub.count(p.mod)).toBe(1);
-  }, 30_000);
+  });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -9,7 +10,7 @@ import { buildModuleZip } from '../support/zipbuild';
 let s3: S3rverHandle;
 beforeAll(async () => {
   s3 = await startS3rver();
-}, 60_000);
+}, HANG_LIMIT_MS);
 afterAll(async () => {
   await s3?.stop();
 });
@@ -19,7 +20,7 @@ describe.each(testDatabaseKinds())('publishing and serving on S3 storage with %s
   beforeAll(async () => {
     t = await startTestApp({ db: dbKind, storage: new S3BlobStore(await s3.newBucket()) });
     expect((await t.api('POST', '/repositories', { name: 'on-s3', type: 'hosted', anonymousRead: true })).status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

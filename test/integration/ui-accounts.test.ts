@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_PASSWORD, basic, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { signIn, type UiClient } from './ui-helpers';
 
 describe('web UI tokens, users and permissions', () => {
@@ -10,7 +11,7 @@ describe('web UI tokens, users and permissions', () => {
     ui = await signIn(t, 'admin', ADMIN_PASSWORD);
     await t.api('POST', '/repositories', { name: 'internal', type: 'hosted' });
     await t.api('POST', '/repositories', { name: 'cache', type: 'proxy', remoteUrl: 'http://127.0.0.1:9' });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

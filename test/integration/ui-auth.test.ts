@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH, ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { csrfOf, form, setCookie, signIn } from './ui-helpers';
 
 describe('web UI sign-in under a mount prefix', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ prefix: '/artifacts' });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });
@@ -128,7 +129,7 @@ describe('web UI cookies under TLS', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ settings: { secureCookies: true } });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

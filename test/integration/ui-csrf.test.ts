@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 import { signIn, type UiClient } from './ui-helpers';
 
@@ -9,7 +10,7 @@ describe('web UI CSRF protection', () => {
   beforeAll(async () => {
     t = await startTestApp();
     ui = await signIn(t, 'admin', ADMIN_PASSWORD);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_AUTH, ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 import { signIn, type UiClient } from './ui-helpers';
 
@@ -21,7 +22,7 @@ describe('web UI escaping of user-controlled text', () => {
     const zip = buildModuleZip(module, 'v1.0.0', { 'go.mod': `module ${module}\n\n// ${SCRIPT} ${IMG}\n` });
     const put = await t.request(`/go/xss/${module}/@v/v1.0.0.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: new Uint8Array(zip) });
     expect(put.status).toBe(201);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runPublish } from '../../src/cli/publish';
 import { writeTree } from '../fixtures/module-dirs';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { signIn, type UiClient } from './ui-helpers';
 
 describe('the web UI upload panel and the publisher', () => {
@@ -16,7 +17,7 @@ describe('the web UI upload panel and the publisher', () => {
     t = await startTestApp();
     ui = await signIn(t, 'admin', ADMIN_PASSWORD);
     await t.api('POST', '/repositories', { name: 'internal', type: 'hosted' });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
     rmSync(dir, { recursive: true, force: true });

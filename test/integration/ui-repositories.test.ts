@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { signIn, type UiClient } from './ui-helpers';
 
 /** The text of the error shown beside a field (`<p class="field-error" id="{field}-error">`), or null. */
@@ -14,7 +15,7 @@ describe('web UI repository pages', () => {
   beforeAll(async () => {
     t = await startTestApp();
     ui = await signIn(t, 'admin', ADMIN_PASSWORD);
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });
@@ -173,7 +174,7 @@ describe('web UI repository pages', () => {
       await t.api('POST', '/users', { username: 'bob', password: 'bob-pw-123' });
       await t.api('PUT', '/repositories/internal/permissions/bob', { role: 'read' });
       bob = await signIn(t, 'bob', 'bob-pw-123');
-    }, 60_000);
+    }, HANG_LIMIT_MS);
 
     test('the list shows only what they may read, and no Create Repository', async () => {
       const { html } = await bob.page('/');

@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from '../../src/log';
 import { startServer } from '../../src/server';
 import { ADMIN_PASSWORD } from './app';
 import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
+import { HANG_LIMIT_MS } from './limits';
 import { makeTestCA, type TestCA } from './tls';
 
 const REPO_ROOT = resolve(import.meta.dir, '..', '..');
@@ -99,7 +100,7 @@ export interface ServerProcess {
   stop(): Promise<number>;
 }
 
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = HANG_LIMIT_MS;
 
 /**
  * `bun run src/index.ts` as a separate process, for tests that need two servers that share nothing but
