@@ -3,6 +3,7 @@ import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirEntryInfo, DirName, ModuleDirReader } from '../goproxy/module-files';
 import type { OpenModuleFile } from '../goproxy/zip-create';
+import { pacedGc } from './gc-pace';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder();
@@ -54,6 +55,7 @@ export function fsModuleDir(root: string): ModuleDirReader & { open: OpenModuleF
           const buf = new Uint8Array(CHUNK);
           const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
           if (bytesRead === 0) return;
+          pacedGc(bytesRead);
           yield buf.subarray(0, bytesRead);
         }
       } finally {

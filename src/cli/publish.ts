@@ -14,6 +14,7 @@ import { listModuleFiles } from '../goproxy/module-files';
 import { checkModuleVersion, checkModuleZip, type RandomAccessReader } from '../goproxy/zip-check';
 import { moduleZipPrefix, writeModuleZip } from '../goproxy/zip-create';
 import { findCredential } from './credentials';
+import { pacedGc } from './gc-pace';
 import { versionFromGitTag, worktreeChanges } from './git-version';
 import { fsModuleDir } from './module-dir';
 import { progressReporter, uploadZip, zipUploadUrl } from './upload';
@@ -100,6 +101,7 @@ function fileReader(handle: Awaited<ReturnType<typeof open>>, size: number): Ran
     async read(offset, length) {
       const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+      pacedGc(bytesRead);
       return buf.subarray(0, bytesRead);
     },
   };
