@@ -23,6 +23,12 @@ import { STAGED_PREFIX } from './content-addressed';
 import { assertValidKey, assertValidRange } from './keys';
 
 export interface S3BlobStoreOptions {
+  /**
+   * Milliseconds to wait for the answer's headers on requests that carry no body (get, head, list,
+   * delete): a frozen S3 server then costs a few of these (the SDK retries) instead of the two
+   * minutes a part upload is allowed. Empty: 10 000.
+   */
+  quickRequestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page; empty: the server's default (1000 on AWS). Tests lower it to exercise paging. */
   listPageSize?: number;
 }
@@ -67,11 +73,14 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  /** Per-request options of bodiless requests (see quickRequestTimeoutMs). */
+  private readonly quick: { requestTimeout: number };
 
   constructor(
     config: S3Config,
     private readonly options: S3BlobStoreOptions = {},
   ) {
+    this.quick = { requestTimeout: options.quickRequestTimeoutMs ?? 10_000 };
     this.bucket = config.bucket;
     const trimmed = config.prefix.replace(/^\/+|\/+$/g, '');
     this.prefix = trimmed === '' ? '' : `${trimmed}/`;
@@ -107,7 +116,7 @@ export class S3BlobStore implements BlobStore {
     // "bytes=0-" on an empty object is a 416 on S3; asking for the whole object is the same read and works.
     const Range = range && (range.start > 0 || range.end !== undefined) ? `bytes=${range.start}-${range.end ?? ''}` : undefined;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }), this.quick);
       if (!out.Body) throw new Error(`S3 returned no body for ${key}`);
       return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
     } catch (err) {
@@ -124,7 +133,7 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.quick);
       return { size: out.ContentLength ?? 0, modifiedAt: out.LastModified ?? new Date() };
     } catch (err) {
       if (isMissingObject(err)) return null;
@@ -173,7 +182,7 @@ export class S3BlobStore implements BlobStore {
       if (gathered >= PART_SIZE) break;
     }
 
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }), this.quick);
     const target = { Bucket: this.bucket, Key, UploadId };
     const parts: CompletedPart[] = [];
     const free: Uint8Array[] = [];
@@ -248,12 +257,12 @@ export class S3BlobStore implements BlobStore {
       if (isMissingObject(err)) throw new NotFound(`blob ${from} not found`);
       throw err;
     }
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: source }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: source }), this.quick);
   }
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.quick);
     } catch (err) {
       if (!isMissingObject(err)) throw err;
     }
@@ -273,6 +282,7 @@ export class S3BlobStore implements BlobStore {
           ContinuationToken,
           MaxKeys: this.options.listPageSize,
         }),
+        this.quick,
       );
       for (const object of page.Contents ?? []) {
         if (object.Key) {
@@ -300,6 +310,7 @@ export class S3BlobStore implements BlobStore {
       try {
         page = await this.client.send(
           new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}${STAGED_PREFIX}`, KeyMarker, UploadIdMarker }),
+          this.quick,
         );
       } catch (err) {
         const e = err as AwsError;
@@ -308,7 +319,10 @@ export class S3BlobStore implements BlobStore {
       }
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId || !upload.Initiated || now - upload.Initiated.getTime() < maxAgeMs) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
+          this.quick,
+        );
         aborted++;
       }
       KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -319,7 +333,7 @@ export class S3BlobStore implements BlobStore {
 
   async check(): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), this.quick);
     } catch (err) {
       const e = err as AwsError;
       const status = e.$metadata?.httpStatusCode;

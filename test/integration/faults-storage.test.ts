@@ -6,7 +6,11 @@ import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { type S3rverHandle, startS3rver } from '../support/s3rver';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { buildModuleZip } from '../support/zipbuild';
+
+/** PostgreSQL when there is one: PGlite can take most of a minute to start on a busy machine. */
+const DB_KIND = process.env.ORBITREPO_TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 /** Delegates to the real store; the `killAtRead`-th read from now stops the S3 server first. */
 function killableStore(inner: S3BlobStore, s3: S3rverHandle): BlobStore & { killAtRead: number } {
@@ -36,7 +40,7 @@ describe('S3 storage going away', () => {
     s3 = await startS3rver();
     inner = new S3BlobStore(s3.config);
     store = killableStore(inner, s3);
-    t = await startTestApp({ storage: store });
+    t = await startTestApp({ db: DB_KIND, storage: store });
     expect((await t.api('POST', '/repositories', { name: 's3-faults', type: 'hosted', anonymousRead: true })).status).toBe(201);
     expect((await put('v1.0.0')).status).toBe(201);
   }, HANG_LIMIT_MS);
@@ -90,7 +94,7 @@ describe('S3 storage going away during a proxy fill', () => {
     inner = new S3BlobStore(s3.config);
     store = killableStore(inner, s3);
     stub = await startStubUpstream();
-    t = await startTestApp({ storage: store });
+    t = await startTestApp({ db: DB_KIND, storage: store });
     expect((await t.api('POST', '/repositories', { name: 'mirror', type: 'proxy', remoteUrl: stub.url, anonymousRead: true })).status).toBe(
       201,
     );
@@ -111,5 +115,50 @@ describe('S3 storage going away during a proxy fill', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).not.toBeNull();
     expect(text).not.toContain('invalid module zip');
+  });
+});
+
+// A frozen S3 server (it accepts connections and answers nothing) used to hold every read for the SDK's two minutes, times its retries.
+describe('S3 storage frozen', () => {
+  let s3: S3rverHandle;
+  let proxy: TcpProxy;
+  let store: S3BlobStore;
+  let t: TestApp;
+  const mod = 'example.com/faults/frozen';
+  const QUICK_MS = 500;
+
+  beforeAll(async () => {
+    s3 = await startS3rver();
+    proxy = startTcpProxy({ hostname: '127.0.0.1', port: Number(new URL(s3.endpoint).port) });
+    store = new S3BlobStore({ ...s3.config, endpoint: `http://127.0.0.1:${proxy.port}` }, { quickRequestTimeoutMs: QUICK_MS });
+    t = await startTestApp({ db: DB_KIND, storage: store });
+    expect((await t.api('POST', '/repositories', { name: 'frozen', type: 'hosted', anonymousRead: true })).status).toBe(201);
+    const zip = buildModuleZip(mod, 'v1.0.0', { 'go.mod': `module ${mod}\n`, 'a.go': 'package frozen\n' });
+    expect((await t.request(`/go/frozen/${mod}/@v/v1.0.0.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip })).status).toBe(201);
+  }, HANG_LIMIT_MS);
+  afterAll(async () => {
+    proxy?.restore();
+    await t?.close();
+    store?.destroy();
+    proxy?.stop();
+    await s3?.stop();
+  });
+
+  test('a read is a 503 with Retry-After within a few request timeouts, and works again once it thaws', async () => {
+    proxy.freeze();
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await t.request(`/go/frozen/${mod}/@v/v1.0.0.zip`);
+    } finally {
+      proxy.restore();
+    }
+    // The SDK tries three times with backoff; the bound is generous, the old behaviour was minutes.
+    expect(performance.now() - started).toBeLessThan(QUICK_MS * 3 + 10_000);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    await res.arrayBuffer();
+    const again = await t.request(`/go/frozen/${mod}/@v/v1.0.0.zip`);
+    expect(again.status).toBe(200);
   });
 });
