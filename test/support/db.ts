@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import postgres from 'postgres';
-import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from '../../src/db/open';
+import { type DatabaseHandle, openDatabase } from '../../src/db/open';
+import { migrationsHash } from './migrations-hash';
 import { openMigratedPglite } from './pglite';
 
 export type TestDatabaseKind = 'pglite' | 'postgres';
@@ -26,17 +24,6 @@ function withDatabase(base: string, name: string): string {
   const url = new URL(base);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-/** A hash of every file under drizzle/: a schema change names a new template instead of reusing a stale one. */
-function migrationsHash(): string {
-  const hash = createHash('sha256');
-  const files = readdirSync(MIGRATIONS_FOLDER, { recursive: true })
-    .map(String)
-    .filter((f) => statSync(join(MIGRATIONS_FOLDER, f)).isFile())
-    .sort();
-  for (const f of files) hash.update(`${f}\0`).update(readFileSync(join(MIGRATIONS_FOLDER, f)));
-  return hash.digest('hex').slice(0, 16);
 }
 
 let template: Promise<string> | undefined;
