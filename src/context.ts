@@ -18,6 +18,7 @@ import { FetchCoalescer } from './repos/coalesce';
 import { ModuleService } from './repos/module-service';
 import { RepositoryRegistry } from './repos/registry';
 import type { RepositoryService } from './repos/repository-service';
+import { TombstoneService } from './repos/tombstones';
 import type { BlobStore } from './storage/blob-store';
 
 /** Settings the plugin itself needs (a subset of the standalone Config). */
@@ -62,6 +63,7 @@ export interface AppContext {
   collector: BlobCollector;
   /** What repositories store, for the admin API and the UI alike. */
   modules: ModuleService;
+  tombstones: TombstoneService;
   /** Stops what runs in the background (the coalescer's LISTEN and fills); the database and storage are the caller's. */
   close(): Promise<void>;
   /** The memory budget the caching decorators share; its stats() are the cache sizes. */
@@ -104,6 +106,7 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     registry,
     collector: new BlobCollector({ database, db, storage, audit, log }),
     modules,
+    tombstones: new TombstoneService(db, audit),
     cache,
     invalidation,
     close: async () => {

@@ -10,6 +10,7 @@ import { openApiRoutes } from './http/admin/openapi';
 import { permissionRoutes } from './http/admin/permissions';
 import { repositoryRoutes } from './http/admin/repositories';
 import { tokenRoutes } from './http/admin/tokens';
+import { tombstoneRoutes } from './http/admin/tombstones';
 import { userRoutes } from './http/admin/users';
 import { goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
@@ -118,6 +119,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(tokenRoutes(ctx));
     app = app.use(moduleRoutes(ctx));
     app = app.use(maintenanceRoutes(ctx));
+    app = app.use(tombstoneRoutes(ctx));
     app = app.use(apiNotFoundRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }

@@ -140,12 +140,55 @@ export const moduleVersions = pgTable(
     origin: text('origin').$type<'uploaded' | 'cached'>().notNull(),
     createdBy: text('created_by'),
     createdAt: createdAt(),
+    /** Zip downloads served, added in batches by each process (lifecycle/download-stats.ts), so a little behind. */
+    downloadCount: bigint('download_count', { mode: 'number' }).notNull().default(0),
+    lastDownloadedAt: timestamp('last_downloaded_at', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('module_versions_repo_module_version').on(t.repositoryId, t.modulePath, t.version),
     index('module_versions_repo_module').on(t.repositoryId, t.modulePath),
   ],
 );
+
+/**
+ * What a deleted hosted version was, under write policy allow_once: go.sum files out there still pin these
+ * hashes, so only the same bytes may be published again under that version (which restores it). An
+ * administrator may purge a tombstone, knowingly letting different bytes take the version.
+ */
+export const versionTombstones = pgTable(
+  'version_tombstones',
+  {
+    repositoryId: integer('repository_id')
+      .notNull()
+      .references(() => repositories.id, { onDelete: 'cascade' }),
+    modulePath: text('module_path').notNull(),
+    version: text('version').notNull(),
+    h1: text('h1').notNull(),
+    goModH1: text('go_mod_h1').notNull(),
+    zipSize: bigint('zip_size', { mode: 'number' }),
+    deletedBy: text('deleted_by'),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.modulePath, t.version] })],
+);
+
+/**
+ * Per-repository cleanup rules, run with the storage lifecycle; each null rule is off. A proxy version not
+ * downloaded for unusedDays is evicted (fetched again on demand); hosted removals leave tombstones.
+ */
+export const cleanupPolicies = pgTable('cleanup_policies', {
+  repositoryId: integer('repository_id')
+    .primaryKey()
+    .references(() => repositories.id, { onDelete: 'cascade' }),
+  /** Proxy: remove cached versions not downloaded (nor cached) for this many days. */
+  unusedDays: integer('unused_days'),
+  /** Keep only the newest N pre-releases (pseudo-versions included) of each module. */
+  keepPrereleases: integer('keep_prereleases'),
+  /** Keep at most N versions of each module; the version @latest answers is never removed. */
+  keepVersions: integer('keep_versions'),
+  updatedBy: text('updated_by'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /**
  * Proxy metadata cache: list, @latest and sumdb answers, with their freshness.
@@ -209,3 +252,5 @@ export type RepositoryRow = typeof repositories.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
 export type ModuleVersionRow = typeof moduleVersions.$inferSelect;
+export type VersionTombstoneRow = typeof versionTombstones.$inferSelect;
+export type CleanupPolicyRow = typeof cleanupPolicies.$inferSelect;

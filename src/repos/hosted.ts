@@ -1,3 +1,4 @@
+import type { Database } from '../db/open';
 import type { ModuleVersionRow, RepositoryRow } from '../db/schema';
 import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
@@ -15,6 +16,7 @@ import { blobGoFileAt } from './go-file';
 import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
+import { checkAgainstTombstone, clearTombstone, rememberDeleted } from './tombstones';
 import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, type NewVersionRow, upsertVersionRow } from './version-rows';
 
 /** Largest module zip accepted, as the go command's own limit (golang.org/x/mod/zip MaxZipFile). */
@@ -83,12 +85,17 @@ export class HostedRepository implements GoRepository {
     }
   }
 
-  async deleteVersion(module: string, version: string, _actor: Actor): Promise<void> {
+  async deleteVersion(module: string, version: string, actor: Actor): Promise<void> {
     if (this.row.writePolicy === 'deny') {
       throw new Forbidden(`repository ${q(this.row.name)} is read-only (write policy "deny"): versions cannot be deleted`);
     }
-    // Blobs stay: they are content-addressed and may back other versions or repositories.
-    const row = await deleteVersionRow(this.deps.db, this.row.id, module, version);
+    // Blobs stay (the blob collector takes them once nothing refers to them). Under allow_once the hashes
+    // stay too, in a tombstone: go.sum files pin them, so only the same bytes may take the version again.
+    const row = await this.deps.db.transaction(async (tx) => {
+      const gone = await deleteVersionRow(tx as unknown as Database, this.row.id, module, version);
+      if (gone && this.row.writePolicy === 'allow_once') await rememberDeleted(tx as unknown as Database, gone, actor.username);
+      return gone;
+    });
     if (!row) throw this.unknownVersion(module, version);
   }
 
@@ -120,8 +127,11 @@ export class HostedRepository implements GoRepository {
       throw err;
     }
     const goMod = goModForZip(module, checked.goMod);
+    const goModH1 = goModHash(module, version, goMod);
     let modStaged: StagedBlob;
+    let restores = false;
     try {
+      if (!replace) restores = await checkAgainstTombstone(db, this.row, module, version, { h1: checked.h1, goModH1 });
       modStaged = await stageBlob(storage, goMod);
     } catch (err) {
       await discardStaged(storage, staged).catch(() => {});
@@ -147,7 +157,7 @@ export class HostedRepository implements GoRepository {
         zipSize: staged.size,
         zipSha256: staged.sha256,
         h1: checked.h1,
-        goModH1: goModHash(module, version, goMod),
+        goModH1,
         zipKey,
         modKey,
         infoKey: null,
@@ -159,13 +169,14 @@ export class HostedRepository implements GoRepository {
         await insertVersionRow(tx, values).catch((err) => {
           throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
         });
+      if (restores) await clearTombstone(tx, this.row.id, module, version);
     });
     await this.deps.audit.record({
       actor: actor.username,
       action: 'module.publish',
       repository: this.row.name,
       target: `${module}@${version}`,
-      details: { h1: checked.h1, size: staged.size },
+      details: { h1: checked.h1, size: staged.size, ...(restores ? { restored: true } : {}) },
       clientAddress: actor.clientAddress,
     });
     return { module, version, created: true, h1: checked.h1, size: staged.size, ...(checked.notes.length ? { notes: checked.notes } : {}) };

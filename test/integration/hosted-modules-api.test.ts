@@ -123,8 +123,11 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
     const audit = (await t.ctx.db.select().from(auditLog)).filter((r) => r.action === 'module.delete');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'editor', repository: 'internal', target: `${A}@v1.1.0` });
-    // An unpublished version may be published again (an administrator's deliberate act).
+    // Different bytes under an unpublished version break every go.sum that pinned it: refused until an
+    // administrator purges its tombstone on purpose.
     const zip = buildModuleZip(A, 'v1.1.0', { 'go.mod': `module ${A}\n`, 'y.go': 'package y\n' });
+    expect((await t.request(`/go/internal/${A}/@v/v1.1.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(409);
+    expect((await t.api('DELETE', `/repositories/internal/tombstones?module=${encodeURIComponent(A)}&version=v1.1.0`)).status).toBe(204);
     expect((await t.request(`/go/internal/${A}/@v/v1.1.0.zip`, { method: 'PUT', body: zip, auth: ADMIN_AUTH })).status).toBe(201);
   });
 

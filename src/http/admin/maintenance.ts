@@ -25,7 +25,10 @@ export const GcReportModel = t.Object({
 });
 
 /** /api/v1/maintenance: storage lifecycle on demand, for administrators. */
-export function maintenanceRoutes(ctx: AppContext) {
+/** The services these routes use, and no more. */
+export type MaintenanceRoutesDeps = Pick<AppContext, 'auth' | 'collector' | 'id' | 'log' | 'permissions' | 'settings'>;
+
+export function maintenanceRoutes(ctx: MaintenanceRoutesDeps) {
   const graceMs = ctx.settings.gcGraceSeconds !== undefined ? ctx.settings.gcGraceSeconds * 1000 : DEFAULT_GC_GRACE_MS;
   return apiController(ctx, 'maintenance').post(
     '/maintenance/gc',

@@ -10,7 +10,7 @@ import { userUiRoutes } from './routes/users';
 /** The services these routes use, and no more. */
 export type UiDeps = Pick<
   AppContext,
-  'audit' | 'auth' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tokens' | 'users'
+  'audit' | 'auth' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tokens' | 'users' | 'tombstones'
 >;
 
 /**

@@ -1,7 +1,8 @@
 import type { ModulePage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
+import type { TombstoneView } from '../../../repos/tombstones';
 import { type Html, html } from '../html';
-import { layout, url } from '../layout';
+import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
 import { setupSnippets, uploadForm } from './snippets';
@@ -29,6 +30,38 @@ export interface RepositoryPageData {
   pageSize: number;
   canWrite: boolean;
   canAdmin: boolean;
+  /** Hosted: deleted versions whose hashes are remembered; empty list or null: none to show. */
+  tombstones: TombstoneView[] | null;
+}
+
+function tombstonesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
+  if (!d.tombstones?.length) return html``;
+  const rows = d.tombstones.map(
+    (t) => html`<tr>
+      <td class="mono">${t.module}@${t.version}</td>
+      <td class="mono">${t.h1}</td>
+      <td>${formatTime(t.deletedAt)}${t.deletedBy && html` by ${t.deletedBy}`}</td>
+      ${
+        ui.principal.isAdmin &&
+        html`<td><form method="post" action="${repoHref(ui, d.repo.name, '/tombstones/purge')}" class="inline"
+          data-confirm="Purge the tombstone of ${t.module}@${t.version}? Different bytes could then be published as ${t.version}, and every go.sum that pins ${t.h1} would fail with a checksum mismatch.">
+          ${csrfField(ui)}
+          <input type="hidden" name="module" value="${t.module}">
+          <input type="hidden" name="version" value="${t.version}">
+          <button type="submit" class="small danger" aria-label="Purge the tombstone of ${t.module}@${t.version}">Purge</button>
+        </form></td>`
+      }
+    </tr>`,
+  );
+  return html`<section class="panel" aria-labelledby="tombstones-h">
+    <h2 id="tombstones-h">Deleted versions <span class="muted">(${d.tombstones.length})</span></h2>
+    <p class="muted">go.sum files may still pin these hashes, so only the same bytes can be published again under these versions (which restores them).
+      Purging a tombstone lets different bytes take the version: every build that pinned the old hash then fails with a checksum mismatch.</p>
+    <div class="table-wrap"><table>
+      <thead><tr><th scope="col">Version</th><th scope="col">h1 hash</th><th scope="col">Deleted</th>${ui.principal.isAdmin && html`<th scope="col"><span class="offscreen">Actions</span></th>`}</tr></thead>
+      <tbody>${rows}</tbody>
+    </table></div>
+  </section>`;
 }
 
 function modulesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
@@ -91,6 +124,7 @@ export function repositoryPage(ui: SignedInEnv, d: RepositoryPageData): Html {
       </div>
       ${setupSnippets(ui, repo, d.modules?.modules.map((m) => m.module) ?? [])}
       ${uploads && uploadForm(ui, repo)}
-      ${modulesSection(ui, d)}`,
+      ${modulesSection(ui, d)}
+      ${tombstonesSection(ui, d)}`,
   });
 }

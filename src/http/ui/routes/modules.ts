@@ -10,7 +10,10 @@ import { repositoryPage } from '../pages/repository';
 import type { SignedInEnv } from '../session';
 
 /** The services these routes use, and no more. */
-export type ModuleUiDeps = Pick<AppContext, 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings'>;
+export type ModuleUiDeps = Pick<
+  AppContext,
+  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tombstones'
+>;
 
 async function may(ctx: ModuleUiDeps, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {
   try {
@@ -23,7 +26,7 @@ async function may(ctx: ModuleUiDeps, ui: SignedInEnv, row: RepositoryRow, acces
 
 /** /repositories/:name (modules, setup, upload), its /module page, and deleting a version. */
 export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
-  const { modules } = ctx;
+  const { modules, tombstones } = ctx;
 
   return uiController(ctx, prefix, 'modules')
     .get('/repositories/:name', async ({ ui, params, query }) => {
@@ -40,6 +43,7 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
         pageSize: DEFAULT_PAGE,
         canWrite: await may(ctx, me, row, 'write'),
         canAdmin: await may(ctx, me, row, 'admin'),
+        tombstones: row.type === 'hosted' ? await tombstones.list(row) : null,
       };
       return page(ctx, me, repositoryPage(me, data));
     })
@@ -77,5 +81,14 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
         ? `/repositories/${encodeURIComponent(row.name)}/module?module=${encodeURIComponent(module)}`
         : `/repositories/${encodeURIComponent(row.name)}`;
       return done(ctx, me, back, `${module}@${version} was ${row.type === 'proxy' ? 'evicted' : 'deleted'}.`);
+    })
+    .post('/repositories/:name/tombstones/purge', async ({ ui, params, form }) => {
+      const me = signedIn(ui);
+      ctx.permissions.requireAdmin(me.principal);
+      const row = await ctx.repositories.rowByName(params.name);
+      const module = str(form, 'module');
+      const version = str(form, 'version');
+      await tombstones.purge(row, module, version, actor(me));
+      return done(ctx, me, `/repositories/${encodeURIComponent(row.name)}`, `The tombstone of ${module}@${version} was purged.`);
     });
 }
