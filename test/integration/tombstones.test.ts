@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { auditLog, versionTombstones } from '../../src/db/schema';
 import { ADMIN_AUTH, ADMIN_PASSWORD, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 import { signIn } from './ui-helpers';
 
@@ -22,7 +23,7 @@ describe.each(testDatabaseKinds())('tombstones of deleted versions on %s', (dbKi
     expect((await t.api('POST', '/repositories', { name: 'once', type: 'hosted' })).status).toBe(201);
     expect((await t.api('POST', '/repositories', { name: 'loose', type: 'hosted', writePolicy: 'allow' })).status).toBe(201);
     await t.ctx.users.create({ username: 'dev', password: 'dev-password-1' });
-  }, 60_000);
+  }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();
   });
