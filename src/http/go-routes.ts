@@ -132,7 +132,8 @@ export function goRoutes(ctx: GoRoutesDeps) {
       if (rest.startsWith('sumdb/')) {
         if (request.method !== 'GET' && request.method !== 'HEAD') throw new BadRequest('the checksum database is read-only');
         const { name, rest: sumPath } = parseSumdbPath(rest);
-        const answer = await repo.sumdb(name, sumPath);
+        if (!repo.checksums) throw ctx.registry.sumdbRefusal(repo);
+        const answer = await repo.checksums.sumdb(name, sumPath);
         return new Response(request.method === 'HEAD' ? null : (answer.body as Uint8Array<ArrayBuffer>), {
           headers: {
             'Content-Type': answer.contentType,
@@ -146,24 +147,34 @@ export function goRoutes(ctx: GoRoutesDeps) {
       if (request.method === 'PUT') {
         if (req.kind !== 'zip' && req.kind !== 'mod' && req.kind !== 'info')
           throw new BadRequest('only .zip, .mod and .info can be uploaded');
-        await ctx.permissions.authorize(principal, repo.row, repo.row.type === 'hosted' ? 'write' : 'read');
+        await ctx.permissions.authorize(principal, repo.row, repo.publisher ? 'write' : 'read');
+        if (!repo.publisher) {
+          await request.body?.cancel().catch(() => {});
+          throw await ctx.registry.uploadRefusal(repo);
+        }
         if (!request.body) throw new BadRequest('the upload has no body');
-        const result = await repo.upload(req.module, req.version, req.kind, request.body, actorOf(principal, creds.clientAddress));
+        const result = await repo.publisher.upload(
+          req.module,
+          req.version,
+          req.kind,
+          request.body,
+          actorOf(principal, creds.clientAddress),
+        );
         return new Response(JSON.stringify(result), { status: result.created ? 201 : 200, headers: { 'Content-Type': JSON_TYPE } });
       }
 
       switch (req.kind) {
         case 'list':
-          return textResponse(request, (await repo.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, cache.metadata);
+          return textResponse(request, (await repo.reader.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, cache.metadata);
         case 'latest':
-          return textResponse(request, await repo.latest(req.module), JSON_TYPE, cache.metadata);
+          return textResponse(request, await repo.reader.latest(req.module), JSON_TYPE, cache.metadata);
         case 'info':
-          return textResponse(request, await repo.info(req.module, req.version), JSON_TYPE, cache.version);
+          return textResponse(request, await repo.reader.info(req.module, req.version), JSON_TYPE, cache.version);
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
-          return await fileResponse(request, await repo.mod(req.module, req.version), TEXT, cache.version);
+          return await fileResponse(request, await repo.reader.mod(req.module, req.version), TEXT, cache.version);
         case 'zip':
-          return await fileResponse(request, await repo.zip(req.module, req.version), 'application/zip', cache.version);
+          return await fileResponse(request, await repo.reader.zip(req.module, req.version), 'application/zip', cache.version);
       }
     } catch (err) {
       if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });

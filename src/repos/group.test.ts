@@ -27,7 +27,7 @@ function world(groups: Record<string, string[]>, fakes: FakeRepository[]) {
     repositories: { memberRows: async (groupId: number) => (groups[byId.get(groupId)!.name] ?? []).map((n) => rows.get(n)!) },
     instantiate: (row: RepositoryRow): GoRepository => (row.type === 'group' ? new GroupRepository(row, deps) : byName.get(row.name)!),
   } as unknown as RepoDeps;
-  return { group: (name: string): GoRepository => new GroupRepository(rows.get(name)!, deps), groups };
+  return { group: (name: string) => new GroupRepository(rows.get(name)!, deps), groups };
 }
 
 const member = (name: string, modules: FakeModules = {}, type: 'hosted' | 'proxy' = 'hosted') =>
@@ -217,7 +217,11 @@ describe('GroupRepository membership and nesting', () => {
   // Cycles are refused when members are written; this is the guard for one that slipped past anyway.
   test(`a cycle of groups ends in a 500-class error after ${MAX_GROUP_DEPTH} levels instead of recursing forever`, async () => {
     const w = world({ x: ['y'], y: ['x'] }, []);
-    for (const read of [(g: GoRepository) => g.info(M, 'v1.0.0'), (g: GoRepository) => g.list(M), (g: GoRepository) => g.latest(M)]) {
+    for (const read of [
+      (g: GroupRepository) => g.info(M, 'v1.0.0'),
+      (g: GroupRepository) => g.list(M),
+      (g: GroupRepository) => g.latest(M),
+    ]) {
       const err = await caught(read(w.group('x')));
       expect(err).toBeInstanceOf(GroupTooDeep);
       expect(err.status).toBe(500);
@@ -244,28 +248,19 @@ describe('GroupRepository membership and nesting', () => {
 });
 
 describe('GroupRepository writes and the checksum database', () => {
-  test('an upload is 405 naming the hosted members, nested ones included', async () => {
+  test('a group has no publishing role; its hosted members, nested ones included, are where uploads go', async () => {
     const w = world({ g: ['p', 'inner', 'h1'], inner: ['h2', 'p'] }, [member('p', {}, 'proxy'), member('h1'), member('h2')]);
-    const err = await caught(w.group('g').upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }));
-    expect(err.status).toBe(405);
-    expect(err.message).toBe('group "g" takes no uploads: upload to a hosted member: h2, h1');
-    const none = await caught(
-      world({ g: ['p'] }, [member('p', {}, 'proxy')])
+    expect((w.group('g') as GoRepository).publisher).toBeUndefined();
+    expect(await w.group('g').hostedMembers()).toEqual(['h2', 'h1']);
+    expect(
+      await world({ g: ['p'] }, [member('p', {}, 'proxy')])
         .group('g')
-        .upload(M, 'v1.0.0', 'zip', new Blob(['x']).stream(), { username: 'u' }),
-    );
-    expect(none.message).toContain('has no hosted member');
+        .hostedMembers(),
+    ).toEqual([]);
   });
 
-  test('deleting a version through a group is 405 and touches no member', async () => {
-    const a = member('a', { [M]: { 'v1.0.0': {} } });
-    const err = await caught(
-      world({ g: ['a'] }, [a])
-        .group('g')
-        .deleteVersion(M, 'v1.0.0', { username: 'u' }),
-    );
-    expect(err.status).toBe(405);
-    expect(a.calls).toEqual([]);
+  test('a group has no role to delete versions: it holds none of its own', () => {
+    expect((world({ g: [] }, []).group('g') as GoRepository).remover).toBeUndefined();
   });
 
   test('the checksum database goes through the first proxy member, depth first', async () => {

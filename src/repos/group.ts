@@ -1,18 +1,9 @@
 import type { RepositoryRow } from '../db/schema';
-import {
-  AppError,
-  BadUpstream,
-  GroupTooDeep,
-  MethodNotAllowed,
-  NotFound,
-  ServiceUnavailable,
-  toAppError,
-  UpstreamTimeout,
-} from '../errors';
+import { AppError, BadUpstream, GroupTooDeep, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { listVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
-import type { GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
+import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer } from './repository';
 
 /**
  * How deep groups may nest. Cycles are refused when members are written, but two concurrent admin
@@ -78,7 +69,9 @@ function parseLatest(text: string): LatestAnswer {
  * Members are read on the group's behalf: the caller was authorised against the group only.
  * Members are built per call from the current rows, so admin changes apply to the next request.
  */
-export class GroupRepository implements GoRepository {
+export class GroupRepository implements GoRepository, ModuleReader, ChecksumRelay {
+  readonly reader: ModuleReader = this;
+  readonly checksums: ChecksumRelay = this;
   /** Names of the groups this one is being read through, outermost first; empty when asked directly. */
   private chain: string[] = [];
 
@@ -174,43 +167,31 @@ export class GroupRepository implements GoRepository {
   }
 
   async list(module: string): Promise<string[]> {
-    const lists = await this.all(module, (m) => m.list(module));
+    const lists = await this.all(module, (m) => m.reader.list(module));
     return listVersions(lists.flat());
   }
 
   async latest(module: string): Promise<string> {
-    const answers = await this.all(`${module}@latest`, async (m) => parseLatest(await m.latest(module)));
+    const answers = await this.all(`${module}@latest`, async (m) => parseLatest(await m.reader.latest(module)));
     // Answers are in member order and selectLatest keeps the first of equals, so ties go to the earlier member.
     return selectLatest(answers)!.text;
   }
 
   info(module: string, version: string): Promise<string> {
-    return this.first(`${module}@${version}`, (m) => m.info(module, version));
+    return this.first(`${module}@${version}`, (m) => m.reader.info(module, version));
   }
 
   mod(module: string, version: string): Promise<GoFile> {
-    return this.first(`${module}@${version}`, (m) => m.mod(module, version));
+    return this.first(`${module}@${version}`, (m) => m.reader.mod(module, version));
   }
 
   zip(module: string, version: string): Promise<GoFile> {
-    return this.first(`${module}@${version}`, (m) => m.zip(module, version));
+    return this.first(`${module}@${version}`, (m) => m.reader.zip(module, version));
   }
 
-  async upload(_module: string, _version: string, _kind: UploadKind, body: ReadableStream<Uint8Array>): Promise<UploadResult> {
-    await body.cancel().catch(() => {});
-    const hosted = (await this.leaves()).filter((r) => r.type === 'hosted').map((r) => r.name);
-    throw new MethodNotAllowed(
-      hosted.length
-        ? `group "${this.row.name}" takes no uploads: upload to a hosted member: ${hosted.join(', ')}`
-        : `group "${this.row.name}" takes no uploads and has no hosted member: upload to a hosted repository`,
-    );
-  }
-
-  async deleteVersion(): Promise<void> {
-    const names = (await this.deps.repositories.memberRows(this.row.id)).map((r) => r.name);
-    throw new MethodNotAllowed(
-      `group "${this.row.name}" holds no versions of its own: delete from the member that has it${names.length ? ` (${names.join(', ')})` : ''}`,
-    );
+  /** Hosted repositories reachable through the members, in order: where an upload meant for this group belongs. */
+  async hostedMembers(): Promise<string[]> {
+    return (await this.leaves()).filter((r) => r.type === 'hosted').map((r) => r.name);
   }
 
   /** Through the first proxy member, depth-first: the one that reaches the public checksum database. */
@@ -218,8 +199,9 @@ export class GroupRepository implements GoRepository {
     const row = (await this.leaves()).find((r) => r.type === 'proxy');
     if (!row) throw new NotFound(`group "${this.row.name}" has no proxy member to reach a checksum database through`);
     const member = this.deps.instantiate(row);
+    if (!member.checksums) throw new NotFound(`member "${row.name}" of group "${this.row.name}" relays no checksum database`);
     try {
-      return await member.sumdb(name, rest);
+      return await member.checksums.sumdb(name, rest);
     } catch (err) {
       // A 404 here means "checksum database not proxied": the go command then asks it directly.
       if (isAbsent(err)) throw err;

@@ -15,7 +15,7 @@ import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
 import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
-import type { Actor, GoFile, GoRepository, SumdbAnswer, UploadKind, UploadResult } from './repository';
+import type { Actor, GoFile, GoRepository, ModulePublisher, ModuleReader, UploadKind, UploadResult, VersionRemover } from './repository';
 import { checkAgainstTombstone, clearTombstone, rememberDeleted } from './tombstones';
 import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, type NewVersionRow, upsertVersionRow } from './version-rows';
 
@@ -32,7 +32,11 @@ const q = (s: string) => JSON.stringify(s);
  * mod, zip) only when its row is inserted, and the row is inserted only after both blobs are
  * stored, so a failed or interrupted upload leaves nothing a client can see or that blocks a retry.
  */
-export class HostedRepository implements GoRepository {
+export class HostedRepository implements GoRepository, ModuleReader, ModulePublisher, VersionRemover {
+  readonly reader: ModuleReader = this;
+  readonly publisher: ModulePublisher = this;
+  readonly remover: VersionRemover = this;
+
   constructor(
     readonly row: RepositoryRow,
     private readonly deps: RepoDeps,
@@ -97,10 +101,6 @@ export class HostedRepository implements GoRepository {
       return gone;
     });
     if (!row) throw this.unknownVersion(module, version);
-  }
-
-  async sumdb(): Promise<SumdbAnswer> {
-    throw new NotFound(`repository ${q(this.row.name)} is hosted and has no checksum database`);
   }
 
   /**

@@ -2,7 +2,7 @@ import { and, asc, countDistinct, eq, inArray, like, max, sql } from 'drizzle-or
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
-import { BadRequest, NotFound } from '../errors';
+import { BadRequest, MethodNotAllowed, NotFound } from '../errors';
 import { compareVersions, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
 import type { Actor, GoRepository } from './repository';
@@ -145,7 +145,9 @@ export class ModuleService {
   /** Unpublishes (hosted) or evicts (proxy) one version through its repository, and records who did it. */
   async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
     refuseGroup(repo);
-    await this.instantiate(repo).deleteVersion(module, version, actor);
+    const { remover } = this.instantiate(repo);
+    if (!remover) throw new MethodNotAllowed(`repository "${repo.name}" is ${repo.type} and holds no versions of its own to delete`, 'GET');
+    await remover.deleteVersion(module, version, actor);
     await this.audit.record({
       actor: actor.username,
       action: 'module.delete',

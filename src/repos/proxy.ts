@@ -1,6 +1,6 @@
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, MethodNotAllowed, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
+import { AppError, BadUpstream, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
@@ -20,10 +20,12 @@ import {
   type Actor,
   CACHE_IMMUTABLE,
   CACHE_SHORT,
+  type ChecksumRelay,
   type GoFile,
   type GoRepository,
+  type ModuleReader,
   type SumdbAnswer,
-  type UploadResult,
+  type VersionRemover,
 } from './repository';
 import { DEFAULT_CONNECT_TIMEOUT_MS, isUpstreamFailure, UpstreamClient } from './upstream';
 import { deleteVersionRow, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
@@ -52,7 +54,10 @@ const encode = (s: string) => new TextEncoder().encode(s);
  * upstream failures. Every upstream fetch is coalesced (FetchCoalescer, process-wide and across
  * processes): the repository says what to fetch and where it lands, the coalescer how often.
  */
-export class ProxyRepository implements GoRepository {
+export class ProxyRepository implements GoRepository, ModuleReader, VersionRemover, ChecksumRelay {
+  readonly reader: ModuleReader = this;
+  readonly remover: VersionRemover = this;
+  readonly checksums: ChecksumRelay = this;
   private readonly upstream: UpstreamClient;
   private readonly coalescer: FetchCoalescer;
   private readonly cache: ProxyMetadataCache;
@@ -140,12 +145,6 @@ export class ProxyRepository implements GoRepository {
   async zip(module: string, version: string): Promise<GoFile> {
     const row = await this.cachedFile(module, version, 'zip');
     return blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! });
-  }
-
-  async upload(): Promise<UploadResult> {
-    throw new MethodNotAllowed(
-      `repository ${q(this.row.name)} is a proxy of ${this.upstream.baseUrl}: it caches modules on first request and takes no uploads; publish to a hosted repository`,
-    );
   }
 
   /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */

@@ -1,4 +1,5 @@
 import type { RepositoryRow } from '../db/schema';
+import { MethodNotAllowed, NotFound } from '../errors';
 import type { RepoDeps } from './deps';
 import { GroupRepository } from './group';
 import { HostedRepository } from './hosted';
@@ -24,6 +25,35 @@ export class RepositoryRegistry {
         return new GroupRepository(row, deps);
     }
   };
+
+  /**
+   * Why a repository without the publishing role takes no upload, saying where to publish instead:
+   * the 405 the Go routes answer when `publisher` is absent.
+   */
+  async uploadRefusal(repo: GoRepository): Promise<MethodNotAllowed> {
+    const name = JSON.stringify(repo.row.name);
+    switch (repo.row.type) {
+      case 'proxy':
+        return new MethodNotAllowed(
+          `repository ${name} is a proxy of ${repo.row.remoteUrl}: it caches modules on first request and takes no uploads; publish to a hosted repository`,
+        );
+      case 'group': {
+        const hosted = await (this.instantiate(repo.row) as GroupRepository).hostedMembers();
+        return new MethodNotAllowed(
+          hosted.length
+            ? `group ${name} takes no uploads: upload to a hosted member: ${hosted.join(', ')}`
+            : `group ${name} takes no uploads and has no hosted member: upload to a hosted repository`,
+        );
+      }
+      default:
+        return new MethodNotAllowed(`repository ${name} takes no uploads`);
+    }
+  }
+
+  /** The 404 the Go routes answer for /sumdb/ when `checksums` is absent: the go command then asks the database directly. */
+  sumdbRefusal(repo: GoRepository): NotFound {
+    return new NotFound(`repository ${JSON.stringify(repo.row.name)} is ${repo.row.type} and relays no checksum database`);
+  }
 
   /** The repository named, or NotFound. */
   async open(name: string): Promise<GoRepository> {

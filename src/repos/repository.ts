@@ -35,13 +35,14 @@ export interface UploadResult {
 }
 
 /**
- * One Go repository as the GOPROXY protocol sees it. Knows nothing of HTTP or of who is asking:
- * permission checks happen before a method is called. Every "absent" is NotFound (src/errors.ts);
- * an upstream that failed is BadUpstream (502) or UpstreamTimeout (504), never NotFound.
- * Module paths and versions arrive unescaped and syntactically valid (goproxy/request-path.ts).
+ * Reading modules: the GOPROXY protocol's GET side, which every kind of repository has. A plain
+ * interface that knows nothing of HTTP or of who is asking (permission checks happen before), so a
+ * decorator (a cache, a metric) can wrap it without the routes knowing. Every "absent" is NotFound
+ * (src/errors.ts; an upstream's 404/410 is UpstreamMissing, a NotFound too); an upstream that failed is
+ * BadUpstream (502) or UpstreamTimeout (504), never NotFound. Module paths and versions arrive
+ * unescaped and syntactically valid (goproxy/request-path.ts).
  */
-export interface GoRepository {
-  readonly row: RepositoryRow;
+export interface ModuleReader {
   /** @v/list: canonical versions, no pseudo-versions, sorted. An unknown module is NotFound. */
   list(module: string): Promise<string[]>;
   /** @latest: the .info JSON text of the version the go command should take. */
@@ -52,12 +53,39 @@ export interface GoRepository {
   mod(module: string, version: string): Promise<GoFile>;
   /** .zip bytes. */
   zip(module: string, version: string): Promise<GoFile>;
-  /** PUT of .zip/.mod/.info. Repositories that take no uploads throw MethodNotAllowed with a reason. */
+}
+
+/** Publishing: a PUT of .zip (.mod and .info only checked against it). Hosted repositories only. */
+export interface ModulePublisher {
   upload(module: string, version: string, kind: UploadKind, body: ReadableStream<Uint8Array>, actor: Actor): Promise<UploadResult>;
-  /** Removes one version (hosted: unpublish; proxy: evict from cache). */
+}
+
+/** Removing one version: hosted unpublishes it, a proxy evicts it from its cache (the next request fetches it again). */
+export interface VersionRemover {
   deleteVersion(module: string, version: string, actor: Actor): Promise<void>;
-  /** Checksum database pass-through: `/sumdb/{name}/{rest}`. Repositories without an upstream throw NotFound. */
+}
+
+/** Relaying the checksum database (`/sumdb/{name}/{rest}`) through an upstream. Proxies, and groups through a proxy member. */
+export interface ChecksumRelay {
   sumdb(name: string, rest: string): Promise<SumdbAnswer>;
+}
+
+/**
+ * One repository: its row and the roles its kind really has. A role that is absent is the answer
+ * itself (the Go routes say 405 to an upload without a publisher, 404 to a sumdb request without a relay).
+ *
+ * | kind   | reader | publisher | remover        | checksums              |
+ * |--------|--------|-----------|----------------|------------------------|
+ * | hosted | yes    | yes       | yes: unpublish | -                      |
+ * | proxy  | yes    | -         | yes: evict     | yes                    |
+ * | group  | yes    | -         | -              | yes, via a proxy member |
+ */
+export interface GoRepository {
+  readonly row: RepositoryRow;
+  readonly reader: ModuleReader;
+  readonly publisher?: ModulePublisher;
+  readonly remover?: VersionRemover;
+  readonly checksums?: ChecksumRelay;
 }
 
 export interface SumdbAnswer {

@@ -206,7 +206,7 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   test('deleting a cached version evicts it: the next request fetches it again', async () => {
     const m = fresh();
     await get(m.url('zip'));
-    await t.ctx.registry.open('go-proxy').then((r) => r.deleteVersion(m.module, m.version, { username: 'admin' }));
+    await t.ctx.registry.open('go-proxy').then((r) => r.remover!.deleteVersion(m.module, m.version, { username: 'admin' }));
     expect(await t.ctx.db.select().from(moduleVersions).where(eq(moduleVersions.modulePath, m.module))).toEqual([]);
     expect((await get(m.url('zip'))).status).toBe(200);
     expect(stub.count(m.p.zip)).toBe(2);
@@ -214,6 +214,6 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
 
   test('evicting a version that is not cached is a 404', async () => {
     const repo = await t.ctx.registry.open('go-proxy');
-    expect(repo.deleteVersion('example.com/never', 'v1.0.0', { username: 'admin' })).rejects.toThrow('is not cached');
+    expect(repo.remover!.deleteVersion('example.com/never', 'v1.0.0', { username: 'admin' })).rejects.toThrow('is not cached');
   });
 });

@@ -1,7 +1,7 @@
 import type { RepositoryRow, RepositoryType } from '../../src/db/schema';
-import { type AppError, MethodNotAllowed, NotFound } from '../../src/errors';
+import { type AppError, NotFound } from '../../src/errors';
 import { listVersions, selectLatest } from '../../src/goproxy/version';
-import type { GoFile, GoRepository, SumdbAnswer, UploadResult } from '../../src/repos/repository';
+import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer, VersionRemover } from '../../src/repos/repository';
 
 /** One version a fake member serves: its time and the bytes of its .mod and .zip. */
 export interface FakeVersion {
@@ -40,10 +40,13 @@ function textFile(text: string): GoFile {
 }
 
 /**
- * An in-memory GoRepository for group tests: serves what it is given, or fails every call with `fail`,
+ * An in-memory repository (reading, removing, relaying) for group tests: serves what it is given, or fails every call with `fail`,
  * and counts calls so tests can see which members were asked. `delayMs` makes concurrency observable.
  */
-export class FakeRepository implements GoRepository {
+export class FakeRepository implements GoRepository, ModuleReader, VersionRemover, ChecksumRelay {
+  readonly reader: ModuleReader = this;
+  readonly remover: VersionRemover = this;
+  readonly checksums: ChecksumRelay = this;
   readonly calls: string[] = [];
   fail?: AppError;
   delayMs = 0;
@@ -112,10 +115,6 @@ export class FakeRepository implements GoRepository {
   async zip(module: string, version: string): Promise<GoFile> {
     await this.enter(`zip ${module}@${version}`);
     return textFile(this.version(module, version).zip ?? `zip of ${module}@${version} from ${this.row.name}`);
-  }
-
-  async upload(): Promise<UploadResult> {
-    throw new MethodNotAllowed('fake members take no uploads');
   }
 
   async deleteVersion(module: string, version: string): Promise<void> {
