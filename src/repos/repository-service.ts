@@ -237,24 +237,36 @@ export class RepositoryService {
     return this.view(row);
   }
 
+  /**
+   * Deletes a repository unless a group contains it, in one transaction: the row is locked first, so a
+   * concurrent update adding it to a group either commits before (and this refuses) or waits and finds
+   * it gone (setMembers locks its members too); the cascade never silently undoes a membership.
+   */
   async delete(name: string, actor: Actor): Promise<void> {
-    const row = await this.rowByName(name);
-    const groups = await this.db
-      .select({ name: repositories.name })
-      .from(groupMembers)
-      .innerJoin(repositories, eq(groupMembers.groupId, repositories.id))
-      .where(eq(groupMembers.memberId, row.id));
-    if (groups.length > 0) {
-      throw new Conflict(`repository "${name}" is a member of group ${groups.map((g) => `"${g.name}"`).join(', ')}: remove it there first`);
-    }
-    await this.db.delete(repositories).where(eq(repositories.id, row.id));
+    await this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const [row] = await t.select().from(repositories).where(eq(repositories.name, name)).for('update').limit(1);
+      if (!row) throw new NotFound(`repository "${name}" does not exist`);
+      const groups = await t
+        .select({ name: repositories.name })
+        .from(groupMembers)
+        .innerJoin(repositories, eq(groupMembers.groupId, repositories.id))
+        .where(eq(groupMembers.memberId, row.id));
+      if (groups.length > 0) {
+        throw new Conflict(
+          `repository "${name}" is a member of group ${groups.map((g) => `"${g.name}"`).join(', ')}: remove it there first`,
+        );
+      }
+      await t.delete(repositories).where(eq(repositories.id, row.id));
+    });
     await this.audit.record({ actor: actor.username, action: 'repository.delete', repository: name, clientAddress: actor.clientAddress });
   }
 
   /** Replaces a group's members, refusing unknown names, duplicates, and cycles through nested groups. */
   private async setMembers(db: Database, group: RepositoryRow, names: string[]): Promise<void> {
     if (new Set(names).size !== names.length) throw new BadRequest('members must not repeat a repository', { field: 'members' });
-    const rows = names.length ? await db.select().from(repositories).where(inArray(repositories.name, names)) : [];
+    // Locked until commit: a member being deleted meanwhile is waited for, then missing (below), never cascaded away after.
+    const rows = names.length ? await db.select().from(repositories).where(inArray(repositories.name, names)).for('share') : [];
     const byName = new Map(rows.map((r) => [r.name, r]));
     const unknown = names.filter((n) => !byName.has(n));
     if (unknown.length) throw new BadRequest(`unknown member repositories: ${unknown.join(', ')}`, { field: 'members' });
