@@ -16,6 +16,16 @@ export interface Grant {
 const VERB: Record<Access, string> = { read: 'read', write: 'write to', admin: 'administer' };
 
 /**
+ * The one answer for a repository the caller may not see, whether or not it exists: anonymous -> 401
+ * (credentials might help), a signed-in non-administrator -> 403. Administrators see every repository,
+ * so only they are told 404.
+ */
+export function hiddenRepository(principal: Principal, name: string): Unauthorized | Forbidden {
+  if (principal.kind !== 'user') return new Unauthorized(`repository "${name}" needs credentials`);
+  return new Forbidden(`user "${principal.username}" may not read repository "${name}" (or it does not exist)`);
+}
+
+/**
  * Who may do what to a repository. Global administrators may do everything; everyone else needs a grant
  * (read < write < admin), except reading a repository with anonymousRead.
  */
@@ -36,12 +46,15 @@ export class PermissionService {
   /**
    * Throws Unauthorized for an anonymous caller and Forbidden for a known one. Never NotFound: the caller
    * has already found the repository, and a 404 here would tell the go command to try elsewhere instead
-   * of asking for credentials.
+   * of asking for credentials. Someone who may not even read the repository gets exactly the answer a
+   * missing repository gives them (hiddenRepository), whatever they asked to do, so that no answer tells
+   * an outsider which names exist.
    */
   async authorize(principal: Principal, repo: RepositoryRow, access: Access): Promise<void> {
     if (access === 'read' && repo.anonymousRead) return;
-    if (principal.kind !== 'user') throw new Unauthorized(`repository "${repo.name}" needs credentials`);
+    if (principal.kind !== 'user') throw hiddenRepository(principal, repo.name);
     const role = await this.roleOf(principal, repo);
+    if (!role && !repo.anonymousRead) throw hiddenRepository(principal, repo.name);
     if (!role || RANK[role] < RANK[access]) {
       throw new Forbidden(`user "${principal.username}" may not ${VERB[access]} repository "${repo.name}"`);
     }

@@ -1,17 +1,9 @@
 import { Elysia } from 'elysia';
+import { hiddenRepository } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import type { RepositoryRow } from '../db/schema';
-import {
-  BadRequest,
-  Forbidden,
-  goErrorResponse,
-  isServerFault,
-  MethodNotAllowed,
-  NotFound,
-  RangeNotSatisfiable,
-  Unauthorized,
-} from '../errors';
+import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type FileRange, type GoFile, type GoRepository } from '../repos/repository';
 import { type AddressSource, actorOf, credentialsOf } from './request';
@@ -106,11 +98,8 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
   try {
     return await ctx.registry.open(repoName);
   } catch (err) {
-    if (!(err instanceof NotFound)) throw err;
-    if (principal.kind !== 'user') throw new Unauthorized(`repository "${repoName}" needs credentials`);
-    if (!principal.isAdmin)
-      throw new Forbidden(`user "${principal.username}" may not read repository "${repoName}" (or it does not exist)`);
-    throw err;
+    if (!(err instanceof NotFound) || (principal.kind === 'user' && principal.isAdmin)) throw err;
+    throw hiddenRepository(principal, repoName);
   }
 }
 

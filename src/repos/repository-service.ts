@@ -60,9 +60,23 @@ function checkName(name: string): void {
   }
 }
 
+/** Field bounds: generous for people, small enough that a row stays a row (every field reaches the UI and the API). */
+export const FIELD_LIMITS = { description: 1000, remoteUrl: 2048, upstreamCredential: 1024, members: 100 } as const;
+
+function checkDescription(description: string | undefined): string | undefined {
+  if (description !== undefined && description.length > FIELD_LIMITS.description) {
+    throw new BadRequest(`description must be at most ${FIELD_LIMITS.description} characters (this one has ${description.length})`, {
+      field: 'description',
+    });
+  }
+  return description;
+}
+
 function checkRemoteUrl(remoteUrl: string | null | undefined): string {
   if (!remoteUrl)
     throw new BadRequest('a proxy repository needs remoteUrl, the http(s) URL of an upstream GOPROXY', { field: 'remoteUrl' });
+  if (remoteUrl.length > FIELD_LIMITS.remoteUrl)
+    throw new BadRequest(`remoteUrl must be at most ${FIELD_LIMITS.remoteUrl} characters`, { field: 'remoteUrl' });
   let url: URL;
   try {
     url = new URL(remoteUrl);
@@ -87,6 +101,9 @@ function checkSettings(settings: RepositorySettings | undefined): RepositorySett
     if (value === undefined || value === null) continue;
     if (key === 'upstreamUsername' || key === 'upstreamPassword') {
       if (typeof value !== 'string') throw new BadRequest(`settings.${key} must be a string`, { field: 'settings' });
+      if (value.length > FIELD_LIMITS.upstreamCredential) {
+        throw new BadRequest(`settings.${key} must be at most ${FIELD_LIMITS.upstreamCredential} characters`, { field: 'settings' });
+      }
       (out as Record<string, unknown>)[key] = value;
       continue;
     }
@@ -165,6 +182,7 @@ export class RepositoryService {
     if (input.type !== 'group' && input.members?.length)
       throw new BadRequest('members are only for group repositories', { field: 'members' });
     const settings = checkSettings(input.settings);
+    checkDescription(input.description);
 
     const row = await this.db.transaction(async (tx) => {
       const [created] = await tx
@@ -210,7 +228,7 @@ export class RepositoryService {
       }
       if (patch.anonymousRead !== undefined) changes.anonymousRead = patch.anonymousRead;
       if (patch.writePolicy !== undefined) changes.writePolicy = patch.writePolicy;
-      if (patch.description !== undefined) changes.description = patch.description;
+      if (patch.description !== undefined) changes.description = checkDescription(patch.description);
       if (patch.settings !== undefined) {
         // Merge, so that a PATCH without upstreamPassword keeps the stored one; null clears a key.
         const merged: Record<string, unknown> = { ...current.settings };
@@ -264,6 +282,8 @@ export class RepositoryService {
 
   /** Replaces a group's members, refusing unknown names, duplicates, and cycles through nested groups. */
   private async setMembers(db: Database, group: RepositoryRow, names: string[]): Promise<void> {
+    if (names.length > FIELD_LIMITS.members)
+      throw new BadRequest(`a group may have at most ${FIELD_LIMITS.members} members`, { field: 'members' });
     if (new Set(names).size !== names.length) throw new BadRequest('members must not repeat a repository', { field: 'members' });
     // Locked until commit: a member being deleted meanwhile is waited for, then missing (below), never cascaded away after.
     const rows = names.length ? await db.select().from(repositories).where(inArray(repositories.name, names)).for('share') : [];

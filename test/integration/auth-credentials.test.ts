@@ -93,19 +93,20 @@ describe.each(testDatabaseKinds())('credentials on %s', (dbKind) => {
     ['a Bearer that is not a token', () => `Bearer ${ALICE_PW}`],
     ['an unsupported scheme', () => 'Digest username="alice"'],
     ['Basic without a colon', () => `Basic ${Buffer.from('alice').toString('base64')}`],
-  ])('%s is a 401 with a Basic challenge, never anonymous access', async (_, auth) => {
+  ])('%s is a 401, never anonymous access: a Basic challenge on /go/, a Bearer one on the admin API', async (_, auth) => {
     const res = await me(auth());
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="OrbitRepos"');
     const go = await t.request(LIST, { auth: auth() });
     expect(go.status).toBe(401);
     expect(go.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
   });
 
-  test('no credentials where they are needed is a 401 with a Basic challenge on both APIs', async () => {
+  // A Basic challenge is what makes a browser prompt, then cache and replay the credentials (CSRF): not on the API.
+  test('no credentials where they are needed is a 401: a Basic challenge on /go/, never on the admin API', async () => {
     const res = await me(null);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Basic realm="OrbitRepos", charset="UTF-8"');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="OrbitRepos"');
     const go = await t.request(LIST);
     expect(go.status).toBe(401);
     expect(go.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');

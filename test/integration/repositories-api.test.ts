@@ -114,10 +114,10 @@ describe.each(testDatabaseKinds())('repositories admin API on %s', (dbKind) => {
     expect(await res.json()).toMatchObject({ error: 'bad_request' });
   });
 
-  test('anonymous callers get 401 with a Basic challenge, never 404', async () => {
+  test('anonymous callers get 401 with a Bearer challenge (no browser prompt), never 404', async () => {
     const res = await t.api('GET', '/repositories', undefined, null);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('Basic realm="OrbitRepos"');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="OrbitRepos"');
     expect((await t.api('POST', '/repositories', { name: 'x', type: 'hosted' }, null)).status).toBe(401);
   });
 

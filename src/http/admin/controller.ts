@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
-import { apiErrorResponse, BadRequest, isServerFault, NotFound } from '../../errors';
+import { AppError, apiErrorResponse, BadRequest, isServerFault, NotFound } from '../../errors';
+import { readJsonBody } from '../body';
 import { actorOf, credentialsOf } from '../request';
 
 /** The services these routes use, and no more. */
@@ -14,22 +15,40 @@ function asAppError(code: string | number, error: unknown): unknown {
     const where = first?.path ? `${first.path.replace(/^\//, '').replace(/\//g, '.')}: ` : '';
     return new BadRequest(`invalid request: ${where}${first?.summary ?? first?.message ?? 'does not match the schema'}`);
   }
-  if (code === 'PARSE') return new BadRequest('the request body is not valid JSON');
+  // Our own parser's refusals (415, 413, 400 with a reason) arrive wrapped in Elysia's ParseError.
+  if (code === 'PARSE')
+    return (error as Error).cause instanceof AppError ? (error as Error).cause : new BadRequest('the request body is not valid JSON');
   if (code === 'NOT_FOUND') return new NotFound('no such API route');
   return error;
 }
 
 /**
- * The base of every /api/v1 controller: JSON errors `{error, message}`, and the caller resolved as
- * `principal` (bad credentials are a 401 here, before any handler runs).
+ * The challenge of an /api/v1 401. Never Basic: `WWW-Authenticate: Basic` is what makes a browser show
+ * its password prompt, then cache those credentials and send them with every later request to this
+ * origin, including requests another site makes it send (CSRF). Every real client of the API (curl -u,
+ * scripts, Swagger UI) sends its credentials up front and never needs the challenge, and a browser
+ * whose cached Basic credentials failed should not be asked again either; so the API names Bearer,
+ * which no browser prompts for. `/go/` keeps its Basic challenge: a GOAUTH helper is shown the 401 it
+ * answers, and the go command retries each 4xx once with the credentials GOAUTH gives it.
+ */
+export const API_CHALLENGE = 'Bearer realm="OrbitRepos"';
+
+/**
+ * The base of every /api/v1 controller: JSON errors `{error, message}`, writes take only
+ * `application/json` bodies (415 otherwise) of at most 1 MiB, read before the caller is known but never
+ * past that limit, and the caller resolved as `principal` (bad credentials are a 401 here, before any
+ * handler runs).
  */
 export function apiController(ctx: ApiControllerDeps, name: string) {
   return new Elysia({ name: `orbitrepos.api.${name}`, prefix: '/api/v1', seed: ctx.id })
+    .onParse(({ request }) => readJsonBody(request))
     .onError(({ code, error, request }) => {
       const err = asAppError(code, error);
       if (isServerFault(err))
         ctx.log.error('api request failed', { method: request.method, path: new URL(request.url).pathname, err: err as Error });
-      return apiErrorResponse(err);
+      const res = apiErrorResponse(err);
+      if (res.headers.has('www-authenticate')) res.headers.set('www-authenticate', API_CHALLENGE);
+      return res;
     })
     .resolve(async ({ request, server }) => {
       const creds = credentialsOf(request, server);
@@ -48,6 +67,6 @@ export function apiNotFoundRoutes(ctx: ApiControllerDeps) {
     ({ request }) => {
       throw new NotFound(`no API route ${request.method} ${new URL(request.url).pathname}; the routes are listed at /swagger`);
     },
-    { parse: 'none', detail: { hide: true } },
+    { detail: { hide: true } },
   );
 }

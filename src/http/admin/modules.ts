@@ -1,6 +1,8 @@
 import { t } from 'elysia';
+import type { Principal } from '../../auth/principal';
 import type { AppContext } from '../../context';
 import { DEFAULT_PAGE, MAX_PAGE } from '../../repos/module-service';
+import { authorizedRepository } from '../repository-access';
 import { apiController, SECURED } from './controller';
 
 /** The services these routes use, and no more. */
@@ -47,15 +49,8 @@ const detail = (summary: string) => ({ tags: ['modules'], summary, security: [..
 /** /api/v1/repositories/:name/modules…: what a hosted or proxy repository stores. Reads need read, deletes write. */
 export function moduleRoutes(ctx: ModuleRoutesDeps) {
   const { modules } = ctx;
-  const readable = async (
-    principal: Parameters<AppContext['permissions']['authorize']>[0],
-    name: string,
-    access: 'read' | 'write' = 'read',
-  ) => {
-    const row = await ctx.repositories.rowByName(name);
-    await ctx.permissions.authorize(principal, row, access);
-    return row;
-  };
+  const readable = (principal: Principal, name: string, access: 'read' | 'write' = 'read') =>
+    authorizedRepository(ctx, principal, name, access);
 
   return apiController(ctx, 'modules')
     .get(

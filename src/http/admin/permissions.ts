@@ -1,6 +1,8 @@
 import { t } from 'elysia';
 import type { AppContext } from '../../context';
+import { authorizedRepository } from '../repository-access';
 import { apiController, SECURED } from './controller';
+import { strictBody } from './strict-body';
 
 /** The services these routes use, and no more. */
 export type PermissionRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
@@ -21,9 +23,7 @@ export function permissionRoutes(ctx: PermissionRoutesDeps) {
   const administered = async (principal: Parameters<typeof ctx.permissions.authorize>[0], name: string) => {
     // Anonymous callers can never administer: ask for credentials before saying whether the repository exists.
     ctx.permissions.requireUser(principal);
-    const row = await ctx.repositories.rowByName(name);
-    await ctx.permissions.authorize(principal, row, 'admin');
-    return row;
+    return authorizedRepository(ctx, principal, name, 'admin');
   };
 
   return apiController(ctx, 'permissions')
@@ -53,7 +53,7 @@ export function permissionRoutes(ctx: PermissionRoutesDeps) {
       },
       {
         params: GrantParams,
-        body: t.Object({ role: Role }, { additionalProperties: false }),
+        ...strictBody(t.Object({ role: Role }, { additionalProperties: false })),
         response: { 200: GrantModel, 400: ErrorModel, 401: ErrorModel, 403: ErrorModel, 404: ErrorModel },
         detail: detail('Give a user a role on a repository (replaces their previous role)'),
       },

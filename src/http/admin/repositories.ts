@@ -1,6 +1,9 @@
 import { t } from 'elysia';
 import type { AppContext } from '../../context';
+import { FIELD_LIMITS } from '../../repos/repository-service';
+import { authorizedRepository } from '../repository-access';
 import { apiController, SECURED } from './controller';
+import { strictBody } from './strict-body';
 
 /** The services these routes use, and no more. */
 export type RepositoryRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
@@ -10,8 +13,14 @@ const WritePolicy = t.Union([t.Literal('allow_once'), t.Literal('allow'), t.Lite
 
 const Settings = t.Object(
   {
-    upstreamUsername: t.Optional(t.Nullable(t.String({ description: 'Proxy: Basic user for a private upstream' }))),
-    upstreamPassword: t.Optional(t.Nullable(t.String({ description: 'Proxy: Basic password for a private upstream (write-only)' }))),
+    upstreamUsername: t.Optional(
+      t.Nullable(t.String({ maxLength: FIELD_LIMITS.upstreamCredential, description: 'Proxy: Basic user for a private upstream' })),
+    ),
+    upstreamPassword: t.Optional(
+      t.Nullable(
+        t.String({ maxLength: FIELD_LIMITS.upstreamCredential, description: 'Proxy: Basic password for a private upstream (write-only)' }),
+      ),
+    ),
     connectTimeoutMs: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: connect timeout (ms), default 10000' }))),
     responseTimeoutMs: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: response idle timeout (ms), default 60000' }))),
     metadataTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: list/@latest freshness (s), default 300' }))),
@@ -36,16 +45,22 @@ export const RepositoryModel = t.Object({
   updatedAt: t.String({ format: 'date-time' }),
 });
 
+const Description = t.String({ maxLength: FIELD_LIMITS.description, description: `At most ${FIELD_LIMITS.description} characters` });
+const Members = t.Array(t.String({ maxLength: 64 }), {
+  maxItems: FIELD_LIMITS.members,
+  description: `Group: ordered member repository names (at most ${FIELD_LIMITS.members})`,
+});
+
 export const CreateRepository = t.Object(
   {
-    name: t.String({ description: '1-64 of lowercase letters, digits, "-", "_", "."' }),
+    name: t.String({ maxLength: 64, description: '1-64 of lowercase letters, digits, "-", "_", "."' }),
     format: t.Optional(t.Literal('go')),
     type: RepositoryType,
-    remoteUrl: t.Optional(t.Nullable(t.String({ description: 'Proxy: upstream GOPROXY URL' }))),
-    members: t.Optional(t.Array(t.String(), { description: 'Group: ordered member repository names' })),
+    remoteUrl: t.Optional(t.Nullable(t.String({ maxLength: FIELD_LIMITS.remoteUrl, description: 'Proxy: upstream GOPROXY URL' }))),
+    members: t.Optional(Members),
     anonymousRead: t.Optional(t.Boolean({ description: 'Default: true for proxy, false for hosted and group' })),
     writePolicy: t.Optional(WritePolicy),
-    description: t.Optional(t.String()),
+    description: t.Optional(Description),
     settings: t.Optional(Settings),
   },
   { additionalProperties: false },
@@ -55,11 +70,11 @@ export const UpdateRepository = t.Object(
   {
     format: t.Optional(t.Literal('go')),
     type: t.Optional(RepositoryType),
-    remoteUrl: t.Optional(t.String()),
-    members: t.Optional(t.Array(t.String())),
+    remoteUrl: t.Optional(t.String({ maxLength: FIELD_LIMITS.remoteUrl })),
+    members: t.Optional(Members),
     anonymousRead: t.Optional(t.Boolean()),
     writePolicy: t.Optional(WritePolicy),
-    description: t.Optional(t.String()),
+    description: t.Optional(Description),
     settings: t.Optional(Settings),
   },
   { additionalProperties: false },
@@ -95,7 +110,7 @@ export function repositoryRoutes(ctx: RepositoryRoutesDeps) {
         return ctx.repositories.create({ ...body, settings: body.settings as never }, actor);
       },
       {
-        body: CreateRepository,
+        ...strictBody(CreateRepository),
         response: { 201: RepositoryModel, 400: ErrorModel, 409: ErrorModel },
         detail: detail('Create a repository'),
       },
@@ -103,22 +118,19 @@ export function repositoryRoutes(ctx: RepositoryRoutesDeps) {
     .get(
       '/repositories/:name',
       async ({ principal, params }) => {
-        const row = await ctx.repositories.rowByName(params.name);
-        await ctx.permissions.authorize(principal, row, 'read');
-        return ctx.repositories.view(row);
+        return ctx.repositories.view(await authorizedRepository(ctx, principal, params.name, 'read'));
       },
       { params: NameParam, response: { 200: RepositoryModel, 404: ErrorModel }, detail: detail('Get a repository') },
     )
     .patch(
       '/repositories/:name',
       async ({ principal, actor, params, body }) => {
-        const row = await ctx.repositories.rowByName(params.name);
-        await ctx.permissions.authorize(principal, row, 'admin');
+        await authorizedRepository(ctx, principal, params.name, 'admin');
         return ctx.repositories.update(params.name, { ...body, settings: body.settings as never }, actor);
       },
       {
         params: NameParam,
-        body: UpdateRepository,
+        ...strictBody(UpdateRepository),
         response: { 200: RepositoryModel, 400: ErrorModel },
         detail: detail('Change a repository'),
       },

@@ -2,6 +2,7 @@ import { t } from 'elysia';
 import type { AppContext } from '../../context';
 import { BadRequest, Forbidden } from '../../errors';
 import { apiController, SECURED } from './controller';
+import { strictBody } from './strict-body';
 
 /** The services these routes use, and no more. */
 export type TokenRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
@@ -24,8 +25,8 @@ const CreatedToken = t.Composite([
 
 const CreateToken = t.Object(
   {
-    name: t.String({ description: 'What the token is for, e.g. "ci"' }),
-    expiresAt: t.Optional(t.Nullable(t.String({ format: 'date-time', description: 'Empty: never expires' }))),
+    name: t.String({ maxLength: 100, description: 'What the token is for, e.g. "ci" (1-100 characters)' }),
+    expiresAt: t.Optional(t.Nullable(t.String({ format: 'date-time', maxLength: 64, description: 'Empty: never expires' }))),
   },
   { additionalProperties: false },
 );
@@ -57,7 +58,7 @@ export function tokenRoutes(ctx: TokenRoutesDeps) {
         return { ...token, token: secret };
       },
       {
-        body: CreateToken,
+        ...strictBody(CreateToken),
         response: { 201: CreatedToken, 400: ErrorModel, 401: ErrorModel, 403: ErrorModel },
         detail: detail(
           'Create an API token',

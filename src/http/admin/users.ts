@@ -4,6 +4,7 @@ import { publicUser } from '../../auth/users';
 import type { AppContext } from '../../context';
 import { AppError, Forbidden } from '../../errors';
 import { apiController, SECURED } from './controller';
+import { strictBody } from './strict-body';
 import { TokenModel } from './tokens';
 
 /** The services these routes use, and no more. */
@@ -18,10 +19,13 @@ export const UserModel = t.Object({
   updatedAt: t.String({ format: 'date-time' }),
 });
 
+/** The users service refuses longer passwords too; the bound here also keeps a wrong "current password" from being hashed at any length. */
+const Password = (description?: string) => t.String({ maxLength: 1024, description });
+
 const CreateUser = t.Object(
   {
-    username: t.String({ description: '1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit' }),
-    password: t.String({ description: 'At least 5 characters' }),
+    username: t.String({ maxLength: 64, description: '1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit' }),
+    password: Password('At least 5 characters'),
     isAdmin: t.Optional(t.Boolean({ default: false })),
   },
   { additionalProperties: false },
@@ -29,14 +33,17 @@ const CreateUser = t.Object(
 
 const UpdateUser = t.Object(
   {
-    password: t.Optional(t.String({ description: 'A new password (at least 5 characters)' })),
+    password: t.Optional(Password('A new password (at least 5 characters)')),
     isAdmin: t.Optional(t.Boolean()),
     disabled: t.Optional(t.Boolean({ description: 'A disabled user cannot sign in by any means, tokens included' })),
   },
   { additionalProperties: false },
 );
 
-const ChangeOwnPassword = t.Object({ currentPassword: t.String(), newPassword: t.String() }, { additionalProperties: false });
+const ChangeOwnPassword = t.Object(
+  { currentPassword: Password(), newPassword: Password('At least 5 characters') },
+  { additionalProperties: false },
+);
 
 const ErrorModel = t.Object({ error: t.String(), message: t.String() });
 const UsernameParam = t.Object({ username: t.String() });
@@ -76,7 +83,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
         set.status = 201;
         return publicUser(row);
       },
-      { body: CreateUser, response: { 201: UserModel, 400: ErrorModel, 409: ErrorModel }, detail: detail('Create a user') },
+      { ...strictBody(CreateUser), response: { 201: UserModel, 400: ErrorModel, 409: ErrorModel }, detail: detail('Create a user') },
     )
     .get(
       '/users/me',
@@ -108,7 +115,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
         return null;
       },
       {
-        body: ChangeOwnPassword,
+        ...strictBody(ChangeOwnPassword),
         response: { 400: ErrorModel, 403: ErrorModel, 429: ErrorModel },
         detail: detail('Change your own password', 'Needs the current password. Ends your other web UI sessions; API tokens keep working.'),
       },
@@ -139,7 +146,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
       },
       {
         params: UsernameParam,
-        body: UpdateUser,
+        ...strictBody(UpdateUser),
         response: { 200: UserModel, 400: ErrorModel, 404: ErrorModel, 409: ErrorModel },
         detail: detail('Change a user', 'Disabling, demoting or deleting the last enabled administrator is refused with 409.'),
       },

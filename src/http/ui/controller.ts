@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
-import { BadRequest, Forbidden, isServerFault, NotFound, PayloadTooLarge, toAppError, Unauthorized } from '../../errors';
+import { Forbidden, isServerFault, NotFound, toAppError, Unauthorized } from '../../errors';
 import type { Actor } from '../../repos/repository';
+import { readFormBody } from '../body';
 import { actorOf, clientAddressOf } from '../request';
 import type { Html } from './html';
 import { errorPage, url } from './layout';
@@ -11,8 +12,6 @@ import { cookieOpts, cookies, isSignedIn, resolveUi, type SignedInEnv, type UiEn
 /** The services these routes use, and no more. */
 export type UiControllerDeps = Pick<AppContext, 'id' | 'log' | 'sessions' | 'settings'>;
 
-/** UI forms are small; uploads go to PUT /go/… instead, so a big POST here is a mistake or an attack. */
-const MAX_FORM_BYTES = 1024 * 1024;
 const SAFE = new Set(['GET', 'HEAD']);
 export const CSRF_REFUSED = 'this form has expired or did not come from this site: reload the page and try again';
 
@@ -39,45 +38,42 @@ export function safeNext(ui: UiEnv, next: string | null | undefined): string {
  * any handler runs, so no handler can forget the check. Errors become pages, or the sign-in form.
  */
 export function uiController(ctx: UiControllerDeps, prefix: string, name: string, opts: { signInForm?: boolean } = {}) {
-  return new Elysia({ name: `orbitrepos.ui.${name}`, seed: ctx.id })
-    .onParse(async ({ request }) => {
-      if (Number(request.headers.get('content-length') ?? 0) > MAX_FORM_BYTES) throw new PayloadTooLarge('this form is too large');
-      try {
-        return await request.formData();
-      } catch {
-        throw new BadRequest('the form could not be read: send it as a normal HTML form');
-      }
-    })
-    .resolve(async ({ request, server, body }) => {
-      const ui = await resolveUi(ctx, prefix, request, clientAddressOf(request, server));
-      const form = body instanceof FormData ? body : new FormData();
-      // The sign-in form has no session yet: it checks its own double-submit token instead.
-      if (!SAFE.has(request.method) && !opts.signInForm) {
-        signedIn(ui);
-        const presented = form.get('_csrf') ?? request.headers.get('x-csrf-token');
-        if (typeof presented !== 'string' || !ctx.sessions.verifyCsrf(ui.session!, presented)) throw new Forbidden(CSRF_REFUSED);
-      }
-      return { ui, form };
-    })
-    .onError(async (c) => {
-      const { error, code, request } = c;
-      const ui = (c as { ui?: UiEnv }).ui ?? (await resolveUi(ctx, prefix, request, clientAddressOf(request, c.server)).catch(() => null));
-      const err = code === 'NOT_FOUND' ? new NotFound('no such page') : toAppError(error);
-      if (isServerFault(err))
-        ctx.log.error('ui request failed', { method: request.method, path: new URL(request.url).pathname, err: error as Error });
-      if (!ui) return new Response(`${err.message}\n`, { status: err.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-      if (err.status === 401) {
-        const here = new URL(request.url);
-        const next = SAFE.has(request.method) ? here.pathname + here.search : '';
-        return redirect(url(ui, `/login${next ? `?next=${encodeURIComponent(next)}` : ''}`), [
-          cookies.clearSession(cookieOpts(ctx, prefix)),
-        ]);
-      }
-      const page = htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
-      // A 503 says when to try again, to the browser as to the go command.
-      if (err.headers['Retry-After']) page.headers.set('Retry-After', err.headers['Retry-After']);
-      return page;
-    });
+  return (
+    new Elysia({ name: `orbitrepos.ui.${name}`, seed: ctx.id })
+      // Before the session is looked at, but never past the form limit: a huge anonymous POST costs at most 1 MiB.
+      .onParse(({ request }) => readFormBody(request))
+      .resolve(async ({ request, server, body }) => {
+        const ui = await resolveUi(ctx, prefix, request, clientAddressOf(request, server));
+        const form = body instanceof FormData ? body : new FormData();
+        // The sign-in form has no session yet: it checks its own double-submit token instead.
+        if (!SAFE.has(request.method) && !opts.signInForm) {
+          signedIn(ui);
+          const presented = form.get('_csrf') ?? request.headers.get('x-csrf-token');
+          if (typeof presented !== 'string' || !ctx.sessions.verifyCsrf(ui.session!, presented)) throw new Forbidden(CSRF_REFUSED);
+        }
+        return { ui, form };
+      })
+      .onError(async (c) => {
+        const { error, code, request } = c;
+        const ui =
+          (c as { ui?: UiEnv }).ui ?? (await resolveUi(ctx, prefix, request, clientAddressOf(request, c.server)).catch(() => null));
+        const err = code === 'NOT_FOUND' ? new NotFound('no such page') : toAppError(error);
+        if (isServerFault(err))
+          ctx.log.error('ui request failed', { method: request.method, path: new URL(request.url).pathname, err: error as Error });
+        if (!ui) return new Response(`${err.message}\n`, { status: err.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+        if (err.status === 401) {
+          const here = new URL(request.url);
+          const next = SAFE.has(request.method) ? here.pathname + here.search : '';
+          return redirect(url(ui, `/login${next ? `?next=${encodeURIComponent(next)}` : ''}`), [
+            cookies.clearSession(cookieOpts(ctx, prefix)),
+          ]);
+        }
+        const page = htmlResponse(errorPage(ui, err.status, err.message), { status: err.status });
+        // A 503 says when to try again, to the browser as to the go command.
+        if (err.headers['Retry-After']) page.headers.set('Retry-After', err.headers['Retry-After']);
+        return page;
+      })
+  );
 }
 
 /** A page, clearing the one-shot notice once it has been shown. */

@@ -3,6 +3,7 @@ import type { AppContext } from '../../../context';
 import type { RepositoryRow } from '../../../db/schema';
 import { BadRequest, toAppError } from '../../../errors';
 import { DEFAULT_PAGE } from '../../../repos/module-service';
+import { authorizedRepository } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { str } from '../forms';
 import { modulePage } from '../pages/module';
@@ -31,8 +32,7 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
   return uiController(ctx, prefix, 'modules')
     .get('/repositories/:name', async ({ ui, params, query }) => {
       const me = signedIn(ui);
-      const row = await ctx.repositories.rowByName(params.name);
-      await ctx.permissions.authorize(me.principal, row, 'read');
+      const row = await authorizedRepository(ctx, me.principal, params.name, 'read');
       const q = typeof query.q === 'string' ? query.q.trim() : '';
       const offset = Math.max(0, Number.parseInt(String(query.offset ?? '0'), 10) || 0);
       const data = {
@@ -49,8 +49,7 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
     })
     .get('/repositories/:name/module', async ({ ui, params, query }) => {
       const me = signedIn(ui);
-      const row = await ctx.repositories.rowByName(params.name);
-      await ctx.permissions.authorize(me.principal, row, 'read');
+      const row = await authorizedRepository(ctx, me.principal, params.name, 'read');
       const module = typeof query.module === 'string' ? query.module : '';
       if (!module) throw new BadRequest('which module? add ?module= to the address');
       const versions = await modules.listVersions(row, module);
@@ -70,8 +69,7 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
     })
     .post('/repositories/:name/versions/delete', async ({ ui, params, form }) => {
       const me = signedIn(ui);
-      const row = await ctx.repositories.rowByName(params.name);
-      await ctx.permissions.authorize(me.principal, row, 'write');
+      const row = await authorizedRepository(ctx, me.principal, params.name, 'write');
       const module = str(form, 'module');
       const version = str(form, 'version');
       if (!module || !version) throw new BadRequest('module and version are required');

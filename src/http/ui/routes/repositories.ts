@@ -2,6 +2,7 @@ import type { AppContext } from '../../../context';
 import type { RepositoryType, WritePolicy } from '../../../db/schema';
 import { BadRequest } from '../../../errors';
 import type { RepositoryInput, RepositoryPatch, RepositoryView } from '../../../repos/repository-service';
+import { authorizedRepository } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { errorsFor, isClientError, str } from '../forms';
 import { url } from '../layout';
@@ -125,9 +126,7 @@ export function repositoryUiRoutes(ctx: RepositoryUiDeps, prefix: string) {
     })
     .get('/repositories/:name/edit', async ({ ui, params }) => {
       const me = signedIn(ui);
-      const row = await ctx.repositories.rowByName(params.name);
-      await ctx.permissions.authorize(me.principal, row, 'admin');
-      const view = await ctx.repositories.view(row);
+      const view = await ctx.repositories.view(await authorizedRepository(ctx, me.principal, params.name, 'admin'));
       const body = repositoryFormPage(me, {
         mode: 'edit',
         values: formValuesOf(view),
@@ -138,9 +137,7 @@ export function repositoryUiRoutes(ctx: RepositoryUiDeps, prefix: string) {
     })
     .post('/repositories/:name/edit', async ({ ui, params, form }) => {
       const me = signedIn(ui);
-      const row = await ctx.repositories.rowByName(params.name);
-      await ctx.permissions.authorize(me.principal, row, 'admin');
-      const current = await ctx.repositories.view(row);
+      const current = await ctx.repositories.view(await authorizedRepository(ctx, me.principal, params.name, 'admin'));
       const values = { ...readRepositoryForm(form), name: current.name, type: current.type };
       try {
         await ctx.repositories.update(current.name, updatePatch(current, values), actor(me));
