@@ -2,6 +2,7 @@ import { t } from 'elysia';
 import type { AppContext } from '../../context';
 import { DEFAULT_GC_GRACE_MS } from '../../lifecycle/blob-gc';
 import { apiController, SECURED } from './controller';
+import { strictBody } from './strict-body';
 
 const ErrorModel = t.Object({ error: t.String(), message: t.String() });
 
@@ -41,7 +42,8 @@ export function maintenanceRoutes(ctx: MaintenanceRoutesDeps) {
       });
     },
     {
-      body: t.Optional(GcRequest),
+      // A body ({} at least) is required like every other write: a bodiless cross-site POST is exactly what CSRF sends.
+      ...strictBody(GcRequest),
       response: { 200: GcReportModel, 400: ErrorModel, 401: ErrorModel, 403: ErrorModel },
       detail: {
         tags: ['maintenance'],
