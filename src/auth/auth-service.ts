@@ -25,6 +25,9 @@ export function parseBearer(header: string | null): string | null {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
+const plausibleUsername = (name: string) => name.length <= 256 && !/[\u0000-\u001f\u007f]/.test(name);
 const INVALID = 'invalid username or password';
 
 export interface AuthServiceDeps {
@@ -91,7 +94,9 @@ export class AuthService {
     // Per (name, address): an attacker elsewhere cannot slow the owner down. Per address: spraying is slowed.
     const keys = [signInKey(username, address), addressKey(address)];
     this.throttle.check(...keys);
-    const user = await this.users.byName(username);
+    // A name no user can have (a control character, absurd length) is an unknown user without asking the
+    // database, which would refuse a NUL byte with an error rather than an empty answer.
+    const user = plausibleUsername(username) ? await this.users.byName(username) : null;
     const ok = user ? await this.passwords.verify(user.id, password, user.passwordHash) : await verifyAgainstDummy(password);
     if (!user || !ok) {
       this.throttle.fail(keys, credentialOf(username, password));

@@ -152,7 +152,8 @@ function authProbes(aliceToken: string): Probe[] {
 
 /** Against an anonymous-read repository, so that only the path parser stands between the probe and the disk. */
 function pathProbes(): Probe[] {
-  const bad = [400, 404, 405, 410];
+  // 401: a dot-segment path is normalised by the URL parser into another repository's name, which asks for credentials.
+  const bad = [400, 401, 404, 405, 410];
   const paths = [
     '../../../../etc/passwd',
     `${PUBLIC_MOD}/@v/../../../../../etc/passwd`,
@@ -202,7 +203,7 @@ function pathProbes(): Probe[] {
   probes.push({
     name: 'anonymous upload to a public repository',
     method: 'PUT',
-    path: `/go/public/${PUBLIC_MOD}/@v/v9.0.0.mod`,
+    path: `/go/public/${PUBLIC_MOD}/@v/v1.0.1.mod`,
     body: 'x',
     refused: [401],
   });
