@@ -35,6 +35,7 @@ describe.each(testDatabaseKinds())('no repository enumeration on %s', (dbKind) =
     ['GET', 'its versions', (n) => `/repositories/${n}/modules/versions?module=example.com/m`, undefined],
     ['DELETE', 'a version', (n) => `/repositories/${n}/modules/versions?module=example.com/m&version=v1.0.0`, undefined],
     ['GET', 'its grants', (n) => `/repositories/${n}/permissions`, undefined],
+    ['GET', 'its tombstones', (n) => `/repositories/${n}/tombstones`, undefined],
     ['PUT', 'a grant', (n) => `/repositories/${n}/permissions/stranger`, { role: 'read' }],
     ['DELETE', 'the repository', (n) => `/repositories/${n}`, undefined],
   ];

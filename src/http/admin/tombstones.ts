@@ -1,5 +1,6 @@
 import { t } from 'elysia';
 import type { AppContext } from '../../context';
+import { authorizedRepository } from '../repository-access';
 import { apiController, SECURED } from './controller';
 
 /** The services these routes use, and no more. */
@@ -31,9 +32,7 @@ export function tombstoneRoutes(ctx: TombstoneRoutesDeps) {
     .get(
       '/repositories/:name/tombstones',
       async ({ principal, params }) => {
-        const row = await ctx.repositories.rowByName(params.name);
-        await ctx.permissions.authorize(principal, row, 'read');
-        return tombstones.list(row);
+        return tombstones.list(await authorizedRepository(ctx, principal, params.name, 'read'));
       },
       {
         params: NameParam,
