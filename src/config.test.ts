@@ -84,6 +84,17 @@ describe('loadConfig', () => {
     ['a sweep interval under a second', { ORBITREPO_SWEEP_INTERVAL_MS: '10' }, 'ORBITREPO_SWEEP_INTERVAL_MS', 'from 1000'],
     ['a collection interval that is not a duration', { ORBITREPO_GC_INTERVAL: 'daily' }, 'ORBITREPO_GC_INTERVAL', 'duration'],
     ['a negative grace period', { ORBITREPO_GC_GRACE: '-5' }, 'ORBITREPO_GC_GRACE', 'duration'],
+    ['an unknown log level', { ORBITREPO_LOG_LEVEL: 'verbose' }, 'ORBITREPO_LOG_LEVEL', 'debug, info, warn, error, silent'],
+    ['an unknown log format', { ORBITREPO_LOG_FORMAT: 'xml' }, 'ORBITREPO_LOG_FORMAT', 'json, text'],
+    ['metrics neither on nor off', { ORBITREPO_METRICS: 'maybe' }, 'ORBITREPO_METRICS', 'true or false'],
+    ['a metrics token too short to be secret', { ORBITREPO_METRICS_TOKEN: 'abc' }, 'ORBITREPO_METRICS_TOKEN', 'at least 16'],
+    [
+      'a trusted proxy that is not a CIDR',
+      { ORBITREPO_TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' },
+      'ORBITREPO_TRUSTED_PROXIES',
+      'proxy.internal',
+    ],
+    ['a trusted proxy with a prefix too long', { ORBITREPO_TRUSTED_PROXIES: 'fd00::/130' }, 'ORBITREPO_TRUSTED_PROXIES', '0 to 128'],
   ])('%s is refused, naming the variable', (_what, env, variable, says) => {
     let err: unknown;
     try {
@@ -105,6 +116,31 @@ describe('loadConfig', () => {
     [{ ORBITREPO_GC_INTERVAL: '3600', ORBITREPO_GC_GRACE: '2d' }, 3600, 172800],
   ])('storage lifecycle timing %j is read as seconds (daily by default, 0 disables)', (env, interval, grace) => {
     expect(loadConfig(env)).toMatchObject({ gcIntervalSeconds: interval, gcGraceSeconds: grace });
+  });
+
+  test('log, metrics and proxy settings: info level, format by terminal, metrics on and open, no trusted proxies', () => {
+    expect(loadConfig({})).toMatchObject({
+      logLevel: 'info',
+      logFormat: undefined,
+      metrics: true,
+      metricsToken: undefined,
+      trustedProxies: [],
+    });
+    expect(
+      loadConfig({
+        ORBITREPO_LOG_LEVEL: 'warn',
+        ORBITREPO_LOG_FORMAT: 'text',
+        ORBITREPO_METRICS: 'off',
+        ORBITREPO_METRICS_TOKEN: 'a-long-random-token-value',
+        ORBITREPO_TRUSTED_PROXIES: ' 10.0.0.0/8 ,2001:db8::/32,',
+      }),
+    ).toMatchObject({
+      logLevel: 'warn',
+      logFormat: 'text',
+      metrics: false,
+      metricsToken: 'a-long-random-token-value',
+      trustedProxies: ['10.0.0.0/8', '2001:db8::/32'],
+    });
   });
 
   test('TLS files that exist are taken as absolute paths', () => {

@@ -1,5 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { TrustedProxies } from './http/trusted-proxies';
+import type { LogFormat, LogLevel } from './log';
 
 export interface S3Config {
   bucket: string;
@@ -59,6 +61,19 @@ export interface Config {
   gcGraceSeconds: number;
   /** Memory budget of the in-memory caches (tokens, users, repositories, grants, …), bytes; 0: no caching. */
   cacheBytes: number;
+  /** Lines below this level are not written (`info` includes the access log). */
+  logLevel: LogLevel;
+  /** json or text; empty: text when stdout is a terminal, else json. */
+  logFormat?: LogFormat;
+  /** Serve GET /metrics (Prometheus text format). */
+  metrics: boolean;
+  /** Empty: /metrics is open to whoever reaches it. Set: it needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /**
+   * Reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client for logs, audit and sign-in
+   * throttling. Empty: the peer's address is the client's, and X-Forwarded-For is ignored.
+   */
+  trustedProxies: string[];
 }
 
 /** A few seconds: a database that has not answered by then is down for the client's purposes; it retries on 503. */
@@ -210,6 +225,23 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseConnectTimeoutMs = int(env, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_CONNECT_TIMEOUT_MS, 100, 600_000);
   const databaseStatementTimeoutMs = int(env, 'ORBITREPO_DB_STATEMENT_TIMEOUT_MS', DEFAULT_DB_STATEMENT_TIMEOUT_MS, 100, 3_600_000);
   const sweepIntervalMs = int(env, 'ORBITREPO_SWEEP_INTERVAL_MS', DEFAULT_SWEEP_INTERVAL_MS, 1000, 7 * 24 * 3_600_000);
+  const logLevel = oneOf(env, 'ORBITREPO_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info');
+  const logFormat = str(env, 'ORBITREPO_LOG_FORMAT') ? oneOf(env, 'ORBITREPO_LOG_FORMAT', ['json', 'text'] as const, 'json') : undefined;
+  const metrics = bool(env, 'ORBITREPO_METRICS', true);
+  const metricsToken = str(env, 'ORBITREPO_METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('ORBITREPO_METRICS_TOKEN', 'must be at least 16 characters (a random string, e.g. openssl rand -hex 24)');
+  }
+  const trustedProxiesRaw = str(env, 'ORBITREPO_TRUSTED_PROXIES') ?? '';
+  try {
+    TrustedProxies.parse(trustedProxiesRaw);
+  } catch (err) {
+    throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `must be comma-separated IP addresses or CIDR ranges; ${(err as Error).message}`);
+  }
+  const trustedProxies = trustedProxiesRaw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   return {
     host,
@@ -228,5 +260,10 @@ export function loadConfig(env: Env = process.env): Config {
     gcIntervalSeconds: duration(env, 'ORBITREPO_GC_INTERVAL', 86400),
     gcGraceSeconds: duration(env, 'ORBITREPO_GC_GRACE', 86400),
     cacheBytes,
+    logLevel,
+    logFormat,
+    metrics,
+    metricsToken,
+    trustedProxies,
   };
 }

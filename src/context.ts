@@ -13,6 +13,7 @@ import { DEFAULT_CACHE_BYTES, LruCache } from './cache/lru';
 import type { Database, DatabaseHandle } from './db/open';
 import { BlobCollector } from './lifecycle/blob-gc';
 import type { Logger } from './log';
+import { type Metrics, noMetrics } from './observability/metrics';
 import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { ModuleService } from './repos/module-service';
@@ -50,6 +51,8 @@ export interface AppContext {
   db: Database;
   storage: BlobStore;
   log: Logger;
+  /** Where routes and services report what they do (Prometheus, or nothing). */
+  metrics: Metrics;
   audit: AuditLog;
   users: UserService;
   auth: AuthService;
@@ -74,8 +77,15 @@ export interface AppContext {
 
 let instances = 0;
 
-export function createContext(opts: { database: DatabaseHandle; storage: BlobStore; log: Logger; settings?: PluginSettings }): AppContext {
+export function createContext(opts: {
+  database: DatabaseHandle;
+  storage: BlobStore;
+  log: Logger;
+  settings?: PluginSettings;
+  metrics?: Metrics;
+}): AppContext {
   const { database, storage, log } = opts;
+  const metrics = opts.metrics ?? noMetrics;
   const db = database.db;
   const audit = new AuditLog(db, log);
   const invalidation = new InvalidationBus(database, log);
@@ -86,7 +96,7 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
   const tokens: TokenService = new CachedTokenService(db, caching);
   const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
   const coalescer = new FetchCoalescer(database, log);
-  const registry = new RepositoryRegistry({ db, storage, audit, log, repositories, coalescer });
+  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer });
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {
     id: `orbitrepos-${++instances}`,
@@ -95,6 +105,7 @@ export function createContext(opts: { database: DatabaseHandle; storage: BlobSto
     db,
     storage,
     log,
+    metrics,
     audit,
     users,
     auth: new AuthService({ users, tokens, sessions, log }),

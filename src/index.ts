@@ -1,9 +1,8 @@
 import { ConfigError, loadConfig } from './config';
-import { consoleLogger } from './log';
+import { createLogger } from './log';
 import { PortInUse, startServer } from './server';
 
 // The standalone server: the only file with process side effects.
-const log = consoleLogger();
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
@@ -15,6 +14,7 @@ try {
   throw err;
 }
 
+const log = createLogger({ level: config.logLevel, format: config.logFormat });
 let running: Awaited<ReturnType<typeof startServer>>;
 try {
   running = await startServer(config, log);

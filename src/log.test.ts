@@ -1,11 +1,12 @@
 import { expect, test } from 'bun:test';
-import { redact, redactFields } from './log';
+import { createLogger, redact, redactFields } from './log';
 
 test.each([
   ['userinfo in a URL', 'fetching https://alice:s3cret@repo.example/go/x/', 'fetching https://***@repo.example/go/x/'],
   ['an API token anywhere in text', 'used orb_AbC123_xyz for this', 'used orb_*** for this'],
   ['a Basic header value', 'authorization: Basic YWxpY2U6czNjcmV0', 'authorization: Basic ***'],
   ['a Bearer header value', 'Bearer orb_abc.def', 'Bearer ***'],
+  ['user:secret@ in a path without a scheme', 'GET /go/r/https:/alice:s3cret@host/@v/list', 'GET /go/r/https:/***@host/@v/list'],
 ])('redact removes %s', (_what, text, expected) => {
   expect(redact(text)).toBe(expected);
 });
@@ -29,4 +30,23 @@ test('redactFields blanks secret-named fields and redacts text at every depth', 
     count: 3,
   });
   expect(JSON.stringify(out)).not.toMatch(/hunter2|orb_live|bob:pw|YWxpY2U/);
+});
+
+test('text format writes one readable line: clock, level, message, then key=value', () => {
+  const lines: string[] = [];
+  createLogger({ format: 'text', destination: { write: (l) => lines.push(l) } }).warn('upstream slow', {
+    repository: 'go-proxy',
+    ms: 250,
+    note: 'two words',
+  });
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}upstream slow repository=go-proxy ms=250 note="two words"\n$/);
+});
+
+test('lines below the level are not written', () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'warn', format: 'json', destination: { write: (l) => lines.push(l) } });
+  log.info('dropped');
+  log.error('kept', { password: 'pw' });
+  expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: 'error', msg: 'kept', password: '***' })]);
 });

@@ -1,3 +1,6 @@
+import pino from 'pino';
+import { currentRequestScope } from './observability/request-scope';
+
 /** Minimal structured logger. Everything passes through redact(): credentials never reach a log line. */
 export type LogFields = Record<string, unknown>;
 
@@ -11,10 +14,14 @@ const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie/i;
 
 /** Removes userinfo from URLs and secret-looking values from text. */
 export function redact(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
-    .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, '$1 ***')
-    .replace(/\borb_[A-Za-z0-9_-]+/g, 'orb_***');
+  return (
+    text
+      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
+      // user:secret@ without a scheme in front, as in a URL path a client wrote (a proxy may have folded its //).
+      .replace(/(^|[\s/(])[^\s/@:]+:[^\s/@]+@/g, '$1***@')
+      .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, '$1 ***')
+      .replace(/\borb_[A-Za-z0-9_-]+/g, 'orb_***')
+  );
 }
 
 /** Every value a log line carries, at any depth: secret-named fields blanked, text and error messages redacted. */
@@ -34,11 +41,64 @@ export function redactFields(fields: LogFields): LogFields {
   return redactValue(fields) as LogFields;
 }
 
-export function consoleLogger(opts: { silent?: boolean } = {}): Logger {
-  const write = (level: string, message: string, fields?: LogFields) => {
-    if (opts.silent) return;
-    const line = { time: new Date().toISOString(), level, msg: redact(message), ...(fields ? redactFields(fields) : {}) };
-    (level === 'error' ? console.error : console.log)(JSON.stringify(line));
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type LogFormat = 'json' | 'text';
+
+/** Where lines go: anything with write(line), such as a stream (tests collect lines in memory). */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
+export interface LoggerOptions {
+  /** Lines below this level are dropped. Empty: info. */
+  level?: LogLevel;
+  /** json: one JSON object a line. text: `time LEVEL message key=value …` for people. Empty: text on a terminal, else json. */
+  format?: LogFormat;
+  /** Empty: stdout. */
+  destination?: LogDestination;
+}
+
+/** `12:00:00.000 INFO  message key=value …`: for a person at a terminal; machines get JSON. */
+export function textLine(line: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  const { time, level, msg, ...rest } = o;
+  const clock = typeof time === 'string' ? time.slice(11, 23) : '';
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${msg}${fields ? ` ${fields}` : ''}\n`;
+}
+
+/**
+ * The logger of the server: pino underneath (a well-kept, fast JSON logger), our redaction in front of it, so
+ * every message and field passes through redact() whatever a caller hands over.
+ */
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const format = opts.format ?? (process.stdout.isTTY ? 'text' : 'json');
+  const out = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination = format === 'text' ? { write: (line: string) => out.write(textLine(line)) } : out;
+  const p = pino(
+    {
+      level: opts.level ?? 'info',
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Every line written while serving a request names it, so a warning can be found beside its access-log line.
+      mixin: () => {
+        const scope = currentRequestScope();
+        return scope ? { requestId: scope.id } : {};
+      },
+    },
+    destination as pino.DestinationStream,
+  );
+  const write = (level: 'info' | 'warn' | 'error', message: string, fields?: LogFields) => {
+    if (!p.isLevelEnabled(level)) return;
+    p[level](fields ? redactFields(fields) : {}, redact(message));
   };
   return {
     info: (m, f) => write('info', m, f),
@@ -47,4 +107,10 @@ export function consoleLogger(opts: { silent?: boolean } = {}): Logger {
   };
 }
 
-export const silentLogger: Logger = consoleLogger({ silent: true });
+/** JSON lines on stdout (kept for callers of the first logger); `silent` drops everything. */
+export function consoleLogger(opts: { silent?: boolean } & LoggerOptions = {}): Logger {
+  return createLogger({ ...opts, level: opts.silent ? 'silent' : opts.level });
+}
+
+const noop = () => {};
+export const silentLogger: Logger = { info: noop, warn: noop, error: noop };

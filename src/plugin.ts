@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
+import type { Registry } from 'prom-client';
 import { type Config, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from './config';
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
@@ -14,10 +15,16 @@ import { tombstoneRoutes } from './http/admin/tombstones';
 import { userRoutes } from './http/admin/users';
 import { goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
+import { TrustedProxies } from './http/trusted-proxies';
 import { uiRoutes } from './http/ui';
 import { runLifecycle } from './lifecycle/run';
 import { LifecycleSchedule } from './lifecycle/schedule';
-import { consoleLogger, type Logger } from './log';
+import { createLogger, type Logger } from './log';
+import { requestObservation } from './observability/http-hooks';
+import { noMetrics } from './observability/metrics';
+import { metricsRoute } from './observability/metrics-route';
+import { PrometheusMetrics } from './observability/prometheus';
+import { timedBlobStore } from './observability/timed-storage';
 import type { BlobStore } from './storage/blob-store';
 import { openBlobStore } from './storage/open';
 import { startStagedSweeper } from './storage/staged-sweeper';
@@ -33,8 +40,22 @@ export interface OrbitReposOptions {
    */
   config?: Config;
   settings?: PluginSettings;
-  /** Default: JSON lines on stdout/stderr. */
+  /** Default: JSON lines on stdout (text on a terminal), at config's ORBITREPO_LOG_LEVEL / ORBITREPO_LOG_FORMAT. */
   log?: Logger;
+  /** One line per request on `log` (request id, route, status, bytes, duration, cache outcome, user). Default: on. */
+  accessLog?: boolean;
+  /**
+   * GET {prefix}/metrics in the Prometheus text format. `registry`: the host's prom-client Registry to put the
+   * instruments on (default: one of the plugin's own, with process metrics); `token`: Bearer token the scraper
+   * must send (default: none, or ORBITREPO_METRICS_TOKEN); `false`: no route and no instruments.
+   * Default: on, as ORBITREPO_METRICS says.
+   */
+  metrics?: false | { registry?: Registry; token?: string };
+  /**
+   * Reverse proxies (CIDRs, IPv4 and IPv6) whose X-Forwarded-For names the client for logs, audit and sign-in
+   * throttling. Default: ORBITREPO_TRUSTED_PROXIES when the plugin reads its config, else none.
+   */
+  trustedProxies?: string[];
   /** Mount prefix for every route, e.g. "/artifacts"; empty: the root. */
   prefix?: string;
   /** Each part can be switched off; all default to on. */
@@ -65,11 +86,14 @@ function normalisePrefix(prefix: string | undefined): string {
  */
 export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRepos> {
   const prefix = normalisePrefix(opts.prefix);
-  const log = opts.log ?? consoleLogger();
   // The environment is read only for what the host did not hand over: a host with its own database and
   // storage is not stopped by an unrelated ORBITREPO_* value.
   const needsConfig = !opts.database || !opts.storage;
   const config = opts.config ?? (needsConfig ? loadConfig() : undefined);
+  const log = opts.log ?? createLogger({ level: config?.logLevel, format: config?.logFormat });
+  const metricsOn = opts.metrics !== false && config?.metrics !== false;
+  const prometheus = metricsOn ? new PrometheusMetrics({ registry: opts.metrics ? opts.metrics.registry : undefined }) : undefined;
+  const metrics = prometheus ?? noMetrics;
   const ownsDatabase = !opts.database;
   const database =
     opts.database ??
@@ -79,7 +103,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
       connectTimeoutMs: config!.databaseConnectTimeoutMs,
       statementTimeoutMs: config!.databaseStatementTimeoutMs,
     }));
-  const storage = opts.storage ?? (await openBlobStore(config!.storage));
+  const storage = timedBlobStore(opts.storage ?? (await openBlobStore(config!.storage)), metrics);
   const settings: PluginSettings =
     opts.settings ??
     (config
@@ -93,7 +117,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
           cacheBytes: config.cacheBytes,
         }
       : {});
-  const ctx = createContext({ database, storage, log, settings });
+  const ctx = createContext({ database, storage, log, settings, metrics });
   // Caches store nothing until invalidations from other processes can be heard.
   await ctx.invalidation.start();
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
@@ -109,7 +133,20 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   schedule.start();
 
   const on = (flag: boolean | undefined) => flag !== false;
-  let app = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix });
+  // Typed loosely: each .use() below adds routes, and the variable holds every stage.
+  let app: Elysia<any, any, any, any, any, any, any> = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix }).use(
+    requestObservation({
+      prefix,
+      metrics,
+      accessLog: opts.accessLog === false ? undefined : log,
+      trustedProxies: TrustedProxies.parse((opts.trustedProxies ?? config?.trustedProxies ?? []).join(',')),
+      seed: ctx.id,
+    }),
+  );
+  if (prometheus)
+    app = app.use(
+      metricsRoute(prometheus, { token: (opts.metrics ? opts.metrics.token : undefined) ?? config?.metricsToken, seed: ctx.id }),
+    );
   if (on(opts.health)) app = app.use(healthRoutes(ctx));
   if (on(opts.goRoutes)) app = app.use(goRoutes(ctx));
   if (on(opts.adminApi)) {
@@ -147,6 +184,7 @@ export type { AppContext, PluginSettings } from './context';
 export type { Database, DatabaseHandle } from './db/open';
 export { openDatabase } from './db/open';
 export type { Logger } from './log';
+export type { CacheOutcome, Metrics, RouteKind } from './observability/metrics';
 export type { GoRepository } from './repos/repository';
 export type { BlobStore } from './storage/blob-store';
 export { openBlobStore } from './storage/open';

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Config } from './config';
-import { consoleLogger, type Logger } from './log';
+import { createLogger, type Logger } from './log';
 import { createOrbitRepos, type OrbitRepos } from './plugin';
 
 /**
@@ -47,7 +47,10 @@ function ensurePortFree(host: string, port: number): void {
 }
 
 /** The standalone server: the plugin, opened from config, on a bare Elysia app that listens. */
-export async function startServer(config: Config, log: Logger = consoleLogger()): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  log: Logger = createLogger({ level: config.logLevel, format: config.logFormat }),
+): Promise<RunningServer> {
   if (!config.reusePort) ensurePortFree(config.host, config.port);
   const orbit = await createOrbitRepos({ config, log });
   // Hooks mutate the app; they are added before the plugin so that they run for every route.

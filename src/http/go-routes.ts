@@ -6,7 +6,7 @@ import type { RepositoryRow } from '../db/schema';
 import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type FileRange, type GoFile, type GoRepository } from '../repos/repository';
-import { type AddressSource, actorOf, credentialsOf } from './request';
+import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
 
 /** The services these routes use, and no more. */
 export type GoRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'registry'>;
@@ -112,6 +112,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
       }
       const creds = credentialsOf(request, server);
       const principal = await ctx.auth.authenticate(creds);
+      notePrincipal(request, principal);
       const repo = await openVisible(ctx, repoName, principal);
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
       await ctx.permissions.authorize(principal, repo.row, 'read');

@@ -1,4 +1,5 @@
 import type { Principal, RequestCredentials } from '../auth/principal';
+import { scopeOf } from '../observability/request-scope';
 import type { Actor } from '../repos/repository';
 
 /** The minimal part of Bun's Server that we use; absent when a test calls app.handle(). */
@@ -6,7 +7,13 @@ export interface AddressSource {
   requestIP(request: Request): { address: string } | null;
 }
 
+/**
+ * The client's address for logs, audit and sign-in throttling: as the request's scope settled it (behind a
+ * trusted proxy, from X-Forwarded-For), else the peer's.
+ */
 export function clientAddressOf(request: Request, server: AddressSource | null | undefined): string {
+  const scoped = scopeOf(request)?.clientAddress;
+  if (scoped) return scoped;
   try {
     return server?.requestIP(request)?.address ?? 'local';
   } catch {
@@ -22,6 +29,12 @@ export function credentialsOf(request: Request, server: AddressSource | null | u
     method: request.method,
     csrfToken: request.headers.get('x-csrf-token'),
   };
+}
+
+/** The access-log line names who asked (a user name, never a credential). */
+export function notePrincipal(request: Request, principal: Principal): void {
+  const scope = scopeOf(request);
+  if (scope && principal.kind === 'user') scope.user = principal.username;
 }
 
 export function actorOf(principal: Principal, clientAddress: string): Actor {

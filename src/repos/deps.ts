@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import type { RepositoryRow } from '../db/schema';
 import type { Logger } from '../log';
+import type { Metrics } from '../observability/metrics';
 import type { BlobStore } from '../storage/blob-store';
 import type { FetchCoalescer } from './coalesce';
 import type { GoRepository } from './repository';
@@ -13,6 +14,8 @@ export interface RepoDeps {
   storage: BlobStore;
   audit: AuditLog;
   log: Logger;
+  /** Cache outcomes, upstream attempts, fills: reported here, never to an HTTP layer. */
+  metrics: Metrics;
   repositories: RepositoryService;
   /** One per process: every proxy repository instance coalesces its upstream fetches with every other. */
   coalescer: FetchCoalescer;

@@ -3,6 +3,7 @@ import type { Database } from '../db/open';
 import { proxyCacheEntries } from '../db/schema';
 import { NotFound, UpstreamMissing } from '../errors';
 import type { Logger } from '../log';
+import type { CacheOutcome } from '../observability/metrics';
 import type { FetchCoalescer } from './coalesce';
 import { isUpstreamFailure } from './upstream';
 
@@ -56,6 +57,8 @@ export class ProxyMetadataCache {
     private readonly repositoryId: number,
     private readonly coalescer: FetchCoalescer,
     private readonly log: Logger,
+    /** Told how each answer() was served (hit, miss, stale, negative_hit, coalesced); empty: nobody listens. */
+    private readonly observe: (outcome: CacheOutcome) => void = () => {},
   ) {}
 
   async get(key: string): Promise<CachedAnswer | undefined> {
@@ -110,14 +113,20 @@ export class ProxyMetadataCache {
    */
   async answer(key: string, policy: AnswerPolicy, fetchUpstream: (signal: AbortSignal) => Promise<UpstreamAnswer>): Promise<Served> {
     const seen = await this.get(key);
-    if (seen?.fresh) return served(seen, false);
+    if (seen?.fresh) {
+      this.observe(seen.status === 200 ? 'hit' : 'negative_hit');
+      return served(seen, false);
+    }
     const coalesceKey = `meta:${this.repositoryId}:${key}`;
     // What another process stored while we waited counts; what we saw before asking does not.
     const changed = async () => {
       const now = await this.get(key);
       return now && (!seen || now.fetchedAt.getTime() !== seen.fetchedAt.getTime()) ? now : undefined;
     };
+    // Only the caller whose fill runs asked the upstream; the others waited on it.
+    let fetched = false;
     const refresh = this.coalescer.run(coalesceKey, changed, async (signal) => {
+      fetched = true;
       try {
         return await this.put(key, 200, await fetchUpstream(signal), policy.ttlSeconds);
       } catch (err) {
@@ -130,14 +139,18 @@ export class ProxyMetadataCache {
       const entry = seen?.status === 200 && policy.staleAfterMs !== undefined ? await orStale(refresh, policy.staleAfterMs) : await refresh;
       if (entry === SLOW) {
         this.log.warn('upstream is slow; serving the last good answer while the refresh goes on', { repositoryId: this.repositoryId, key });
+        this.observe('stale');
         return served(seen!, true);
       }
+      this.observe(fetched ? 'miss' : 'coalesced');
       return served(entry, false);
     } catch (err) {
       if (seen?.status === 200 && isUpstreamFailure(err)) {
         this.log.warn('upstream failed; serving the last good answer', { repositoryId: this.repositoryId, key, err });
+        this.observe('stale');
         return served(seen, true);
       }
+      this.observe(fetched ? 'miss' : 'coalesced');
       throw err;
     }
   }

@@ -8,6 +8,8 @@ import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy
 import { goPaths } from '../goproxy/request-path';
 import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import type { CacheOutcome, Metrics } from '../observability/metrics';
+import { noteCacheOutcome } from '../observability/request-scope';
 import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
 import { withBlobWriteFence } from './blob-fence';
 import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
@@ -75,9 +77,10 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       password: s.upstreamPassword,
       connectTimeoutMs: s.connectTimeoutMs,
       responseTimeoutMs: s.responseTimeoutMs,
+      fetch: observedFetch(deps.metrics, row.name),
     });
     this.coalescer = deps.coalescer;
-    this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log);
+    this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log, (outcome) => this.observe(outcome));
     this.policy = {
       ttlSeconds: s.metadataTtlSeconds ?? DEFAULT_METADATA_TTL_SECONDS,
       negativeTtlSeconds: s.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS,
@@ -177,6 +180,12 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     };
   }
 
+  /** A cache outcome goes to the metrics and to the request's access-log line. */
+  private observe(outcome: CacheOutcome): void {
+    this.deps.metrics.cache(this.row.name, outcome);
+    noteCacheOutcome(outcome);
+  }
+
   /** The row once it has `kind`'s blob: from storage, else after one coalesced upstream fetch. */
   private async cachedFile(module: string, version: string, kind: FileKind): Promise<ModuleVersionRow> {
     const lookup = async () => {
@@ -184,13 +193,40 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       return row?.[KEY_COLUMN[kind]] ? row : undefined;
     };
     const hit = await lookup();
-    if (hit) return hit;
+    if (hit) {
+      this.observe('hit');
+      return hit;
+    }
     // The go command probes every path prefix of an import path; a remembered 404 spares the upstream.
     const missing = await this.cache.get(missingKey(kind, module, version));
-    if (missing?.fresh && missing.status !== 200) throw new NotFound(decode(missing.body));
-    return this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, async (signal) => {
+    if (missing?.fresh && missing.status !== 200) {
+      this.observe('negative_hit');
+      throw new NotFound(decode(missing.body));
+    }
+    // Only the caller whose fill runs fetched; the others waited on a fill (here or in another process).
+    let filled = false;
+    try {
+      return await this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, (signal) => {
+        filled = true;
+        return this.fillAndRemember(module, version, kind, signal, lookup);
+      });
+    } finally {
+      this.observe(filled ? 'miss' : 'coalesced');
+    }
+  }
+
+  private async fillAndRemember(
+    module: string,
+    version: string,
+    kind: FileKind,
+    signal: AbortSignal,
+    lookup: () => Promise<ModuleVersionRow | undefined>,
+  ): Promise<ModuleVersionRow> {
+    const ended = this.deps.metrics.fillStarted(this.row.name, kind);
+    let bytes = 0;
+    try {
       try {
-        await this.fill(module, version, kind, signal);
+        bytes = await this.fill(module, version, kind, signal);
       } catch (err) {
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
@@ -205,11 +241,15 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       }
       const row = await lookup();
       if (!row) throw new Error(`${module}@${version}.${kind} was stored but its row has no key`);
+      ended({ ok: true, bytes });
       return row;
-    });
+    } finally {
+      ended({ ok: false, bytes });
+    }
   }
 
-  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal): Promise<void> {
+  /** Fetches, checks and stores one file; returns the bytes stored. */
+  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal): Promise<number> {
     const path = goPaths.file(module, version, kind);
     if (kind === 'zip') return this.fillZip(module, version, path, signal);
     const res = await this.upstream.bytes(path, signal, kind === 'info' ? MAX_INFO_BYTES : MAX_MOD_BYTES);
@@ -218,10 +258,11 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       if (info.version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.version)}, not ${version}`);
       const time = info.time ? new Date(info.time) : undefined;
       const staged = await stageBlob(this.deps.storage, res.bytes);
-      return withBlobWriteFence(this.deps.db, async (tx) => {
+      await withBlobWriteFence(this.deps.db, async (tx) => {
         const key = await commitBlob(this.deps.storage, staged);
         await this.fillRow(tx, module, version, { infoKey: key, ...(time ? { time } : {}) });
       });
+      return res.bytes.byteLength;
     }
     try {
       checkGoModModule(module, decode(res.bytes));
@@ -229,14 +270,15 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       throw new BadUpstream(`upstream ${res.url} served an unusable go.mod: ${(err as Error).message}`);
     }
     const staged = await stageBlob(this.deps.storage, res.bytes);
-    return withBlobWriteFence(this.deps.db, async (tx) => {
+    await withBlobWriteFence(this.deps.db, async (tx) => {
       const key = await commitBlob(this.deps.storage, staged);
       await this.fillRow(tx, module, version, { modKey: key, goModH1: goModHash(module, version, res.bytes) });
     });
+    return res.bytes.byteLength;
   }
 
   /** Streams the zip into a staged blob (memory stays flat whatever its size), checks it there, then commits. */
-  private async fillZip(module: string, version: string, path: string, signal: AbortSignal): Promise<void> {
+  private async fillZip(module: string, version: string, path: string, signal: AbortSignal): Promise<number> {
     const res = await this.upstream.open(path, signal);
     let staged: Awaited<ReturnType<typeof stageBlob>>;
     try {
@@ -265,6 +307,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       const key = await commitBlob(this.deps.storage, staged);
       await this.fillRow(tx, module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
     });
+    return staged.size;
   }
 
   /**
@@ -282,6 +325,22 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
         set,
       });
   }
+}
+
+/** The global fetch, each attempt reported as the repository's upstream request (status or failure, and seconds). */
+function observedFetch(metrics: Metrics, repository: string): typeof fetch {
+  const observed = async (input: string | URL | Request, init?: RequestInit) => {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(input, init);
+      metrics.upstream(repository, res.status, (performance.now() - t0) / 1000);
+      return res;
+    } catch (err) {
+      metrics.upstream(repository, init?.signal?.aborted ? 'aborted' : 'network_error', (performance.now() - t0) / 1000);
+      throw err;
+    }
+  };
+  return observed as typeof fetch;
 }
 
 function missingKey(kind: FileKind, module: string, version: string): string {

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
 import { AppError, apiErrorResponse, BadRequest, isServerFault, NotFound } from '../../errors';
 import { readJsonBody } from '../body';
-import { actorOf, credentialsOf } from '../request';
+import { actorOf, credentialsOf, notePrincipal } from '../request';
 
 /** The services these routes use, and no more. */
 export type ApiControllerDeps = Pick<AppContext, 'auth' | 'id' | 'log'>;
@@ -53,6 +53,7 @@ export function apiController(ctx: ApiControllerDeps, name: string) {
     .resolve(async ({ request, server }) => {
       const creds = credentialsOf(request, server);
       const principal = await ctx.auth.authenticate(creds);
+      notePrincipal(request, principal);
       return { principal, actor: actorOf(principal, creds.clientAddress) };
     });
 }

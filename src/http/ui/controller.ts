@@ -3,7 +3,7 @@ import type { AppContext } from '../../context';
 import { Forbidden, isServerFault, NotFound, toAppError, Unauthorized } from '../../errors';
 import type { Actor } from '../../repos/repository';
 import { readFormBody } from '../body';
-import { actorOf, clientAddressOf } from '../request';
+import { actorOf, clientAddressOf, notePrincipal } from '../request';
 import type { Html } from './html';
 import { errorPage, url } from './layout';
 import { htmlResponse, redirect } from './respond';
@@ -44,6 +44,7 @@ export function uiController(ctx: UiControllerDeps, prefix: string, name: string
       .onParse(({ request }) => readFormBody(request))
       .resolve(async ({ request, server, body }) => {
         const ui = await resolveUi(ctx, prefix, request, clientAddressOf(request, server));
+        notePrincipal(request, ui.principal);
         const form = body instanceof FormData ? body : new FormData();
         // The sign-in form has no session yet: it checks its own double-submit token instead.
         if (!SAFE.has(request.method) && !opts.signInForm) {

@@ -1,0 +1,97 @@
+import { Elysia } from 'elysia';
+import type { TrustedProxies } from '../http/trusted-proxies';
+import type { Logger } from '../log';
+import type { Metrics } from './metrics';
+import { requestIdFrom } from './request-id';
+import { enterRequestScope, type RequestScope, scopeOf } from './request-scope';
+import { classifyPath } from './route-kind';
+
+export interface RequestObservation {
+  /** The plugin's mount prefix: requests outside it belong to the host app and are left alone. */
+  prefix: string;
+  metrics: Metrics;
+  /** One line per request, at info level; empty: no access log. */
+  accessLog?: Logger;
+  trustedProxies: TrustedProxies;
+  seed: string;
+}
+
+/** The peer's address; a test driving app.handle() has no server and no peer. */
+function peerOf(request: Request, server: { requestIP(r: Request): { address: string } | null } | null | undefined): string {
+  try {
+    return server?.requestIP(request)?.address ?? 'local';
+  } catch {
+    return 'local';
+  }
+}
+
+function statusOf(value: unknown, set: { status?: number | string }): number {
+  if (value instanceof Response) return value.status;
+  return typeof set.status === 'number' ? set.status : 200;
+}
+
+/** Body bytes as sent: the declared length of a Response (0 for HEAD), a string's UTF-8 length, an object's JSON length. */
+function bytesOf(value: unknown, method: string): number {
+  if (method === 'HEAD') return 0;
+  if (value instanceof Response) return value.body ? Number(value.headers.get('content-length') ?? 0) || 0 : 0;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value && typeof value === 'object') {
+    try {
+      return Buffer.byteLength(JSON.stringify(value));
+    } catch {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Request ids, the access log and the request metrics, as Elysia hooks around every route of the plugin.
+ * onRequest opens the request's scope (id, route kind, repository, client address); the line is written
+ * once, from mapResponse when a handler answered, else from afterResponse (an unhandled error, no route).
+ * Duration and bytes are those of the response head: a streamed zip is counted by its Content-Length.
+ */
+export function requestObservation(o: RequestObservation) {
+  const finish = (request: Request, value: unknown, set: { status?: number | string }) => {
+    const scope = scopeOf(request);
+    if (!scope || scope.done) return;
+    scope.done = true;
+    const status = statusOf(value, set);
+    const bytes = bytesOf(value, scope.method);
+    const seconds = (performance.now() - scope.startedAt) / 1000;
+    o.metrics.request(scope.kind, status, seconds, bytes);
+    o.accessLog?.info('request', accessFields(scope, status, bytes, seconds));
+  };
+  return new Elysia({ name: 'orbitrepos.observability', seed: o.seed })
+    .onRequest(({ request, set, server }) => {
+      const url = request.url;
+      const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+      const queryAt = url.indexOf('?', pathStart);
+      const path = pathStart < 0 ? '/' : url.slice(pathStart, queryAt < 0 ? undefined : queryAt);
+      if (o.prefix && path !== o.prefix && !path.startsWith(`${o.prefix}/`)) return;
+      const { kind, repository } = classifyPath(path.slice(o.prefix.length) || '/', request.method);
+      const id = requestIdFrom(request.headers.get('x-request-id'));
+      set.headers['x-request-id'] = id;
+      const clientAddress = o.trustedProxies.clientAddress(peerOf(request, server), request.headers.get('x-forwarded-for'));
+      enterRequestScope(request, { id, startedAt: performance.now(), method: request.method, path, kind, clientAddress, repository });
+    })
+    .mapResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set))
+    .onAfterResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set));
+}
+
+/** The access-log line's fields; never a header, a query string or a credential (the logger redacts on top). */
+export function accessFields(scope: RequestScope, status: number, bytes: number, seconds: number) {
+  return {
+    requestId: scope.id,
+    method: scope.method,
+    path: scope.path,
+    kind: scope.kind,
+    repository: scope.repository,
+    status,
+    bytes,
+    durationMs: Math.round(seconds * 10_000) / 10,
+    cache: scope.cache,
+    user: scope.user,
+    client: scope.clientAddress,
+  };
+}

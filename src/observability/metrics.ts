@@ -1,0 +1,58 @@
+/**
+ * What the server reports about itself, as typed calls. Routes and services emit through this interface
+ * only; src/observability/prometheus.ts turns the calls into Prometheus instruments. Services never see
+ * prom-client or HTTP, and a test or a host can hand in its own implementation.
+ */
+
+/** What a request asked for, as the metrics group it: the go command's five reads, checksum relay, uploads, API, UI. */
+export type RouteKind = 'list' | 'latest' | 'info' | 'mod' | 'zip' | 'sumdb' | 'upload' | 'api' | 'ui' | 'other';
+
+/**
+ * How a proxy repository answered: from its cache (hit), after fetching (miss), from an outdated copy because
+ * the upstream failed or was slow (stale), from a remembered 404 (negative_hit), or by waiting on another
+ * request's fetch of the same file (coalesced).
+ */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'negative_hit' | 'coalesced';
+
+/** One upstream HTTP attempt: its status code, or why there was none (aborted: our timeout, or the server stopping). */
+export type UpstreamResult = number | 'network_error' | 'aborted';
+
+export type FillKind = 'info' | 'mod' | 'zip';
+
+export type StorageOperation = 'get' | 'head' | 'put' | 'move' | 'delete' | 'check';
+
+export interface Metrics {
+  /** One HTTP request answered: its route kind, status, seconds to the response head, and body bytes sent. */
+  request(kind: RouteKind, status: number, seconds: number, bytes: number): void;
+  /** A proxy repository answered from (or around) its cache. */
+  cache(repository: string, outcome: CacheOutcome): void;
+  /** One HTTP attempt to a proxy repository's upstream, with seconds to its response head. */
+  upstream(repository: string, result: UpstreamResult, seconds: number): void;
+  /** A proxy fill (fetch, check, store) begins; call the returned function once with its outcome. */
+  fillStarted(repository: string, kind: FillKind): (outcome: { ok: boolean; bytes: number }) => void;
+  /** A file refused because it does not match the checksum database (or a go.sum line). */
+  checksumRefusal(repository: string): void;
+  /** One database statement, with its seconds. */
+  databaseQuery(seconds: number, ok: boolean): void;
+  /** One blob-store operation, with its seconds. */
+  storage(operation: StorageOperation, seconds: number, ok: boolean): void;
+  /**
+   * An in-memory cache reports its size in bytes, read at each scrape. Returns the function that unregisters it.
+   * A later cache registers itself here: `metrics.registerCacheSize('tokens', () => cache.bytes)`.
+   */
+  registerCacheSize(name: string, bytes: () => number): () => void;
+}
+
+const nothing = () => {};
+
+/** Metrics switched off: every call does nothing. */
+export const noMetrics: Metrics = {
+  request: nothing,
+  cache: nothing,
+  upstream: nothing,
+  fillStarted: () => nothing,
+  checksumRefusal: nothing,
+  databaseQuery: nothing,
+  storage: nothing,
+  registerCacheSize: () => nothing,
+};
