@@ -1,6 +1,7 @@
+import { and, desc, eq, gte, like, lt, type SQL } from 'drizzle-orm';
 import type { Database } from './db/open';
 import { auditLog } from './db/schema';
-import { ServiceUnavailable, toAppError } from './errors';
+import { BadRequest, ServiceUnavailable, toAppError } from './errors';
 import type { Logger } from './log';
 
 export interface AuditEntry {
@@ -76,4 +77,63 @@ export class AuditLog {
       clientAddress: entry.clientAddress ?? null,
     });
   }
+}
+
+/** What GET /api/v1/audit may filter on; every field empty means "any". */
+export interface AuditFilter {
+  actor?: string;
+  /** An exact action (`repository.create`) or a family ending in `.*` (`repository.*`). */
+  action?: string;
+  repository?: string;
+  /** Entries at or after this time. */
+  from?: Date;
+  /** Entries before this time. */
+  to?: Date;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: Date;
+  actor: string | null;
+  action: string;
+  repository: string | null;
+  target: string | null;
+  details: Record<string, unknown>;
+  clientAddress: string | null;
+}
+
+export interface AuditPage {
+  entries: AuditRecord[];
+  /** Pass back as `cursor` for the next (older) page; null: this was the last. */
+  nextCursor: string | null;
+}
+
+export const AUDIT_PAGE_DEFAULT = 50;
+export const AUDIT_PAGE_MAX = 500;
+
+/**
+ * Newest first. The cursor is the id of the last entry handed out (ids only grow), so a page is a keyset
+ * query and entries written meanwhile never shift or repeat what the reader has already seen.
+ */
+export async function listAudit(db: Database, filter: AuditFilter, page: { cursor?: string; limit?: number } = {}): Promise<AuditPage> {
+  const limit = Math.min(Math.max(page.limit ?? AUDIT_PAGE_DEFAULT, 1), AUDIT_PAGE_MAX);
+  const conditions: SQL[] = [];
+  if (page.cursor !== undefined) {
+    if (!/^[1-9]\d{0,15}$/.test(page.cursor)) throw new BadRequest('cursor must be the nextCursor of a previous page');
+    conditions.push(lt(auditLog.id, Number(page.cursor)));
+  }
+  if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
+  if (filter.action?.endsWith('.*')) conditions.push(like(auditLog.action, `${filter.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`));
+  else if (filter.action) conditions.push(eq(auditLog.action, filter.action));
+  if (filter.repository) conditions.push(eq(auditLog.repository, filter.repository));
+  if (filter.from) conditions.push(gte(auditLog.at, filter.from));
+  if (filter.to) conditions.push(lt(auditLog.at, filter.to));
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(auditLog.id))
+    .limit(limit + 1);
+  const entries = rows.slice(0, limit);
+  return { entries, nextCursor: rows.length > limit ? String(entries[entries.length - 1].id) : null };
 }

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { type Config, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from './config';
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
+import { auditRoutes } from './http/admin/audit';
 import { apiNotFoundRoutes } from './http/admin/controller';
 import { maintenanceRoutes } from './http/admin/maintenance';
 import { moduleRoutes } from './http/admin/modules';
@@ -157,6 +158,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(moduleRoutes(ctx));
     app = app.use(maintenanceRoutes(ctx));
     app = app.use(tombstoneRoutes(ctx));
+    app = app.use(auditRoutes(ctx));
     app = app.use(apiNotFoundRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
   }

@@ -56,6 +56,7 @@ export function openApiRoutes(ctx: OpenApiDeps, prefix: string) {
             { name: 'tokens', description: 'API tokens for the go command and CI' },
             { name: 'permissions', description: 'Per-repository grants' },
             { name: 'maintenance', description: 'Storage lifecycle: blob collection, cleanup policies, tombstones (administrators only)' },
+            { name: 'audit', description: 'Who did what (administrators only)' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
           components: {

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { AppContext } from '../../context';
 import { assetRoutes } from './assets';
+import { auditUiRoutes } from './routes/audit';
 import { loginRoutes, sessionRoutes } from './routes/auth';
 import { moduleUiRoutes } from './routes/modules';
 import { repositoryUiRoutes } from './routes/repositories';
@@ -25,5 +26,6 @@ export function uiRoutes(ctx: UiDeps, prefix: string) {
     .use(repositoryUiRoutes(ctx, prefix))
     .use(moduleUiRoutes(ctx, prefix))
     .use(tokenUiRoutes(ctx, prefix))
-    .use(userUiRoutes(ctx, prefix));
+    .use(userUiRoutes(ctx, prefix))
+    .use(auditUiRoutes(ctx, prefix));
 }

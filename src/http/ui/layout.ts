@@ -2,7 +2,7 @@ import { ASSET_VERSION } from './assets';
 import { attrs, type Html, html } from './html';
 import { isSignedIn, type UiEnv } from './session';
 
-export type Section = 'repositories' | 'tokens' | 'users' | 'login' | 'error';
+export type Section = 'repositories' | 'tokens' | 'users' | 'audit' | 'login' | 'error';
 
 export function url(ui: Pick<UiEnv, 'prefix'>, path: string): string {
   return ui.prefix + path;
@@ -22,6 +22,7 @@ function nav(ui: UiEnv, section: Section): Html {
       ${item('repositories', '/', 'Repositories')}
       ${item('tokens', '/tokens', 'Tokens')}
       ${ui.principal.isAdmin && item('users', '/users', 'Users')}
+      ${ui.principal.isAdmin && item('audit', '/audit', 'Audit log')}
     </ul>
     <form method="post" action="${url(ui, '/logout')}" class="signout">
       ${csrfField(ui)}
