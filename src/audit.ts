@@ -39,6 +39,11 @@ export class AuditLog {
     this.retryBudgetMs = options.retryBudgetMs ?? 3000;
   }
 
+  /** The audit log, newest first, a page at a time (see listAudit). */
+  list(filter: AuditFilter, page: { cursor?: string; limit?: number } = {}): Promise<AuditPage> {
+    return listAudit(this.db, filter, page);
+  }
+
   async record(entry: AuditEntry): Promise<void> {
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {

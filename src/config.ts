@@ -1,7 +1,5 @@
 import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TrustedProxies } from './http/trusted-proxies';
-import type { LogFormat, LogLevel } from './log';
 
 export interface S3Config {
   bucket: string;
@@ -62,9 +60,9 @@ export interface Config {
   /** Memory budget of the in-memory caches (tokens, users, repositories, grants, …), bytes; 0: no caching. */
   cacheBytes: number;
   /** Lines below this level are not written (`info` includes the access log). */
-  logLevel: LogLevel;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** json or text; empty: text when stdout is a terminal, else json. */
-  logFormat?: LogFormat;
+  logFormat?: 'json' | 'text';
   /** Serve GET /metrics (Prometheus text format). */
   metrics: boolean;
   /** Empty: /metrics is open to whoever reaches it. Set: it needs `Authorization: Bearer <token>`. */
@@ -232,16 +230,20 @@ export function loadConfig(env: Env = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('ORBITREPO_METRICS_TOKEN', 'must be at least 16 characters (a random string, e.g. openssl rand -hex 24)');
   }
-  const trustedProxiesRaw = str(env, 'ORBITREPO_TRUSTED_PROXIES') ?? '';
-  try {
-    TrustedProxies.parse(trustedProxiesRaw);
-  } catch (err) {
-    throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `must be comma-separated IP addresses or CIDR ranges; ${(err as Error).message}`);
-  }
-  const trustedProxies = trustedProxiesRaw
+  const trustedProxies = (str(env, 'ORBITREPO_TRUSTED_PROXIES') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  // The shape only; the addresses themselves are read by http/trusted-proxies.ts when the plugin starts.
+  for (const entry of trustedProxies) {
+    const m = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/.exec(entry);
+    const width = entry.includes(':') ? 128 : 32;
+    if (!m)
+      throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `must be comma-separated IP addresses or CIDR ranges; "${entry}" is neither`);
+    if (m[2] !== undefined && Number(m[2]) > width) {
+      throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `"${entry}": the prefix length must be 0 to ${width}`);
+    }
+  }
 
   return {
     host,

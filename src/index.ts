@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
+import { requestLogContext } from './observability/request-scope';
 import { PortInUse, startServer } from './server';
 
 // The standalone server: the only file with process side effects.
@@ -14,7 +15,7 @@ try {
   throw err;
 }
 
-const log = createLogger({ level: config.logLevel, format: config.logFormat });
+const log = createLogger({ level: config.logLevel, format: config.logFormat, context: requestLogContext });
 let running: Awaited<ReturnType<typeof startServer>>;
 try {
   running = await startServer(config, log);

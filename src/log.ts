@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { currentRequestScope } from './observability/request-scope';
 
 /** Minimal structured logger. Everything passes through redact(): credentials never reach a log line. */
 export type LogFields = Record<string, unknown>;
@@ -56,6 +55,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Empty: stdout. */
   destination?: LogDestination;
+  /** Fields added to every line, asked for at each line (e.g. the request id of the request being served). */
+  context?: () => LogFields;
 }
 
 /** `12:00:00.000 INFO  message key=value …`: for a person at a terminal; machines get JSON. */
@@ -88,11 +89,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      // Every line written while serving a request names it, so a warning can be found beside its access-log line.
-      mixin: () => {
-        const scope = currentRequestScope();
-        return scope ? { requestId: scope.id } : {};
-      },
+      mixin: opts.context ?? (() => ({})),
     },
     destination as pino.DestinationStream,
   );

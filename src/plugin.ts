@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
 import type { Registry } from 'prom-client';
-import { type Config, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from './config';
+import { type Config, ConfigError, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from './config';
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
 import { auditRoutes } from './http/admin/audit';
@@ -16,15 +16,16 @@ import { tombstoneRoutes } from './http/admin/tombstones';
 import { userRoutes } from './http/admin/users';
 import { goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
+import { metricsRoute } from './http/metrics-route';
+import { requestObservation } from './http/observe';
 import { TrustedProxies } from './http/trusted-proxies';
 import { uiRoutes } from './http/ui';
 import { runLifecycle } from './lifecycle/run';
 import { LifecycleSchedule } from './lifecycle/schedule';
 import { createLogger, type Logger } from './log';
-import { requestObservation } from './observability/http-hooks';
 import { noMetrics } from './observability/metrics';
-import { metricsRoute } from './observability/metrics-route';
 import { PrometheusMetrics } from './observability/prometheus';
+import { requestLogContext } from './observability/request-scope';
 import { timedBlobStore } from './observability/timed-storage';
 import type { BlobStore } from './storage/blob-store';
 import { openBlobStore } from './storage/open';
@@ -91,7 +92,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   // storage is not stopped by an unrelated ORBITREPO_* value.
   const needsConfig = !opts.database || !opts.storage;
   const config = opts.config ?? (needsConfig ? loadConfig() : undefined);
-  const log = opts.log ?? createLogger({ level: config?.logLevel, format: config?.logFormat });
+  const log = opts.log ?? createLogger({ level: config?.logLevel, format: config?.logFormat, context: requestLogContext });
   const metricsOn = opts.metrics !== false && config?.metrics !== false;
   const prometheus = metricsOn ? new PrometheusMetrics({ registry: opts.metrics ? opts.metrics.registry : undefined }) : undefined;
   const metrics = prometheus ?? noMetrics;
@@ -134,13 +135,19 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   schedule.start();
 
   const on = (flag: boolean | undefined) => flag !== false;
+  let trustedProxies: TrustedProxies;
+  try {
+    trustedProxies = TrustedProxies.parse((opts.trustedProxies ?? config?.trustedProxies ?? []).join(','));
+  } catch (err) {
+    throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `must be comma-separated IP addresses or CIDR ranges; ${(err as Error).message}`);
+  }
   // Typed loosely: each .use() below adds routes, and the variable holds every stage.
   let app: Elysia<any, any, any, any, any, any, any> = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix }).use(
     requestObservation({
       prefix,
       metrics,
       accessLog: opts.accessLog === false ? undefined : log,
-      trustedProxies: TrustedProxies.parse((opts.trustedProxies ?? config?.trustedProxies ?? []).join(',')),
+      trustedProxies,
       seed: ctx.id,
     }),
   );

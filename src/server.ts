@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Config } from './config';
 import { createLogger, type Logger } from './log';
+import { requestLogContext } from './observability/request-scope';
 import { createOrbitRepos, type OrbitRepos } from './plugin';
 
 /**
@@ -49,7 +50,7 @@ function ensurePortFree(host: string, port: number): void {
 /** The standalone server: the plugin, opened from config, on a bare Elysia app that listens. */
 export async function startServer(
   config: Config,
-  log: Logger = createLogger({ level: config.logLevel, format: config.logFormat }),
+  log: Logger = createLogger({ level: config.logLevel, format: config.logFormat, context: requestLogContext }),
 ): Promise<RunningServer> {
   if (!config.reusePort) ensurePortFree(config.host, config.port);
   const orbit = await createOrbitRepos({ config, log });

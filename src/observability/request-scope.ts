@@ -45,3 +45,9 @@ export function noteCacheOutcome(outcome: CacheOutcome): void {
   const scope = scopes.getStore();
   if (scope) scope.cache = outcome;
 }
+
+/** For the logger (createLogger's `context`): every line written while serving a request names it. */
+export function requestLogContext(): { requestId?: string } {
+  const scope = scopes.getStore();
+  return scope ? { requestId: scope.id } : {};
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
 import { createLogger } from '../../src/log';
+import { requestLogContext } from '../../src/observability/request-scope';
 import { createOrbitRepos } from '../../src/plugin';
 import { ADMIN_AUTH, ADMIN_PASSWORD, basic, startTestApp, type TestApp } from '../support/app';
 import { memoryLog } from '../support/metrics';
@@ -13,7 +14,7 @@ let stub: StubUpstream;
 
 beforeAll(async () => {
   stub = await startStubUpstream();
-  t = await startTestApp({ log: createLogger({ format: 'json', destination: log.destination }) });
+  t = await startTestApp({ log: createLogger({ format: 'json', destination: log.destination, context: requestLogContext }) });
   expect((await t.api('POST', '/repositories', { name: 'go-proxy', type: 'proxy', remoteUrl: stub.url })).status).toBe(201);
 }, 180_000);
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { t } from 'elysia';
-import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, listAudit } from '../../audit';
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from '../../audit';
 import type { AppContext } from '../../context';
 import { BadRequest } from '../../errors';
-import { apiController, SECURED } from './controller';
+import { type ApiControllerDeps, apiController, SECURED } from './controller';
 
 export const AuditEntryModel = t.Object({
   id: t.Integer(),
@@ -43,7 +43,7 @@ function time(name: string, value: string | undefined): Date | undefined {
 }
 
 /** /api/v1/audit: who did what, newest first, for administrators. */
-export function auditRoutes(ctx: AppContext) {
+export function auditRoutes(ctx: ApiControllerDeps & Pick<AppContext, 'audit' | 'permissions'>) {
   return apiController(ctx, 'audit').get(
     '/audit',
     async ({ principal, query }) => {
@@ -51,8 +51,7 @@ export function auditRoutes(ctx: AppContext) {
       if (query.limit !== undefined && !(Number.isInteger(query.limit) && query.limit >= 1 && query.limit <= AUDIT_PAGE_MAX)) {
         throw new BadRequest(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
       }
-      const page = await listAudit(
-        ctx.db,
+      const page = await ctx.audit.list(
         {
           actor: query.actor,
           action: query.action,

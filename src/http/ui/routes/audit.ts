@@ -1,6 +1,6 @@
-import { AUDIT_PAGE_DEFAULT, listAudit } from '../../../audit';
+import { AUDIT_PAGE_DEFAULT } from '../../../audit';
 import type { AppContext } from '../../../context';
-import { page, signedIn, uiController } from '../controller';
+import { page, signedIn, type UiControllerDeps, uiController } from '../controller';
 import { isClientError } from '../forms';
 import { type AuditFilterForm, auditPage } from '../pages/audit';
 
@@ -15,8 +15,10 @@ function day(value: string, plusDay: boolean): Date | undefined {
   return d;
 }
 
+export type AuditUiDeps = UiControllerDeps & Pick<AppContext, 'audit' | 'permissions'>;
+
 /** /audit (administrators only): the audit log with filters, one page at a time. */
-export function auditUiRoutes(ctx: AppContext, prefix: string) {
+export function auditUiRoutes(ctx: AuditUiDeps, prefix: string) {
   return uiController(ctx, prefix, 'audit').get('/audit', async ({ ui, query }) => {
     const me = signedIn(ui);
     ctx.permissions.requireAdmin(me.principal);
@@ -43,8 +45,7 @@ export function auditUiRoutes(ctx: AppContext, prefix: string) {
     }
     if (Object.keys(errors).length) return page(ctx, me, auditPage(me, { entries: [], filter, nextCursor: null, errors }), 400);
     try {
-      const result = await listAudit(
-        ctx.db,
+      const result = await ctx.audit.list(
         { actor: filter.actor || undefined, action: filter.action || undefined, repository: filter.repository || undefined, from, to },
         { cursor: q.cursor || undefined, limit: AUDIT_PAGE_DEFAULT },
       );

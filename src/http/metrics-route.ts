@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Elysia } from 'elysia';
-import type { PrometheusMetrics } from './prometheus';
+import type { PrometheusMetrics } from '../observability/prometheus';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 

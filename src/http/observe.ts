@@ -1,10 +1,10 @@
 import { Elysia } from 'elysia';
-import type { TrustedProxies } from '../http/trusted-proxies';
 import type { Logger } from '../log';
-import type { Metrics } from './metrics';
-import { requestIdFrom } from './request-id';
-import { enterRequestScope, type RequestScope, scopeOf } from './request-scope';
-import { classifyPath } from './route-kind';
+import type { Metrics } from '../observability/metrics';
+import { requestIdFrom } from '../observability/request-id';
+import { enterRequestScope, type RequestScope, scopeOf } from '../observability/request-scope';
+import { classifyPath } from '../observability/route-kind';
+import type { TrustedProxies } from './trusted-proxies';
 
 export interface RequestObservation {
   /** The plugin's mount prefix: requests outside it belong to the host app and are left alone. */
