@@ -5,6 +5,7 @@ import type { AppContext } from '../context';
 import type { RepositoryRow } from '../db/schema';
 import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
+import { GroupRepository } from '../repos/group';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type FileRange, type GoFile, type GoRepository } from '../repos/repository';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
 
@@ -81,10 +82,13 @@ function protocolPath(request: Request, repo: string): string {
   return pathname.slice(at + marker.length);
 }
 
-/** Cache-Control for a repository's answers: list/@latest short, version files immutable unless replaceable. */
-function cachePolicy(row: RepositoryRow): { metadata: string; version: string; scoped(cache: string): string } {
+/**
+ * Cache-Control for a repository's answers: list/@latest short, version files immutable unless replaceable.
+ * `everyoneMayRead`: anonymous read on the repository and, for a group, on every member an answer could come from.
+ */
+function cachePolicy(row: RepositoryRow, everyoneMayRead: boolean): { metadata: string; version: string; scoped(cache: string): string } {
   // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
-  const scoped = (cache: string) => (row.anonymousRead ? cache : cache.replace(/^public\b/, 'private'));
+  const scoped = (cache: string) => (everyoneMayRead ? cache : cache.replace(/^public\b/, 'private'));
   // A hosted repository with write policy "allow" may replace a version: no client may keep it forever.
   const replaceable = row.type === 'hosted' && row.writePolicy === 'allow';
   return { metadata: scoped(CACHE_SHORT), version: scoped(replaceable ? CACHE_SHORT : CACHE_IMMUTABLE), scoped };
@@ -103,6 +107,17 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
   }
 }
 
+/**
+ * Group reads are member reads: a group answers with a member's modules only if the caller may read that
+ * member. True when every answer may be kept by a shared cache (anonymous read on the repository and,
+ * for a group, on every repository an answer could come from).
+ */
+async function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): Promise<boolean> {
+  if (!(repo instanceof GroupRepository)) return repo.row.anonymousRead;
+  repo.readingAs((member) => ctx.permissions.authorize(principal, member, 'read'));
+  return repo.row.anonymousRead && (await repo.everyMemberAnonymousRead());
+}
+
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
 export function goRoutes(ctx: GoRoutesDeps) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
@@ -116,7 +131,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
       const repo = await openVisible(ctx, repoName, principal);
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
       await ctx.permissions.authorize(principal, repo.row, 'read');
-      const cache = cachePolicy(repo.row);
+      const cache = cachePolicy(repo.row, await readAsCaller(ctx, repo, principal));
       const rest = protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {

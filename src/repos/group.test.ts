@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { type FakeModules, FakeRepository, fakeRow } from '../../test/support/fake-repository';
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, GroupTooDeep, NotFound, UpstreamTimeout } from '../errors';
+import { AppError, BadUpstream, Forbidden, GroupTooDeep, NotFound, Unauthorized, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
 import type { RepoDeps } from './deps';
 import { GroupRepository, MAX_GROUP_DEPTH } from './group';
@@ -289,5 +289,31 @@ describe('GroupRepository writes and the checksum database', () => {
     );
     expect(err.status).toBe(502);
     expect(err.message).toBe('member "p" failed: upstream answered 500');
+  });
+});
+
+describe('GroupRepository read on behalf of a caller', () => {
+  const refuseB = async (row: RepositoryRow) => {
+    if (row.name === 'b') throw new Forbidden('user "u" may not read repository "b"');
+  };
+
+  test('a member the caller may not read is never asked, and its versions stay out of lists', async () => {
+    const a = member('a', { [M]: { 'v1.0.0': {} } });
+    const b = member('b', { [M]: { 'v2.0.0': {} } });
+    const g = (world({ g: ['a', 'b'] }, [a, b]).group('g') as GroupRepository).readingAs(refuseB);
+    expect(await g.list(M)).toEqual(['v1.0.0']);
+    expect(JSON.parse(await g.latest(M)).Version).toBe('v1.0.0');
+    expect(b.calls).toEqual([]);
+  });
+
+  test('what no readable member has is the denial, never NotFound, so a private path does not fall through', async () => {
+    const g = (world({ g: ['a', 'b'] }, [member('a'), member('b')]).group('g') as GroupRepository).readingAs(refuseB);
+    const err = await caught(g.zip(M, 'v2.0.0'));
+    expect(err).toBeInstanceOf(Forbidden);
+    expect(err.message).toBe(`${M}@v2.0.0 not found in the members of group "g" you may read; you may not read b`);
+    const anonymous = (world({ g: ['a', 'b'] }, [member('a'), member('b')]).group('g') as GroupRepository).readingAs(async (row) => {
+      if (row.name === 'b') throw new Unauthorized('repository "b" needs credentials');
+    });
+    expect(await caught(anonymous.list(M))).toBeInstanceOf(Unauthorized);
   });
 });

@@ -1,8 +1,19 @@
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, GroupTooDeep, NotFound, ServiceUnavailable, toAppError, UpstreamTimeout } from '../errors';
+import {
+  AppError,
+  BadUpstream,
+  Forbidden,
+  GroupTooDeep,
+  NotFound,
+  ServiceUnavailable,
+  toAppError,
+  Unauthorized,
+  UpstreamTimeout,
+} from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { listVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
+import { EVERY_MEMBER, type MayReadMember } from './member-access';
 import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer } from './repository';
 
 /**
@@ -15,6 +26,16 @@ export const MAX_GROUP_DEPTH = 8;
 interface Failure {
   member: string;
   error: AppError;
+}
+
+/** A member the caller may not read: skipped as if absent, but remembered so that the group never answers 404 for it. */
+interface Denial {
+  member: string;
+  error: Unauthorized | Forbidden;
+}
+
+function isDenial(err: unknown): err is Unauthorized | Forbidden {
+  return err instanceof Unauthorized || err instanceof Forbidden;
 }
 
 /** A member's @latest answer, kept whole so the chosen member's .info text is returned unchanged. */
@@ -66,7 +87,12 @@ function parseLatest(text: string): LatestAnswer {
  *   resolve `@latest` or a version query to something else for as long as the outage lasts, silently
  *   and differently from before. Builds pinned by go.mod do not need list or @latest, so they go on.
  *
- * Members are read on the group's behalf: the caller was authorised against the group only.
+ * Group reads are member reads: a member's content reaches only callers who may read that member
+ * (readingAs; nested groups pass the question down). A member the caller may not read is skipped as if
+ * absent, yet when no readable member has the path the answer is 401 (anonymous) or 403 (known caller),
+ * never 404: the unreadable member may hold it, and a 404 would send the go command on to the next
+ * GOPROXY entry with a private module path. The answer is the same whether or not that member holds
+ * the path, so it tells an outsider nothing about what is stored there.
  * Members are built per call from the current rows, so admin changes apply to the next request.
  */
 export class GroupRepository implements GoRepository, ModuleReader, ChecksumRelay {
@@ -74,6 +100,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   readonly checksums: ChecksumRelay = this;
   /** Names of the groups this one is being read through, outermost first; empty when asked directly. */
   private chain: string[] = [];
+  private mayRead: MayReadMember = EVERY_MEMBER;
 
   constructor(
     readonly row: RepositoryRow,
@@ -86,19 +113,48 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     return this;
   }
 
+  /** Reads on behalf of a caller: members it may not read are skipped (see the class comment). */
+  readingAs(mayRead: MayReadMember): this {
+    this.mayRead = mayRead;
+    return this;
+  }
+
+  /** True when every repository an answer could come from reads anonymously: only then may a shared cache keep it. */
+  async everyMemberAnonymousRead(): Promise<boolean> {
+    return (await this.leaves()).every((r) => r.anonymousRead);
+  }
+
   private ownChain(): string[] {
     const chain = [...this.chain, this.row.name];
     if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain, MAX_GROUP_DEPTH);
     return chain;
   }
 
-  private async members(): Promise<GoRepository[]> {
+  /** The members the caller may read, in order, and the ones it may not. */
+  private async members(): Promise<{ readable: GoRepository[]; denied: Denial[] }> {
     const chain = this.ownChain();
     const rows = await this.deps.repositories.memberRows(this.row.id);
-    return rows.map((r) => {
+    const verdicts = await Promise.all(
+      rows.map((r) =>
+        this.mayRead(r).then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      ),
+    );
+    const readable: GoRepository[] = [];
+    const denied: Denial[] = [];
+    for (const [i, r] of rows.entries()) {
+      const err = verdicts[i];
+      if (isDenial(err)) {
+        denied.push({ member: r.name, error: err });
+        continue;
+      }
+      if (err) throw err;
       const member = this.deps.instantiate(r);
-      return member instanceof GroupRepository ? member.nestedIn(chain) : member;
-    });
+      readable.push(member instanceof GroupRepository ? member.nestedIn(chain).readingAs(this.mayRead) : member);
+    }
+    return { readable, denied };
   }
 
   /** Non-group repositories reachable through the members, depth-first in member order, each once. */
@@ -125,6 +181,25 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     return { member: member.row.name, error: toAppError(err) };
   }
 
+  /**
+   * Nothing readable had it, but some members were not readable: 401 when any of them would open with
+   * credentials (the go command then asks its credential helpers), else 403.
+   */
+  private denial(what: string, denied: Denial[]): AppError {
+    const names = denied.map((d) => d.member).join(', ');
+    if (denied.some((d) => d.error instanceof Unauthorized)) {
+      return new Unauthorized(`${what}: group "${this.row.name}" needs credentials to look in member(s) ${names}`);
+    }
+    return new Forbidden(`${what} not found in the members of group "${this.row.name}" you may read; you may not read ${names}`);
+  }
+
+  /** What no member answered: an outage first, then members the caller may not read, then not found. */
+  private unanswered(what: string, members: GoRepository[], failures: Failure[], denied: Denial[]): AppError {
+    if (failures.length) return memberFailure(failures);
+    if (denied.length) return this.denial(what, denied);
+    return this.notFound(what, members);
+  }
+
   private notFound(what: string, members: GoRepository[]): NotFound {
     if (members.length === 0) return new NotFound(`${what} not found: group "${this.row.name}" has no members`);
     return new NotFound(`${what} not found in any member of group "${this.row.name}" (${members.map((m) => m.row.name).join(', ')})`);
@@ -132,21 +207,23 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
 
   /** The first member's answer, in order, skipping members that lack it or fail. */
   private async first<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T> {
-    const members = await this.members();
+    const { readable: members, denied } = await this.members();
     const failures: Failure[] = [];
     for (const member of members) {
       try {
         return await read(member);
       } catch (err) {
-        if (!isAbsent(err)) failures.push(this.failure(member, err));
+        // A nested group that found nothing readable for this caller said 401/403: that is a denial too.
+        if (isDenial(err)) denied.push({ member: member.row.name, error: err });
+        else if (!isAbsent(err)) failures.push(this.failure(member, err));
       }
     }
-    throw failures.length ? memberFailure(failures) : this.notFound(what, members);
+    throw this.unanswered(what, members, failures, denied);
   }
 
   /** Every member's answer, asked concurrently, in member order; any failure fails the whole. */
   private async all<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T[]> {
-    const members = await this.members();
+    const { readable: members, denied } = await this.members();
     const outcomes = await Promise.all(
       members.map((member) =>
         read(member).then(
@@ -159,10 +236,11 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     const failures: Failure[] = [];
     for (const o of outcomes) {
       if (o.ok) answers.push(o.value);
+      else if (isDenial(o.err)) denied.push({ member: o.member.row.name, error: o.err });
       else if (!isAbsent(o.err)) failures.push(this.failure(o.member, o.err));
     }
-    if (failures.length) throw memberFailure(failures);
-    if (answers.length === 0) throw this.notFound(what, members);
+    // Members the caller may not read do not fail a merge: the caller sees what it may read.
+    if (failures.length || answers.length === 0) throw this.unanswered(what, members, failures, denied);
     return answers;
   }
 

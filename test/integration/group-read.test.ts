@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { repositoryPermissions } from '../../src/db/schema';
 import { BadUpstream, UpstreamTimeout } from '../../src/errors';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
@@ -144,18 +143,97 @@ describe.each(testDatabaseKinds())('group repositories over HTTP on %s', (dbKind
     expect((await get('/go/go-hosted-only/sumdb/sum.example/supported')).status).toBe(404);
   });
 
-  test('read on the group is enough: members are read on its behalf, whatever their own permissions', async () => {
-    serve('go-internal', { [M]: { 'v1.0.0': {} } });
-    serve('go-proxy', {}, 'proxy');
-    const reader = await t.ctx.users.create({ username: 'group-reader', password: 'reader-pw-1' });
-    const group = await t.ctx.repositories.rowByName('go-all');
-    await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: group.id, userId: reader.id, role: 'read' });
-    await t.ctx.users.create({ username: 'stranger', password: 'stranger-pw-1' });
+  describe('group reads are member reads', () => {
+    const S = 'corp.example/secret';
+    const users = {
+      both: basic('both-reader', 'both-pw-1'),
+      groupOnly: basic('group-only', 'group-only-pw-1'),
+    };
+    beforeAll(async () => {
+      for (const body of [
+        { name: 'm-pub', type: 'hosted', anonymousRead: true },
+        { name: 'm-secret', type: 'hosted' },
+        { name: 'm-mixed', type: 'group', members: ['m-pub', 'm-secret'], anonymousRead: true },
+        { name: 'm-public-only', type: 'group', members: ['m-pub'], anonymousRead: true },
+      ]) {
+        expect((await t.api('POST', '/repositories', body)).status).toBe(201);
+      }
+      for (const [user, repos] of [
+        ['both-reader', ['m-mixed', 'm-secret']],
+        ['group-only', ['m-mixed']],
+      ] as const) {
+        const password = user === 'both-reader' ? 'both-pw-1' : 'group-only-pw-1';
+        expect((await t.api('POST', '/users', { username: user, password })).status).toBe(201);
+        for (const repo of repos)
+          expect((await t.api('PUT', `/repositories/${repo}/permissions/${user}`, { role: 'read' })).status).toBe(200);
+      }
+    }, HANG_LIMIT_MS);
+    const members = () => {
+      serve('m-pub', { [M]: { 'v1.0.0': {} } });
+      serve('m-secret', { [M]: { 'v1.1.0': {} }, [S]: { 'v0.1.0': {} } });
+    };
 
-    expect((await get(`/go/go-internal/${M}/@v/v1.0.0.info`, basic('group-reader', 'reader-pw-1'))).status).toBe(403);
-    expect((await get(`/go/go-all/${M}/@v/v1.0.0.info`, basic('group-reader', 'reader-pw-1'))).status).toBe(200);
-    expect((await get(`/go/go-all/${M}/@v/v1.0.0.info`, basic('stranger', 'stranger-pw-1'))).status).toBe(403);
-    expect((await get(`/go/go-all/${M}/@v/v1.0.0.info`, null)).status).toBe(401);
+    test.each([
+      ['an administrator', ADMIN_AUTH],
+      ['a user with read on the group and on the private member', users.both],
+    ])('%s reads every member through the group, and the answers are private to shared caches', async (_, auth) => {
+      members();
+      const list = await get(`/go/m-mixed/${M}/@v/list`, auth);
+      expect(await list.text()).toBe('v1.0.0\nv1.1.0\n');
+      expect(list.headers.get('cache-control')).toBe('private, max-age=60');
+      const zip = await get(`/go/m-mixed/${S}/@v/v0.1.0.zip`, auth);
+      expect(zip.status).toBe(200);
+      expect(zip.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+      expect((await (await get(`/go/m-mixed/${M}/@latest`, auth)).json()).Version).toBe('v1.1.0');
+    });
+
+    test('a user with read on the group only sees the members it may read, and is refused (403, never 404) what only the others could hold', async () => {
+      members();
+      const auth = users.groupOnly;
+      expect((await get(`/go/m-secret/${S}/@v/list`, auth)).status).toBe(403);
+      expect(await (await get(`/go/m-mixed/${M}/@v/list`, auth)).text()).toBe('v1.0.0\n');
+      expect((await (await get(`/go/m-mixed/${M}/@latest`, auth)).json()).Version).toBe('v1.0.0');
+      expect((await get(`/go/m-mixed/${M}/@v/v1.0.0.zip`, auth)).status).toBe(200);
+      for (const path of [`${S}/@v/list`, `${S}/@latest`, `${S}/@v/v0.1.0.info`, `${S}/@v/v0.1.0.zip`, `${M}/@v/v1.1.0.mod`]) {
+        const res = await get(`/go/m-mixed/${path}`, auth);
+        expect(res.status).toBe(403);
+        expect(await res.text()).toContain('you may not read m-secret');
+      }
+      // The same answer for a path nobody has: the refusal tells nothing of what m-secret stores.
+      expect((await get('/go/m-mixed/corp.example/none/@v/list', auth)).status).toBe(403);
+    });
+
+    test('an anonymous caller of an anonymous-read group gets only anonymous-read members, and 401 (so it sends credentials) for the rest', async () => {
+      members();
+      expect(await (await get(`/go/m-mixed/${M}/@v/list`, null)).text()).toBe('v1.0.0\n');
+      const zip = await get(`/go/m-mixed/${M}/@v/v1.0.0.zip`, null);
+      expect(zip.status).toBe(200);
+      // m-secret could have answered for someone else: a shared cache must not keep the group's answers.
+      expect(zip.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+      for (const path of [`${S}/@v/list`, `${S}/@latest`, `${S}/@v/v0.1.0.zip`, `${M}/@v/v1.1.0.zip`]) {
+        const res = await get(`/go/m-mixed/${path}`, null);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toContain('Basic');
+        expect(await res.text()).toContain('needs credentials to look in member(s) m-secret');
+      }
+    });
+
+    test('a group whose members all read anonymously answers anonymous callers as public, and a missing path is a plain 404', async () => {
+      members();
+      const zip = await get(`/go/m-public-only/${M}/@v/v1.0.0.zip`, null);
+      expect(zip.status).toBe(200);
+      expect(zip.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await get(`/go/m-public-only/${S}/@v/list`, null)).status).toBe(404);
+    });
+
+    test('a nested group applies the same rule to its own members', async () => {
+      members();
+      expect((await t.api('POST', '/repositories', { name: 'm-outer', type: 'group', members: ['m-mixed'] })).status).toBe(201);
+      expect((await t.api('PUT', '/repositories/m-outer/permissions/group-only', { role: 'read' })).status).toBe(200);
+      expect(await (await get(`/go/m-outer/${M}/@v/list`, users.groupOnly)).text()).toBe('v1.0.0\n');
+      expect((await get(`/go/m-outer/${S}/@v/v0.1.0.zip`, users.groupOnly)).status).toBe(403);
+      expect((await get(`/go/m-outer/${S}/@v/v0.1.0.zip`, ADMIN_AUTH)).status).toBe(200);
+    });
   });
 
   test('nested groups are read through, and a change inside the inner group shows in the outer one at once', async () => {

@@ -1,0 +1,11 @@
+import type { RepositoryRow } from '../db/schema';
+
+/**
+ * Whether the caller may read one member of a group: resolves when it may, rejects with Unauthorized
+ * (an anonymous caller) or Forbidden (a known one) when it may not. The HTTP layer builds it from the
+ * request's principal and the permission service, so a group asks this one question and knows no principal.
+ */
+export type MayReadMember = (row: RepositoryRow) => Promise<void>;
+
+/** Reads on the server's own behalf (tests, internal tools): every member is readable. */
+export const EVERY_MEMBER: MayReadMember = async () => {};
