@@ -37,10 +37,10 @@ describe.skipIf(!goAvailable()).each(testDatabaseKinds())('the go command throug
     stub = await startStubUpstream();
     t = await startTestApp({ db: dbKind });
     for (const body of [
-      { name: 'go-internal', type: 'hosted' },
+      // Anonymous read throughout: the go command refuses to send credentials over plain http, and a group
+      // serves an anonymous caller only the members that read anonymously (group reads are member reads).
+      { name: 'go-internal', type: 'hosted', anonymousRead: true },
       { name: 'go-proxy', type: 'proxy', remoteUrl: stub.url },
-      // Anonymous read on the group only: the go command refuses to send credentials over plain http.
-      // The hosted member stays private and is still read, on the group's behalf.
       { name: 'go-all', type: 'group', members: ['go-internal', 'go-proxy'], anonymousRead: true },
     ]) {
       expect((await t.api('POST', '/repositories', body)).status).toBe(201);

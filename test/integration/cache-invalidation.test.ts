@@ -142,7 +142,7 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
   });
 
   test("a group's members changed in A are the members B answers with", async () => {
-    const list = async () => (await b.request(`/go/all/${MOD}/@v/list`)).text();
+    const list = async () => (await b.request(`/go/all/${MOD}/@v/list`, { auth: ADMIN_AUTH })).text();
     expect(await list()).toBe('v1.0.0\n');
     expect((await a.api('PATCH', '/repositories/all', { members: ['other'] })).status).toBe(200);
     const deadline = Date.now() + 5_000;
