@@ -11,7 +11,10 @@ import {
   isPrerelease,
   isPseudoVersion,
   isValidVersion,
+  latestFromList,
   listVersions,
+  parseVersionList,
+  passThroughVersions,
   pseudoVersionBase,
   pseudoVersionTime,
   selectLatest,
@@ -253,5 +256,49 @@ describe('selectLatest', () => {
   test('nothing to choose from gives undefined', () => {
     expect(selectLatest([])).toBeUndefined();
     expect(selectLatest([{ version: 'junk' }])).toBeUndefined();
+  });
+});
+
+describe('passThroughVersions', () => {
+  test('keeps every canonical version, pseudo-versions included, deduplicated and ascending', () => {
+    const got = passThroughVersions([
+      'v0.0.0-20191109021931-daa7c04131f5',
+      'v1.0.0',
+      'v0.0.0-20190717161051-705d9623b7c1',
+      'v1.0.0',
+      'master',
+      'v1.2',
+      '',
+    ]);
+    expect(got).toEqual(['v0.0.0-20190717161051-705d9623b7c1', 'v0.0.0-20191109021931-daa7c04131f5', 'v1.0.0']);
+  });
+});
+
+describe('parseVersionList', () => {
+  test('reads a version per line and the time after it when there is one', () => {
+    const got = parseVersionList('v1.0.0\n\nv0.0.0-20200101000000-aaaaaaaaaaaa 2021-01-01T00:00:00Z\nv1.1.0 not-a-time\n');
+    expect(got).toEqual([
+      { version: 'v1.0.0' },
+      { version: 'v0.0.0-20200101000000-aaaaaaaaaaaa', time: '2021-01-01T00:00:00Z' },
+      { version: 'v1.1.0' },
+    ]);
+  });
+});
+
+describe('latestFromList', () => {
+  const old = 'v0.0.0-20190410203021-a8df7a6c0ce8';
+  const recent = 'v0.0.0-20240903120638-7835f813f4da';
+  test.each([
+    ['a release wins over everything', [old, 'v0.1.0-rc.1', 'v0.1.0', recent], 'v0.1.0'],
+    ['a prerelease wins over pseudo-versions', [recent, 'v0.1.0-rc.1', old], 'v0.1.0-rc.1'],
+    ['an untagged module gets its newest pseudo-version by time', [recent, old], recent],
+    ['a pseudo-version with an impossible date is skipped', ['v0.0.0-20241399000000-aaaaaaaaaaaa', old], old],
+    ['nothing usable gives undefined', ['master', 'v0.0.0-20241399000000-aaaaaaaaaaaa'], undefined],
+  ])('%s', (_name, vs, want) => {
+    expect(latestFromList(vs.map((version) => ({ version })))).toBe(want);
+  });
+
+  test('a time the upstream lists orders pseudo-versions ahead of the time they encode', () => {
+    expect(latestFromList([{ version: recent }, { version: old, time: '2025-01-01T00:00:00Z' }])).toBe(old);
   });
 });

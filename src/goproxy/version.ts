@@ -257,6 +257,46 @@ export function listVersions(vs: Iterable<string>): string[] {
   return sortVersions(keep);
 }
 
+/**
+ * The @v/list a proxy passes on: every canonical version its upstream listed, pseudo-versions
+ * included (an untagged module lists nothing else; the go command drops them itself where it
+ * must), deduplicated and ascending. Only what is no version at all is left out.
+ */
+export function passThroughVersions(vs: Iterable<string>): string[] {
+  const keep = new Set<string>();
+  for (const v of vs) if (isCanonicalVersion(v)) keep.add(v);
+  return sortVersions(keep);
+}
+
+/** The lines of an upstream @v/list: a version, then optionally its time (RFC 3339), as the go command reads them. */
+export function parseVersionList(text: string): LatestCandidate[] {
+  const out: LatestCandidate[] = [];
+  for (const line of text.split('\n')) {
+    const [version, time] = line.trim().split(/\s+/);
+    if (!version) continue;
+    out.push(time !== undefined && !Number.isNaN(new Date(time).getTime()) ? { version, time } : { version });
+  }
+  return out;
+}
+
+/**
+ * @latest derived from a @v/list when the upstream has no @latest (a static or mirrored
+ * GOPROXY answers 404/410): the rules of selectLatest, skipping pseudo-versions whose time
+ * cannot be read (the go command skips them too). The version, or undefined.
+ */
+export function latestFromList(candidates: Iterable<LatestCandidate>): string | undefined {
+  const usable = [...candidates].filter((c) => {
+    if (!isCanonicalVersion(c.version) || !isPseudoVersion(c.version) || c.time !== undefined) return true;
+    try {
+      pseudoVersionTime(c.version);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return selectLatest(usable)?.version;
+}
+
 export interface LatestCandidate {
   version: string;
   time?: string | Date;

@@ -120,9 +120,9 @@ describe('GroupRepository list', () => {
     expect(await g.list(M)).toEqual(['v1.0.0', 'v2.0.0']);
   });
 
-  test('a module known to a member only by pseudo-versions lists as empty, not as not found', async () => {
-    const g = world({ g: ['a', 'b'] }, [member('a', { [M]: { [PSEUDO_OLD]: {} } }), member('b')]).group('g');
-    expect(await g.list(M)).toEqual([]);
+  test('a module a proxy member knows only by pseudo-versions lists them, as an untagged module upstream does', async () => {
+    const g = world({ g: ['a', 'b'] }, [member('a', { [M]: { [PSEUDO_OLD]: {} } }, 'proxy'), member('b')]).group('g');
+    expect(await g.list(M)).toEqual([PSEUDO_OLD]);
     expect(await caught(g.list('example.com/other'))).toBeInstanceOf(NotFound);
   });
 

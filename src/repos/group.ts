@@ -11,7 +11,7 @@ import {
   UpstreamTimeout,
 } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
-import { listVersions, selectLatest } from '../goproxy/version';
+import { passThroughVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
 import { EVERY_MEMBER, type MayReadMember } from './member-access';
 import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer } from './repository';
@@ -246,7 +246,8 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
 
   async list(module: string): Promise<string[]> {
     const lists = await this.all(module, (m) => m.reader.list(module));
-    return listVersions(lists.flat());
+    // Members' lists as they give them: a proxy member's pseudo-versions are what an untagged module has.
+    return passThroughVersions(lists.flat());
   }
 
   async latest(module: string): Promise<string> {

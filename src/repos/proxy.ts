@@ -6,7 +6,16 @@ import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { goPaths } from '../goproxy/request-path';
-import { isCanonicalVersion, isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
+import {
+  isCanonicalVersion,
+  isPseudoVersion,
+  type LatestCandidate,
+  latestFromList,
+  parseVersionList,
+  passThroughVersions,
+  pseudoVersionTime,
+  selectLatest,
+} from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
 import type { CacheOutcome, Metrics } from '../observability/metrics';
 import { noteCacheOutcome } from '../observability/request-scope';
@@ -90,22 +99,22 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
   }
 
   async list(module: string): Promise<string[]> {
+    return passThroughVersions((await this.listed(module)).map((c) => c.version));
+  }
+
+  /** The upstream's @v/list lines (version and any time), else, the upstream down, the versions cached here. */
+  private async listed(module: string): Promise<LatestCandidate[]> {
     try {
       const got = await this.cache.answer(`list:${module}`, this.policy, (signal) =>
         this.upstream.bytes(goPaths.list(module), signal, MAX_LIST_BYTES),
       );
-      return listVersions(
-        decode(got.body)
-          .split('\n')
-          .map((l) => l.trim().split(/\s+/)[0])
-          .filter(Boolean),
-      );
+      return parseVersionList(decode(got.body));
     } catch (err) {
       // Never listed before and the upstream is down: the versions cached here are better than nothing.
       const cached = isUpstreamFailure(err) ? await listVersionTimes(this.deps.db, this.row.id, module) : [];
       if (cached.length === 0) throw err;
       this.deps.log.warn('upstream failed; listing the versions cached here', { repository: this.row.name, module, err });
-      return listVersions(cached.map((v) => v.version));
+      return cached.map((v) => ({ version: v.version }));
     }
   }
 
@@ -118,6 +127,13 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       });
       return decode(got.body);
     } catch (err) {
+      // An upstream without @latest (static or mirrored GOPROXY, 404/410): the go command then picks from
+      // the list itself (release, prerelease, newest pseudo-version), and so must we, or untagged modules never resolve.
+      if (err instanceof NotFound) {
+        const version = latestFromList(await this.listed(module));
+        if (!version) throw err;
+        return this.info(module, version);
+      }
       const best = isUpstreamFailure(err) ? selectLatest(await listVersionTimes(this.deps.db, this.row.id, module)) : undefined;
       if (!best) throw err;
       this.deps.log.warn('upstream failed; answering @latest from the versions cached here', { repository: this.row.name, module, err });

@@ -198,4 +198,29 @@ describe.skipIf('skip' in live)('live: the go command through a proxy of the rea
     expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/lookup/`))).toBe(true);
     expect(keys.some((k) => k.startsWith(`sumdb:${sumdbName}/tile/`))).toBe(true);
   }, 300_000);
+
+  // Modules with no tag at all: the upstream lists only pseudo-versions and may have no @latest.
+  const UNTAGGED = ['golang.org/x/xerrors', 'github.com/google/shlex'];
+  const listModules = async (goproxy: string) => {
+    const e = await makeGoEnv({ goproxy, gosumdb: sumdbName, goflags: '-modcacherw' });
+    envs.push(e);
+    const out: string[] = [];
+    for (const m of UNTAGGED) {
+      for (const args of [
+        ['list', '-m', `${m}@latest`],
+        ['list', '-m', '-versions', m],
+      ]) {
+        const r = await runGo(args, { env: e.env, cwd: e.work, timeoutMs: 120_000 });
+        out.push(`${args.join(' ')} -> ${r.code}: ${r.code === 0 ? r.stdout.trim() : r.stderr.trim()}`);
+      }
+    }
+    return out;
+  };
+
+  test('live: untagged modules resolve through the proxy as they do direct (go list -m M@latest and -versions)', async () => {
+    const direct = await listModules(upstreamUrl);
+    const through = await listModules(`${proxy.url}/go/go-proxy/`);
+    expect(direct.every((l) => / -> 0: /.test(l))).toBe(true);
+    expect(through).toEqual(direct);
+  }, 300_000);
 });

@@ -123,6 +123,49 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
     expect((await text(m.latest)).status).toBe(200);
   });
 
+  describe('an upstream without @latest', () => {
+    const older = 'v0.0.0-20190410203021-a8df7a6c0ce8';
+    const newer = 'v0.0.0-20240903120638-7835f813f4da';
+
+    test.each([404, 410])(
+      'answering @latest with %i, an untagged module resolves to its newest pseudo-version and lists its pseudo-versions',
+      async (status) => {
+        const module = `example.com/meta/untagged${status}`;
+        stub.addModule(module, newer, { time: '2024-09-03T12:06:38Z' });
+        stub.addModule(module, older, { time: '2019-04-10T20:30:21Z' });
+        const p = stub.paths(module);
+        stub.setFile(p.list, `${newer}\n${older}\n`, 'text/plain; charset=utf-8');
+        stub.fault(p.latest, { kind: 'status', status });
+        expect(await text(`/go/go-proxy/${module}/@v/list`)).toMatchObject({ status: 200, body: `${older}\n${newer}\n` });
+        const latest = await text(`/go/go-proxy/${module}/@latest`);
+        expect(latest.status).toBe(200);
+        expect(JSON.parse(latest.body)).toEqual({ Version: newer, Time: '2024-09-03T12:06:38Z' });
+        expect(stub.count(stub.paths(module, newer).info)).toBe(1);
+      },
+    );
+
+    test('a tagged module resolves to its highest release, not a newer pseudo-version', async () => {
+      const module = 'example.com/meta/tagged-no-latest';
+      stub.addModule(module, 'v1.0.0');
+      stub.addModule(module, 'v1.1.0-rc.1');
+      stub.addModule(module, newer);
+      const p = stub.paths(module);
+      stub.setFile(p.list, `v1.1.0-rc.1\n${newer}\nv1.0.0\n`, 'text/plain; charset=utf-8');
+      stub.fault(p.latest, { kind: 'status', status: 404 });
+      expect(JSON.parse((await text(`/go/go-proxy/${module}/@latest`)).body).Version).toBe('v1.0.0');
+    });
+
+    test('with an empty list as well, @latest stays a 404', async () => {
+      const module = 'example.com/meta/empty-no-latest';
+      const p = stub.paths(module);
+      stub.setFile(p.list, '', 'text/plain; charset=utf-8');
+      stub.fault(p.latest, { kind: 'status', status: 404 });
+      const res = await text(`/go/go-proxy/${module}/@latest`);
+      expect(res.status).toBe(404);
+      expect(res.body).toStartWith(`upstream ${stub.url}/${p.latest} answered 404`);
+    });
+  });
+
   test('concurrent list requests for one module make one upstream request', async () => {
     const m = fresh();
     stub.fault(m.p.list, { kind: 'slow', chunkBytes: 4, delayMs: 20 });

@@ -1,6 +1,6 @@
 import type { RepositoryRow, RepositoryType } from '../../src/db/schema';
 import { type AppError, NotFound } from '../../src/errors';
-import { listVersions, selectLatest } from '../../src/goproxy/version';
+import { listVersions, passThroughVersions, selectLatest } from '../../src/goproxy/version';
 import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer, VersionRemover } from '../../src/repos/repository';
 
 /** One version a fake member serves: its time and the bytes of its .mod and .zip. */
@@ -91,7 +91,9 @@ export class FakeRepository implements GoRepository, ModuleReader, VersionRemove
 
   async list(module: string): Promise<string[]> {
     await this.enter(`list ${module}`);
-    return listVersions(Object.keys(this.versions(module)));
+    // As the real ones: a proxy passes its upstream's pseudo-versions on, a hosted repository lists tags only.
+    const versions = Object.keys(this.versions(module));
+    return this.row.type === 'proxy' ? passThroughVersions(versions) : listVersions(versions);
   }
 
   async latest(module: string): Promise<string> {
