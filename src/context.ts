@@ -16,6 +16,7 @@ import type { Logger } from './log';
 import { type Metrics, noMetrics } from './observability/metrics';
 import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
+import { DownloadRecorder } from './repos/download-stats';
 import { ModuleService } from './repos/module-service';
 import { RepositoryRegistry } from './repos/registry';
 import type { RepositoryService } from './repos/repository-service';
@@ -67,6 +68,8 @@ export interface AppContext {
   /** What repositories store, for the admin API and the UI alike. */
   modules: ModuleService;
   tombstones: TombstoneService;
+  /** Zip download counts, written every few seconds; close() writes the rest. */
+  downloads: DownloadRecorder;
   /** Stops what runs in the background (the coalescer's LISTEN and fills); the database and storage are the caller's. */
   close(): Promise<void>;
   /** The memory budget the caching decorators share; its stats() are the cache sizes. */
@@ -96,7 +99,8 @@ export function createContext(opts: {
   const tokens: TokenService = new CachedTokenService(db, caching);
   const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
   const coalescer = new FetchCoalescer(database, log);
-  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer });
+  const downloads = new DownloadRecorder(db, log);
+  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer, downloads });
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {
     id: `orbitrepos-${++instances}`,
@@ -120,7 +124,9 @@ export function createContext(opts: {
     tombstones: new TombstoneService(db, audit),
     cache,
     invalidation,
+    downloads,
     close: async () => {
+      await downloads.close();
       await coalescer.close();
       await invalidation.close();
     },

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../observability/metrics';
 import type { BlobStore } from '../storage/blob-store';
 import type { FetchCoalescer } from './coalesce';
+import type { DownloadRecorder } from './download-stats';
 import type { GoRepository } from './repository';
 import type { RepositoryService } from './repository-service';
 
@@ -19,6 +20,8 @@ export interface RepoDeps {
   repositories: RepositoryService;
   /** One per process: every proxy repository instance coalesces its upstream fetches with every other. */
   coalescer: FetchCoalescer;
+  /** One per process: zip downloads counted in memory and written in batches. */
+  downloads: DownloadRecorder;
   /** Builds the repository of another row (groups use it for their members). */
   instantiate(row: RepositoryRow): GoRepository;
 }

@@ -31,6 +31,9 @@ export interface ModuleVersionView {
   origin: 'uploaded' | 'cached';
   createdBy: string | null;
   createdAt: string;
+  /** Zip downloads served from this repository (written every few seconds, so a little behind). */
+  downloads: number;
+  lastDownloadedAt: string | null;
 }
 
 export interface ModuleQuery {
@@ -186,5 +189,7 @@ function versionView(row: ModuleVersionRow): ModuleVersionView {
     origin: row.origin,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
+    downloads: Number(row.downloadCount),
+    lastDownloadedAt: row.lastDownloadedAt?.toISOString() ?? null,
   };
 }

@@ -1,6 +1,7 @@
 import type { RepositoryRow } from '../db/schema';
 import { MethodNotAllowed, NotFound } from '../errors';
 import type { RepoDeps } from './deps';
+import { countingDownloads } from './download-stats';
 import { GroupRepository } from './group';
 import { HostedRepository } from './hosted';
 import { ProxyRepository } from './proxy';
@@ -17,10 +18,11 @@ export class RepositoryRegistry {
   instantiate = (row: RepositoryRow): GoRepository => {
     const deps: RepoDeps = { ...this.deps, instantiate: this.instantiate };
     switch (row.type) {
+      // Downloads are counted where versions are stored, so a zip served through a group counts for its member.
       case 'hosted':
-        return new HostedRepository(row, deps);
+        return countingDownloads(new HostedRepository(row, deps), deps.downloads);
       case 'proxy':
-        return new ProxyRepository(row, deps);
+        return countingDownloads(new ProxyRepository(row, deps), deps.downloads);
       case 'group':
         return new GroupRepository(row, deps);
     }

@@ -29,6 +29,8 @@ export const ModuleVersionModel = t.Object({
   origin: t.Union([t.Literal('uploaded'), t.Literal('cached')]),
   createdBy: t.Nullable(t.String()),
   createdAt: t.String({ format: 'date-time' }),
+  downloads: t.Integer({ description: 'Zip downloads served from this repository; counted in memory and written every few seconds' }),
+  lastDownloadedAt: t.Nullable(t.String({ format: 'date-time', description: 'When its zip was last downloaded; null: never' })),
 });
 
 const ErrorModel = t.Object({ error: t.String(), message: t.String() });

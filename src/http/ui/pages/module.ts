@@ -42,6 +42,7 @@ function details(_ui: SignedInEnv, d: ModulePageData): Html {
       <div><dt class="muted">Zip size</dt><dd>${formatSize(v.size)}</dd></div>
       <div><dt class="muted">h1 (zip)</dt><dd class="mono">${v.h1 ?? '—'}</dd></div>
       <div><dt class="muted">h1 (go.mod)</dt><dd class="mono">${v.goModH1 ?? '—'}</dd></div>
+      <div><dt class="muted">Downloads</dt><dd>${v.downloads}${v.lastDownloadedAt ? html`, last ${formatTime(v.lastDownloadedAt)}` : ''}</dd></div>
       <div><dt class="muted">Origin</dt><dd>${v.origin === 'uploaded' ? `uploaded${v.createdBy ? ` by ${v.createdBy}` : ''}` : 'cached from upstream'}</dd></div>
     </dl>
     <h3>go.mod</h3>
@@ -56,6 +57,8 @@ export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
       <td>${formatTime(v.time)}</td>
       <td class="num">${formatSize(v.size)}</td>
       <td class="mono">${v.h1 ?? '—'}</td>
+      <td class="num">${v.downloads}</td>
+      <td>${v.lastDownloadedAt ? formatTime(v.lastDownloadedAt) : '—'}</td>
       ${d.canWrite && html`<td>${deleteForm(ui, d, v)}</td>`}
     </tr>`,
   );
@@ -68,7 +71,7 @@ export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
       <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions <span class="muted">(${d.versions.length})</span></h2>
         <div class="table-wrap"><table>
-          <thead><tr><th scope="col">Version</th><th scope="col">Time</th><th scope="col">Size</th><th scope="col">h1 hash</th>${d.canWrite && html`<th scope="col"><span class="offscreen">Actions</span></th>`}</tr></thead>
+          <thead><tr><th scope="col">Version</th><th scope="col">Time</th><th scope="col">Size</th><th scope="col">h1 hash</th><th scope="col">Downloads</th><th scope="col">Last download</th>${d.canWrite && html`<th scope="col"><span class="offscreen">Actions</span></th>`}</tr></thead>
           <tbody>${rows}</tbody>
         </table></div>
       </section>`,
