@@ -26,7 +26,3 @@ export interface RequestCredentials {
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
-
-export function principalName(p: Principal): string | null {
-  return p.kind === 'user' ? p.username : null;
-}

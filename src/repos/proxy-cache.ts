@@ -1,4 +1,4 @@
-import { and, eq, like, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/open';
 import { proxyCacheEntries } from '../db/schema';
 import { NotFound, UpstreamMissing } from '../errors';
@@ -43,8 +43,6 @@ export interface Served {
   contentType: string | null;
   stale: boolean;
 }
-
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * The metadata cache of one proxy repository (proxy_cache_entries): list, @latest, sumdb answers
@@ -97,12 +95,6 @@ export class ProxyMetadataCache {
     await this.db
       .delete(proxyCacheEntries)
       .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)));
-  }
-
-  async deletePrefix(prefix: string): Promise<void> {
-    await this.db
-      .delete(proxyCacheEntries)
-      .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), like(proxyCacheEntries.key, `${likeEscape(prefix)}%`)));
   }
 
   /**
