@@ -3,10 +3,11 @@ import { hiddenRepository } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import type { RepositoryRow } from '../db/schema';
-import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound, RangeNotSatisfiable } from '../errors';
+import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { GroupRepository } from '../repos/group';
-import { CACHE_IMMUTABLE, CACHE_SHORT, type FileRange, type GoFile, type GoRepository } from '../repos/repository';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type GoRepository } from '../repos/repository';
+import { fileResponse, textResponse } from './file-response';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
 
 /** The services these routes use, and no more. */
@@ -14,64 +15,6 @@ export type GoRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
-
-/** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
-export function parseRange(header: string | null, size: number): FileRange | null {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) throw new RangeNotSatisfiable(size);
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) return null;
-  }
-  if (start >= size) throw new RangeNotSatisfiable(size);
-  return { start, end };
-}
-
-function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((t) => {
-    const tag = t.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
-}
-
-async function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Promise<Response> {
-  const headers: Record<string, string> = {
-    'Content-Type': contentType,
-    'Cache-Control': cacheControl,
-    ETag: file.etag,
-    'Accept-Ranges': 'bytes',
-  };
-  if (etagMatches(request.headers.get('if-none-match'), file.etag)) return new Response(null, { status: 304, headers });
-  const ifRange = request.headers.get('if-range');
-  const range = !ifRange || ifRange === file.etag ? parseRange(request.headers.get('range'), file.size) : null;
-  const head = request.method === 'HEAD';
-  if (range) {
-    const end = range.end ?? file.size - 1;
-    headers['Content-Range'] = `bytes ${range.start}-${end}/${file.size}`;
-    headers['Content-Length'] = String(end - range.start + 1);
-    return new Response(head ? null : await file.open({ start: range.start, end }), { status: 206, headers });
-  }
-  headers['Content-Length'] = String(file.size);
-  return new Response(head ? null : await file.open(), { status: 200, headers });
-}
-
-function textResponse(request: Request, body: string, contentType: string, cacheControl: string): Response {
-  const bytes = new TextEncoder().encode(body);
-  return new Response(request.method === 'HEAD' ? null : bytes, {
-    status: 200,
-    headers: { 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Content-Length': String(bytes.byteLength) },
-  });
-}
 
 /** Everything after `/go/{repo}/`, taken from the raw URL so that percent-encoding is seen, not decoded away. */
 function protocolPath(request: Request, repo: string): string {

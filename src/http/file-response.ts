@@ -1,0 +1,69 @@
+/**
+ * Serving a stored file over HTTP: ETag, If-None-Match, Range and If-Range, HEAD. The Go routes decide
+ * what to serve; this file only how.
+ */
+import { RangeNotSatisfiable } from '../errors';
+import type { FileRange, GoFile } from '../repos/repository';
+
+/** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
+export function parseRange(header: string | null, size: number): FileRange | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new RangeNotSatisfiable(size);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= size) throw new RangeNotSatisfiable(size);
+  return { start, end };
+}
+
+export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+/**
+ * A stored file as an HTTP answer: 304 when If-None-Match holds its ETag, 206 for a single satisfiable
+ * Range (honoured only when If-Range is absent or is that ETag), bodiless for HEAD.
+ */
+export async function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Promise<Response> {
+  const headers: Record<string, string> = {
+    'Content-Type': contentType,
+    'Cache-Control': cacheControl,
+    ETag: file.etag,
+    'Accept-Ranges': 'bytes',
+  };
+  if (etagMatches(request.headers.get('if-none-match'), file.etag)) return new Response(null, { status: 304, headers });
+  const ifRange = request.headers.get('if-range');
+  const range = !ifRange || ifRange === file.etag ? parseRange(request.headers.get('range'), file.size) : null;
+  const head = request.method === 'HEAD';
+  if (range) {
+    const end = range.end ?? file.size - 1;
+    headers['Content-Range'] = `bytes ${range.start}-${end}/${file.size}`;
+    headers['Content-Length'] = String(end - range.start + 1);
+    return new Response(head ? null : await file.open({ start: range.start, end }), { status: 206, headers });
+  }
+  headers['Content-Length'] = String(file.size);
+  return new Response(head ? null : await file.open(), { status: 200, headers });
+}
+
+/** A small text answer (list, .info), bodiless for HEAD. */
+export function textResponse(request: Request, body: string, contentType: string, cacheControl: string): Response {
+  const bytes = new TextEncoder().encode(body);
+  return new Response(request.method === 'HEAD' ? null : bytes, {
+    status: 200,
+    headers: { 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Content-Length': String(bytes.byteLength) },
+  });
+}
