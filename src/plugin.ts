@@ -194,6 +194,6 @@ export type { Database, DatabaseHandle } from './db/open';
 export { openDatabase } from './db/open';
 export type { Logger } from './log';
 export type { CacheOutcome, Metrics, RouteKind } from './observability/metrics';
-export type { GoRepository } from './repos/repository';
+export type { ChecksumRelay, GoFile, GoRepository, ModulePublisher, ModuleReader, VersionRemover } from './repos/repository';
 export type { BlobStore } from './storage/blob-store';
 export { openBlobStore } from './storage/open';
