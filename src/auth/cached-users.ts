@@ -20,7 +20,11 @@ export class CachedUserService extends UserService {
     super(db, log, sessions);
     this.caching = caching;
     this.byUsername = caching.cache.region<UserRow>('auth.users');
-    caching.bus.subscribe('user', (username) => this.byUsername.delete(username));
+    caching.bus.subscribe('user', (username) => {
+      this.byUsername.delete(username);
+      // Another process may have changed `admin`: keep the default-password banner true here too.
+      if (username === 'admin') this.refreshDefaultPassword().catch((err) => log.warn('could not re-check the admin password', { err }));
+    });
   }
 
   /** Unknown names are not remembered: a made-up name costs a query (and an argon2 run), as before. */

@@ -48,6 +48,12 @@ export interface UserPatch {
 }
 
 export class UserService {
+  /**
+   * Whether the enabled administrator `admin` still has the password "admin". Known after
+   * ensureBootstrapAdmin and re-checked only when `admin` changes: one argon2 run per change, none per page.
+   */
+  private adminDefaultPassword = false;
+
   constructor(
     private readonly db: Database,
     private readonly log: Logger,
@@ -117,17 +123,32 @@ export class UserService {
       return updated;
     });
     if (passwordHash !== undefined || patch.disabled === true) await this.sessions?.destroyUserSessions(row.id, keepSessionId);
+    if (row.username === 'admin') await this.refreshDefaultPassword();
     return row;
   }
 
   async delete(username: string): Promise<UserRow> {
-    return this.db.transaction(async (tx) => {
+    const row = await this.db.transaction(async (tx) => {
       const target = await this.lockForAdminChange(tx as unknown as Database, username);
       if (target.isAdmin && !target.disabled) await this.refuseIfLastAdmin(tx as unknown as Database, target, 'delete');
       // Tokens, grants and sessions go with the row (ON DELETE CASCADE).
       await tx.delete(users).where(eq(users.id, target.id));
       return target;
     });
+    if (row.username === 'admin') await this.refreshDefaultPassword();
+    return row;
+  }
+
+  /** True while an enabled administrator named `admin` has the password "admin" (the UI warns administrators). */
+  adminHasDefaultPassword(): boolean {
+    return this.adminDefaultPassword;
+  }
+
+  /** Re-reads `admin` from the database (never a cache that may still hold the old row) and checks its password once. */
+  async refreshDefaultPassword(): Promise<boolean> {
+    const [row] = await this.db.select().from(users).where(eq(users.username, 'admin')).limit(1);
+    this.adminDefaultPassword = !!row?.isAdmin && !row.disabled && (await Bun.password.verify('admin', row.passwordHash));
+    return this.adminDefaultPassword;
   }
 
   /**
@@ -180,8 +201,7 @@ export class UserService {
         );
       }
     }
-    const row = await this.byName('admin');
-    if (row?.isAdmin && !row.disabled && (await Bun.password.verify('admin', row.passwordHash))) {
+    if (await this.refreshDefaultPassword()) {
       this.log.warn(
         'the admin user still has the default password "admin": change it (PATCH /api/v1/users/admin) or set ORBITREPO_ADMIN_PASSWORD before first start',
       );

@@ -10,7 +10,7 @@ import { htmlResponse, redirect } from './respond';
 import { cookieOpts, cookies, isSignedIn, resolveUi, type SignedInEnv, type UiEnv } from './session';
 
 /** The services these routes use, and no more. */
-export type UiControllerDeps = Pick<AppContext, 'id' | 'log' | 'sessions' | 'settings'>;
+export type UiControllerDeps = Pick<AppContext, 'id' | 'log' | 'sessions' | 'settings' | 'users'>;
 
 const SAFE = new Set(['GET', 'HEAD']);
 export const CSRF_REFUSED = 'this form has expired or did not come from this site: reload the page and try again';

@@ -51,6 +51,10 @@ export function layout(ui: UiEnv, opts: { title: string; section: Section; body:
     ${nav(ui, opts.section)}
   </header>
   <main id="main">
+    ${
+      ui.warnDefaultPassword &&
+      html`<p class="warning" role="alert" data-banner="default-password">The <strong>admin</strong> user still has the default password "admin": anyone can sign in as administrator. <a href="${url(ui, '/users/admin')}">Change it now</a>.</p>`
+    }
     ${ui.flash && html`<p class="flash" role="status">${ui.flash}</p>`}
     ${opts.body}
   </main>

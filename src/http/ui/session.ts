@@ -4,7 +4,7 @@ import { clearSessionCookie, type Session, safeEqual, sessionCookie, sessionSecr
 import type { AppContext } from '../../context';
 
 /** The services these routes use, and no more. */
-export type UiSessionDeps = Pick<AppContext, 'sessions' | 'settings'>;
+export type UiSessionDeps = Pick<AppContext, 'sessions' | 'settings' | 'users'>;
 
 /** Everything a page needs to know about the request it answers. */
 export interface UiEnv {
@@ -20,6 +20,8 @@ export interface UiEnv {
   /** A one-shot notice set by the previous POST (redirect-after-POST). */
   flash: string | null;
   clientAddress: string;
+  /** The viewer is an administrator and `admin` still has the default password: every page says so. */
+  warnDefaultPassword: boolean;
 }
 
 export type SignedInEnv = UiEnv & { session: Session; principal: Extract<Principal, { kind: 'user' }> };
@@ -91,14 +93,16 @@ export async function resolveUi(ctx: UiSessionDeps, prefix: string, request: Req
   } catch {
     flash = null;
   }
+  const principal: Principal = live ? asPrincipal(live.user, 'session', { sessionId: live.id }) : { kind: 'anonymous' };
   return {
     prefix,
     baseUrl: baseUrlOf(ctx, request, prefix),
-    principal: live ? asPrincipal(live.user, 'session', { sessionId: live.id }) : { kind: 'anonymous' },
+    principal,
     session: live,
     csrf: live?.csrfToken ?? '',
     flash,
     clientAddress,
+    warnDefaultPassword: principal.kind === 'user' && principal.isAdmin && ctx.users.adminHasDefaultPassword(),
   };
 }
 

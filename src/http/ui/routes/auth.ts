@@ -9,7 +9,7 @@ import { htmlResponse, redirect } from '../respond';
 import { cookieOpts, cookies, isSignedIn, LOGIN_CSRF_COOKIE, loginCsrfMatches, randomToken, readCookie, type UiEnv } from '../session';
 
 /** The services these routes use, and no more. */
-export type AuthUiDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'sessions' | 'settings'>;
+export type AuthUiDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'sessions' | 'settings' | 'users'>;
 
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;

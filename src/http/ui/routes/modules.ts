@@ -13,7 +13,7 @@ import type { SignedInEnv } from '../session';
 /** The services these routes use, and no more. */
 export type ModuleUiDeps = Pick<
   AppContext,
-  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tombstones'
+  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tombstones' | 'users'
 >;
 
 async function may(ctx: ModuleUiDeps, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {

@@ -12,7 +12,7 @@ import { redirect } from '../respond';
 import type { SignedInEnv } from '../session';
 
 /** The services these routes use, and no more. */
-export type RepositoryUiDeps = Pick<AppContext, 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings'>;
+export type RepositoryUiDeps = Pick<AppContext, 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'users'>;
 
 /** RepositoryService's field names that this form spells otherwise: its settings are the upstream credentials. */
 const FORM_FIELDS = { settings: 'upstream' };

@@ -5,7 +5,7 @@ import { errorsFor, isClientError, str } from '../forms';
 import { tokensPage } from '../pages/tokens';
 
 /** The services these routes use, and no more. */
-export type TokenUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'sessions' | 'settings' | 'tokens'>;
+export type TokenUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'sessions' | 'settings' | 'tokens' | 'users'>;
 
 /** TokenService's field names that this form spells otherwise. */
 const FORM_FIELDS = { expiresAt: 'expires' };
