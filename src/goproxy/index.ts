@@ -45,3 +45,13 @@ export {
   DEFAULT_ZIP_LIMITS,
   type ZipLimits,
 } from './zip-check';
+export {
+  badGlobPattern,
+  type GoSumdb,
+  matchesGlobPatterns,
+  parseGosumdb,
+  parseLookup,
+  SumdbError,
+  type SumdbRecord,
+  sumdbLookupPath,
+} from './sumdb-record';
