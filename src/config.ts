@@ -72,6 +72,8 @@ export interface Config {
    * throttling. Empty: the peer's address is the client's, and X-Forwarded-For is ignored.
    */
   trustedProxies: string[];
+  /** ORBITREPO_GOSUMDB as given (GOSUMDB syntax, or "off"); unset: the go command's own (src/repos/gosumdb.ts). */
+  gosumdb?: string;
 }
 
 /** A few seconds: a database that has not answered by then is down for the client's purposes; it retries on 503. */
@@ -267,5 +269,6 @@ export function loadConfig(env: Env = process.env): Config {
     metrics,
     metricsToken,
     trustedProxies,
+    gosumdb: str(env, 'ORBITREPO_GOSUMDB'),
   };
 }

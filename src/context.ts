@@ -17,6 +17,7 @@ import { type Metrics, noMetrics } from './observability/metrics';
 import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { DownloadRecorder } from './repos/download-stats';
+import { resolveGosumdb } from './repos/gosumdb';
 import { ModuleService } from './repos/module-service';
 import { RepositoryRegistry } from './repos/registry';
 import type { RepositoryService } from './repos/repository-service';
@@ -41,6 +42,8 @@ export interface PluginSettings {
   stagedMaxAgeMs?: number;
   /** Memory budget of the in-memory caches, bytes; empty: 64 MiB; 0: no caching. */
   cacheBytes?: number;
+  /** The checksum database proxy repositories verify against (GOSUMDB syntax; "off": none); empty: the go command's. */
+  gosumdb?: string;
 }
 
 /** Every service of one plugin instance. Two instances share nothing. */
@@ -100,7 +103,8 @@ export function createContext(opts: {
   const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
   const coalescer = new FetchCoalescer(database, log);
   const downloads = new DownloadRecorder(db, log);
-  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer, downloads });
+  const gosumdb = resolveGosumdb(opts.settings?.gosumdb);
+  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer, downloads, gosumdb });
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {
     id: `orbitrepos-${++instances}`,

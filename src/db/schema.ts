@@ -36,6 +36,13 @@ export interface RepositorySettings {
   /** Proxy: how long list/@latest answers are fresh, and how long a 404/410 is remembered, seconds. */
   metadataTtlSeconds?: number;
   negativeTtlSeconds?: number;
+  /**
+   * Proxy: "sumdb" (the default) compares every fetched zip and go.mod with the checksum database's
+   * record before storing it; "off" stores what the upstream serves.
+   */
+  checksumVerification?: 'sumdb' | 'off';
+  /** Proxy: module path patterns (the go command's GONOSUMDB syntax, comma-separated) stored without that check. */
+  noSumdbPatterns?: string;
 }
 
 export const repositories = pgTable('repositories', {

@@ -20,6 +20,16 @@ export { checkIncompatible, checkUploadVersion } from './publish-rules';
 export { type RandomAccessReader, readerFromBytes, windowedReader } from './random-access';
 export { type GoRequest, GoRequestError, goPaths, parseGoRequestPath, parseSumdbPath, type SumdbRequest } from './request-path';
 export {
+  badGlobPattern,
+  type GoSumdb,
+  matchesGlobPatterns,
+  parseGosumdb,
+  parseLookup,
+  SumdbError,
+  type SumdbRecord,
+  sumdbLookupPath,
+} from './sumdb-record';
+export {
   canonicalVersion,
   compareSemver,
   compareVersions,
@@ -45,13 +55,3 @@ export {
   DEFAULT_ZIP_LIMITS,
   type ZipLimits,
 } from './zip-check';
-export {
-  badGlobPattern,
-  type GoSumdb,
-  matchesGlobPatterns,
-  parseGosumdb,
-  parseLookup,
-  SumdbError,
-  type SumdbRecord,
-  sumdbLookupPath,
-} from './sumdb-record';

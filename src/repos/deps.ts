@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import type { RepositoryRow } from '../db/schema';
+import type { GoSumdb } from '../goproxy/sumdb-record';
 import type { Logger } from '../log';
 import type { Metrics } from '../observability/metrics';
 import type { BlobStore } from '../storage/blob-store';
@@ -22,6 +23,8 @@ export interface RepoDeps {
   coalescer: FetchCoalescer;
   /** One per process: zip downloads counted in memory and written in batches. */
   downloads: DownloadRecorder;
+  /** The checksum database proxy repositories check their fills against; undefined: none known (no verification). */
+  gosumdb?: GoSumdb;
   /** Builds the repository of another row (groups use it for their members). */
   instantiate(row: RepositoryRow): GoRepository;
 }

@@ -6,6 +6,7 @@ import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { goPaths } from '../goproxy/request-path';
+import { matchesGlobPatterns, parseLookup, type SumdbRecord, sumdbLookupPath } from '../goproxy/sumdb-record';
 import {
   isCanonicalVersion,
   isPseudoVersion,
@@ -285,10 +286,12 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     } catch (err) {
       throw new BadUpstream(`upstream ${res.url} served an unusable go.mod: ${(err as Error).message}`);
     }
+    const goModH1 = goModHash(module, version, res.bytes);
+    await this.verifyChecksum(module, version, { goModH1 }, res.url);
     const staged = await stageBlob(this.deps.storage, res.bytes);
     await withBlobWriteFence(this.deps.db, async (tx) => {
       const key = await commitBlob(this.deps.storage, staged);
-      await this.fillRow(tx, module, version, { modKey: key, goModH1: goModHash(module, version, res.bytes) });
+      await this.fillRow(tx, module, version, { modKey: key, goModH1 });
     });
     return res.bytes.byteLength;
   }
@@ -318,12 +321,64 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       if (!(err instanceof GoProtocolError) && !signal.aborted) throw err;
       throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
     }
+    try {
+      await this.verifyChecksum(module, version, { h1 }, res.url);
+    } catch (err) {
+      await discardStaged(this.deps.storage, staged).catch(() => {});
+      throw err;
+    }
     // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
     await withBlobWriteFence(this.deps.db, async (tx) => {
       const key = await commitBlob(this.deps.storage, staged);
       await this.fillRow(tx, module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
     });
     return staged.size;
+  }
+
+  /**
+   * Before a fetched zip or go.mod is stored: its hash must be the checksum database's record of
+   * that version, looked up through the upstream's /sumdb/ (the go command's way through a proxy,
+   * and the same cache as the relayed answers). Otherwise a tampered or corrupted upstream file
+   * would be served to every client from then on. A mismatch stores nothing and drops the cached
+   * lookup, so that a request after the upstream is repaired asks both again.
+   */
+  private async verifyChecksum(module: string, version: string, got: SumdbRecord, url: string): Promise<void> {
+    const db = this.deps.gosumdb;
+    const s = this.row.settings ?? {};
+    if (!db || s.checksumVerification === 'off') return;
+    if (s.noSumdbPatterns && matchesGlobPatterns(s.noSumdbPatterns, module)) return;
+    const rest = sumdbLookupPath(module, version);
+    let want: SumdbRecord;
+    try {
+      want = parseLookup(decode((await this.sumdb(db.name, rest)).body), module, version);
+    } catch (err) {
+      if (err instanceof NotFound)
+        throw new BadUpstream(
+          `${module}@${version} is not in the checksum database ${db.name} (its lookup through upstream ${this.upstream.baseUrl} was not found), so repository ${q(this.row.name)} refuses it; a private module belongs in settings.noSumdbPatterns`,
+        );
+      if (!(err instanceof GoProtocolError)) throw err;
+      await this.cache.delete(`sumdb:${db.name}/${rest}`);
+      throw new BadUpstream(
+        `upstream ${this.upstream.baseUrl} answered the checksum database lookup of ${module}@${version} unusably: ${err.message}`,
+      );
+    }
+    const [what, served, recorded] = got.h1 ? ['zip', got.h1, want.h1] : ['go.mod', got.goModH1, want.goModH1];
+    if (served === recorded) return;
+    await this.cache.delete(`sumdb:${db.name}/${rest}`);
+    this.deps.log.error('checksum mismatch: a proxied file differs from the checksum database; nothing was stored', {
+      security: true,
+      repository: this.row.name,
+      module,
+      version,
+      file: what,
+      upstream: url,
+      served,
+      recorded: recorded ?? null,
+      sumdb: db.name,
+    });
+    throw new BadUpstream(
+      `checksum mismatch for ${module}@${version} ${what}: upstream served ${served}, checksum database ${db.name} records ${recorded ?? 'nothing'}; not stored`,
+    );
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type WritePolicy,
 } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
+import { badGlobPattern } from '../goproxy/sumdb-record';
 import type { Actor } from './repository';
 
 export const REPOSITORY_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -105,6 +106,19 @@ function checkSettings(settings: RepositorySettings | undefined): RepositorySett
         throw new BadRequest(`settings.${key} must be at most ${FIELD_LIMITS.upstreamCredential} characters`, { field: 'settings' });
       }
       (out as Record<string, unknown>)[key] = value;
+      continue;
+    }
+    if (key === 'checksumVerification') {
+      if (value !== 'sumdb' && value !== 'off')
+        throw new BadRequest('settings.checksumVerification must be "sumdb" or "off"', { field: 'settings' });
+      out.checksumVerification = value;
+      continue;
+    }
+    if (key === 'noSumdbPatterns') {
+      if (typeof value !== 'string') throw new BadRequest('settings.noSumdbPatterns must be a string', { field: 'settings' });
+      const bad = badGlobPattern(value);
+      if (bad) throw new BadRequest(`settings.noSumdbPatterns: ${bad}`, { field: 'settings' });
+      out.noSumdbPatterns = value.trim();
       continue;
     }
     const limits = SETTING_LIMITS[key];

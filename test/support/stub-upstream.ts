@@ -3,6 +3,8 @@
  * connection) so that it can misbehave precisely: hang before the headers, drop the connection
  * mid-body, announce more bytes than it sends, serve a corrupt zip. It counts every request by path.
  */
+
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -49,6 +51,14 @@ export interface StubModuleVersion {
   info?: string;
   /** Serve this zip instead of building one (e.g. a big file on disk). */
   zipFile?: { path: string; size: number };
+  /** The zip's h1: for the checksum database record (needed with zipFile; else computed from `files`). */
+  h1?: string;
+}
+
+/** What the stub's checksum database records for one version; by default computed from the files added. */
+export interface StubSumdbRecord {
+  h1?: string;
+  goModH1?: string;
 }
 
 export interface StubRequest {
@@ -69,6 +79,8 @@ export class StubUpstream {
   private readonly sockets = new Set<Socket>();
   /** Answers list/@latest from added modules unless a path was set explicitly. */
   private readonly generated = new Set<string>();
+  /** The checksum database the stub relays at /sumdb/{any name}/, keyed "module@version". */
+  private readonly records = new Map<string, StubSumdbRecord>();
 
   constructor(
     private readonly server: Server,
@@ -90,6 +102,11 @@ export class StubUpstream {
     const goMod = v.mod ?? (typeof files['go.mod'] === 'string' ? files['go.mod'] : new TextDecoder().decode(files['go.mod']));
     this.setFile(`${prefix}.mod`, goMod, 'text/plain; charset=utf-8');
     this.setFile(`${prefix}.info`, v.info ?? JSON.stringify({ Version: version, Time: time }), 'application/json');
+    const named = Object.entries(files).map(([name, body]) => ({ name: `${module}@${version}/${name}`, body }));
+    this.records.set(`${module}@${version}`, {
+      h1: v.h1 ?? (v.zipFile ? undefined : dirHash(named)),
+      goModH1: dirHash([{ name: 'go.mod', body: goMod }]),
+    });
     if (!this.modules.has(module)) this.modules.set(module, new Map());
     this.modules.get(module)!.set(version, { time });
     this.regenerate(module);
@@ -101,6 +118,17 @@ export class StubUpstream {
     const b: Body = typeof body === 'string' ? { bytes: enc.encode(body) } : body instanceof Uint8Array ? { bytes: body } : body;
     this.entries.set(path, { body: b, contentType });
     this.generated.delete(path);
+  }
+
+  /** Makes the checksum database record other hashes for a version (undefined: no record, a 404 lookup). */
+  setSumdbRecord(module: string, version: string, record: StubSumdbRecord | undefined): void {
+    if (record) this.records.set(`${module}@${version}`, record);
+    else this.records.delete(`${module}@${version}`);
+  }
+
+  /** The checksum database record as served, for comparing with what a proxy stored. */
+  sumdbRecord(module: string, version: string): StubSumdbRecord | undefined {
+    return this.records.get(`${module}@${version}`);
   }
 
   removeFile(path: string): void {
@@ -131,6 +159,11 @@ export class StubUpstream {
     const m = esc(module);
     const v = esc(version);
     return { list: `${m}/@v/list`, latest: `${m}/@latest`, info: `${m}/@v/${v}.info`, mod: `${m}/@v/${v}.mod`, zip: `${m}/@v/${v}.zip` };
+  }
+
+  /** The checksum database lookup path of a version, under database name `name`. */
+  lookupPath(name: string, module: string, version: string): string {
+    return `sumdb/${name}/lookup/${esc(module)}@${esc(version)}`;
   }
 
   async close(): Promise<void> {
@@ -195,9 +228,23 @@ export class StubUpstream {
       const location = /^https?:/.test(fault.to) ? fault.to : `${this.basePath}/${fault.to}`;
       return this.write(socket, `HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, true);
     }
-    const entry = this.entries.get(path);
+    const entry = this.entries.get(path) ?? this.sumdbEntry(path);
     if (!entry) return this.text(socket, 404, `not found: ${path}`);
     await this.serve(socket, entry, fault);
+  }
+
+  /** /sumdb/{name}/supported and /sumdb/{name}/lookup/{module}@{version}: the record lines and a (fake) signed note. */
+  private sumdbEntry(path: string): StubEntry | undefined {
+    const m = /^sumdb\/[^/]+\/(supported|lookup\/(.+)@([^@]+))$/.exec(path);
+    if (!m) return undefined;
+    if (m[1] === 'supported') return { body: { bytes: new Uint8Array(0) }, contentType: 'text/plain' };
+    const unesc = (s: string) => s.replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
+    const [module, version] = [unesc(m[2]), unesc(m[3])];
+    const r = this.records.get(`${module}@${version}`);
+    if (!r) return undefined;
+    const lines = [...(r.h1 ? [`${module} ${version} ${r.h1}`] : []), ...(r.goModH1 ? [`${module} ${version}/go.mod ${r.goModH1}`] : [])];
+    const text = `42\n${lines.join('\n')}\n\ngo.sum database tree\n43\nstubtreehash=\n\n— stub.sumdb sig\n`;
+    return { body: { bytes: enc.encode(text) }, contentType: 'text/plain; charset=utf-8' };
   }
 
   private async serve(socket: Socket, entry: StubEntry, fault: StubFault | undefined): Promise<void> {
@@ -251,6 +298,14 @@ export class StubUpstream {
       });
     }
   }
+}
+
+/** The go command's dirhash Hash1, written here apart from src/goproxy so a bug there cannot hide in both. */
+function dirHash(files: { name: string; body: string | Uint8Array }[]): string {
+  const lines = files
+    .map((f) => `${createHash('sha256').update(f.body).digest('hex')}  ${f.name}\n`)
+    .sort((a, b) => (a.slice(66) < b.slice(66) ? -1 : 1));
+  return `h1:${createHash('sha256').update(lines.join('')).digest('base64')}`;
 }
 
 async function* chunks(body: Body, size: number): AsyncIterable<Uint8Array> {

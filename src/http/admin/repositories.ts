@@ -25,6 +25,24 @@ const Settings = t.Object(
     responseTimeoutMs: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: response idle timeout (ms), default 60000' }))),
     metadataTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: list/@latest freshness (s), default 300' }))),
     negativeTtlSeconds: t.Optional(t.Nullable(t.Integer({ description: 'Proxy: how long a 404/410 is remembered (s), default 60' }))),
+    checksumVerification: t.Optional(
+      t.Nullable(
+        t.String({
+          description:
+            'Proxy: "sumdb" (default) checks every fetched zip and go.mod against the checksum database before storing it (a mismatch is a 502, nothing stored); "off" stores what the upstream serves',
+          examples: ['sumdb', 'off'],
+        }),
+      ),
+    ),
+    noSumdbPatterns: t.Optional(
+      t.Nullable(
+        t.String({
+          description:
+            "Proxy: module path patterns stored without the checksum database check, comma-separated, in the go command's GONOSUMDB glob syntax (for modules of a private upstream)",
+          examples: ['corp.example.com/*,git.internal'],
+        }),
+      ),
+    ),
   },
   // Unknown keys pass through to RepositoryService, which refuses them by name: Elysia would strip them silently.
   { additionalProperties: true },
