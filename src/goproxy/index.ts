@@ -20,9 +20,7 @@ export { checkIncompatible, checkUploadVersion } from './publish-rules';
 export { type RandomAccessReader, readerFromBytes, windowedReader } from './random-access';
 export { type GoRequest, GoRequestError, goPaths, parseGoRequestPath, parseSumdbPath, type SumdbRequest } from './request-path';
 export {
-  badGlobPattern,
   type GoSumdb,
-  matchesGlobPatterns,
   parseGosumdb,
   parseLookup,
   SumdbError,

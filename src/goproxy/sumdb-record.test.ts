@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { badGlobPattern, matchesGlobPatterns, parseGosumdb, parseLookup, SumdbError, sumdbLookupPath } from './sumdb-record';
+import { parseGosumdb, parseLookup, SumdbError, sumdbLookupPath } from './sumdb-record';
 
 const H1 = `h1:${'A'.repeat(43)}=`;
 const H2 = `h1:${'B'.repeat(43)}=`;
@@ -38,34 +38,6 @@ describe('parseGosumdb', () => {
   test('a value with too many fields or a bad name is an error naming it', () => {
     expect(() => parseGosumdb('a b c')).toThrow(/name\[\+key\] \[url\]/);
     expect(() => parseGosumdb('Bad_Name')).toThrow(/not a checksum database name/);
-  });
-});
-
-describe('matchesGlobPatterns (GONOSUMDB syntax)', () => {
-  test('a pattern matches the module path prefix with as many elements', () => {
-    expect(matchesGlobPatterns('corp.example.com', 'corp.example.com/team/lib')).toBe(true);
-    expect(matchesGlobPatterns('corp.example.com/team', 'corp.example.com/team/lib')).toBe(true);
-    expect(matchesGlobPatterns('corp.example.com/team', 'corp.example.com/teams/lib')).toBe(false);
-    expect(matchesGlobPatterns('corp.example.com/team/lib/more', 'corp.example.com/team/lib')).toBe(false);
-  });
-
-  test('* and ? never cross a slash; classes, lists and spaces work as in the go command', () => {
-    expect(matchesGlobPatterns('*.corp.example', 'git.corp.example/x')).toBe(true);
-    expect(matchesGlobPatterns('*', 'anything/at/all')).toBe(true);
-    expect(matchesGlobPatterns('git.corp.example/*/lib', 'git.corp.example/a/lib/v2')).toBe(true);
-    expect(matchesGlobPatterns('git.corp.example/*/lib', 'git.corp.example/a/b/lib')).toBe(false);
-    expect(matchesGlobPatterns('m?.example', 'm1.example/x')).toBe(true);
-    expect(matchesGlobPatterns('m[0-9].example', 'mx.example/x')).toBe(false);
-    expect(matchesGlobPatterns('m[^0-9].example', 'mx.example/x')).toBe(true);
-    expect(matchesGlobPatterns(' other.example , corp.example/ ', 'corp.example/y')).toBe(true);
-    expect(matchesGlobPatterns('', 'corp.example/y')).toBe(false);
-    expect(matchesGlobPatterns('corp.example', 'corpXexample/y')).toBe(false);
-  });
-
-  test('a malformed pattern matches nothing and is reported', () => {
-    expect(matchesGlobPatterns('corp[.example', 'corp[.example/x')).toBe(false);
-    expect(badGlobPattern('ok.example,corp[.example')).toMatch(/corp\[\.example/);
-    expect(badGlobPattern('ok.example,*.corp')).toBeUndefined();
   });
 });
 

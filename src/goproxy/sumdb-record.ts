@@ -1,6 +1,6 @@
 /**
  * The checksum database as a proxy repository uses it: its GOSUMDB-style setting, the record of
- * one module version in a lookup answer, and the go command's GONOSUMDB path patterns.
+ * one module version in a lookup answer (GONOSUMDB-style patterns are path-patterns.ts).
  * Not here: the signed note's Ed25519 signature and tile inclusion proofs (a verifier key).
  */
 import { GoProtocolError } from './errors';
@@ -60,66 +60,4 @@ export function parseLookup(text: string, module: string, version: string): Sumd
   }
   if (!out.h1 && !out.goModH1) throw new SumdbError('sumdb-lookup', `the lookup answer has no record for ${module}@${version}`);
   return out;
-}
-
-/** Checks a comma-separated GONOSUMDB pattern list; returns the message for the first bad pattern. */
-export function badGlobPattern(patterns: string): string | undefined {
-  for (const p of splitPatterns(patterns)) {
-    try {
-      globRegExp(p);
-    } catch {
-      return `pattern ${JSON.stringify(p)} is malformed (an unclosed "[" or a trailing "\\")`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * The go command's GONOSUMDB/GOPRIVATE matching (module.MatchPrefixPatterns): a pattern with n
- * path elements matches when the first n elements of the module path match it as path.Match
- * would (`*` and `?` never cross a "/"). Malformed patterns match nothing, as in the go command.
- */
-export function matchesGlobPatterns(patterns: string, modulePath: string): boolean {
-  const elems = modulePath.split('/');
-  for (const p of splitPatterns(patterns)) {
-    const n = p.split('/').length;
-    if (elems.length < n) continue;
-    let re: RegExp;
-    try {
-      re = globRegExp(p);
-    } catch {
-      continue;
-    }
-    if (re.test(elems.slice(0, n).join('/'))) return true;
-  }
-  return false;
-}
-
-function splitPatterns(patterns: string): string[] {
-  return patterns
-    .split(',')
-    .map((p) => p.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
-}
-
-function globRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\') {
-      if (i + 1 >= pattern.length) throw new Error('trailing backslash');
-      re += `\\${pattern[++i]}`;
-    } else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new Error('unclosed class');
-      let cls = pattern.slice(i + 1, end);
-      const negate = cls.startsWith('^');
-      if (negate) cls = cls.slice(1);
-      re += `[${negate ? '^/' : ''}${cls.replace(/[\]\\[]/g, '\\$&')}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }

@@ -5,8 +5,9 @@ import { goModHash } from '../goproxy/dirhash';
 import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
+import { matchPathPatterns, splitPathPatterns } from '../goproxy/path-patterns';
 import { goPaths } from '../goproxy/request-path';
-import { matchesGlobPatterns, parseLookup, type SumdbRecord, sumdbLookupPath } from '../goproxy/sumdb-record';
+import { parseLookup, type SumdbRecord, sumdbLookupPath } from '../goproxy/sumdb-record';
 import {
   isCanonicalVersion,
   isPseudoVersion,
@@ -346,7 +347,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     const db = this.deps.gosumdb;
     const s = this.row.settings ?? {};
     if (!db || s.checksumVerification === 'off') return;
-    if (s.noSumdbPatterns && matchesGlobPatterns(s.noSumdbPatterns, module)) return;
+    if (s.noSumdbPatterns && matchPathPatterns(splitPathPatterns(s.noSumdbPatterns), module)) return;
     const rest = sumdbLookupPath(module, version);
     let want: SumdbRecord;
     try {

@@ -10,7 +10,7 @@ import {
   type WritePolicy,
 } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
-import { badGlobPattern } from '../goproxy/sumdb-record';
+import { checkPathPatterns, InvalidPathPattern, splitPathPatterns } from '../goproxy/path-patterns';
 import type { Actor } from './repository';
 
 export const REPOSITORY_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -116,8 +116,12 @@ function checkSettings(settings: RepositorySettings | undefined): RepositorySett
     }
     if (key === 'noSumdbPatterns') {
       if (typeof value !== 'string') throw new BadRequest('settings.noSumdbPatterns must be a string', { field: 'settings' });
-      const bad = badGlobPattern(value);
-      if (bad) throw new BadRequest(`settings.noSumdbPatterns: ${bad}`, { field: 'settings' });
+      try {
+        checkPathPatterns(splitPathPatterns(value));
+      } catch (err) {
+        if (err instanceof InvalidPathPattern) throw new BadRequest(`settings.noSumdbPatterns: ${err.message}`, { field: 'settings' });
+        throw err;
+      }
       out.noSumdbPatterns = value.trim();
       continue;
     }

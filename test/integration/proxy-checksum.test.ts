@@ -152,7 +152,7 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
   test('bad checksum settings are a 400 naming the setting', async () => {
     const cases = [
       [{ checksumVerification: 'maybe' }, 'checksumVerification must be "sumdb" or "off"'],
-      [{ noSumdbPatterns: 'corp[.example' }, 'noSumdbPatterns: pattern "corp[.example" is malformed'],
+      [{ noSumdbPatterns: 'corp[.example' }, 'noSumdbPatterns: module path pattern "corp[.example" is malformed'],
     ] as const;
     for (const [settings, message] of cases) {
       const res = await t.api('PATCH', '/repositories/checked', { settings });
