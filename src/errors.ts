@@ -107,15 +107,26 @@ export class UpstreamTimeout extends AppError {
   }
 }
 
-/** The upstream answered 404 or 410: "not here", which the go command treats as "try the next proxy". */
+/**
+ * The upstream answered 404 or 410: "not here", which the go command treats as "try the next proxy".
+ * Passed on with the upstream's own status, so a 410 stays a 410.
+ */
 export class UpstreamMissing extends NotFound {
   constructor(
     readonly upstreamStatus: 404 | 410,
     message: string,
   ) {
     super(message);
+    // NotFound fixes 404; the status is the upstream's word, so it is set over it here.
+    (this as { status: number }).status = upstreamStatus;
   }
 }
+
+/**
+ * The upstream answered 401/403: it refuses this path (a private or blocked module, or our credentials),
+ * which is an answer, not an outage: passed on as 403 with its reason, never covered by a stale copy.
+ */
+export class UpstreamRefused extends Forbidden {}
 
 /**
  * Groups nest deeper than allowed: a cycle made by two concurrent admin edits, most likely. The

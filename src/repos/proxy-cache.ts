@@ -159,6 +159,12 @@ function orStale<T>(refresh: Promise<T>, ms: number): Promise<T | typeof SLOW> {
 }
 
 function served(entry: CachedAnswer, stale: boolean): Served {
-  if (entry.status !== 200) throw new NotFound(new TextDecoder().decode(entry.body));
+  if (entry.status !== 200) throw missingAnswer(entry);
   return { body: entry.body, contentType: entry.contentType, stale };
+}
+
+/** A remembered 404/410 as the error it was, so a 410 is passed on as a 410. */
+export function missingAnswer(entry: CachedAnswer): NotFound {
+  const message = new TextDecoder().decode(entry.body);
+  return entry.status === 410 ? new UpstreamMissing(410, message) : new NotFound(message);
 }

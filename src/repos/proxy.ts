@@ -28,7 +28,7 @@ import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
 import { pacedBody, pacedReader } from './periodic-full-gc';
-import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, ProxyMetadataCache } from './proxy-cache';
+import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, missingAnswer, ProxyMetadataCache } from './proxy-cache';
 import {
   type Actor,
   CACHE_IMMUTABLE,
@@ -219,7 +219,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     const missing = await this.cache.get(missingKey(kind, module, version));
     if (missing?.fresh && missing.status !== 200) {
       this.observe('negative_hit');
-      throw new NotFound(decode(missing.body));
+      throw missingAnswer(missing);
     }
     // Only the caller whose fill runs fetched; the others waited on a fill (here or in another process).
     let filled = false;

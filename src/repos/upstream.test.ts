@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { type StubUpstream, startStubUpstream } from '../../test/support/stub-upstream';
-import { BadUpstream, UpstreamMissing, UpstreamTimeout } from '../errors';
+import { BadUpstream, UpstreamMissing, UpstreamRefused, UpstreamTimeout } from '../errors';
 import { goPaths } from '../goproxy/request-path';
-import { UpstreamClient, type UpstreamConfig } from './upstream';
+import { isUpstreamFailure, UpstreamClient, type UpstreamConfig } from './upstream';
 
 const MOD = 'example.com/Upper/m';
 const V = 'v1.0.0';
@@ -148,10 +148,12 @@ describe('UpstreamClient with credentials', () => {
     expect(new TextDecoder().decode(got.bytes)).toBe('v1.0.0\n');
   });
 
-  test('wrong credentials are a 502 that says so without echoing the password', async () => {
+  test('wrong credentials are a refusal (403, not an outage) that says so without echoing the password', async () => {
     const c = new UpstreamClient({ baseUrl: stub.url, username: 'bob', password: 'wrong-pw' });
     const err = await c.bytes(goPaths.list('example.com/private'), new AbortController().signal, 1024).catch((e) => e);
-    expect(err).toBeInstanceOf(BadUpstream);
+    expect(err).toBeInstanceOf(UpstreamRefused);
+    expect(err.status).toBe(403);
+    expect(isUpstreamFailure(err)).toBe(false);
     expect(err.message).toContain('answered 401');
     expect(err.message).not.toContain('wrong-pw');
   });

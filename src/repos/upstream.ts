@@ -1,4 +1,4 @@
-import { BadUpstream, UpstreamMissing, UpstreamTimeout } from '../errors';
+import { BadUpstream, UpstreamMissing, UpstreamRefused, UpstreamTimeout } from '../errors';
 import { readLimited } from './read-limited';
 
 /** Configuration of one upstream GOPROXY; every empty field has the default named beside it. */
@@ -184,9 +184,7 @@ export class UpstreamClient {
         const said = `upstream ${url} answered ${res.status}${detail ? `: ${detail}` : ''}`;
         if (res.status === 404 || res.status === 410) throw new UpstreamMissing(res.status, said);
         if (res.status >= 500 || res.status === 429) throw new Retryable(said);
-        if (res.status === 401 || res.status === 403) {
-          throw new BadUpstream(`${said} (check the repository's upstream credentials)`);
-        }
+        if (res.status === 401 || res.status === 403) throw new UpstreamRefused(said);
         throw new BadUpstream(said);
       }
     } catch (err) {

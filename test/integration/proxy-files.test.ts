@@ -92,12 +92,12 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
     expect(stub.count('example.com/!files/!upper/@v/v1.0.0.mod')).toBe(1);
   });
 
-  test.each([404, 410])('an upstream %i is a 404 that names the upstream, and is remembered', async (status) => {
+  test.each([404, 410])('an upstream %i is passed on as %i that names the upstream, and is remembered', async (status) => {
     const m = fresh();
     stub.fault(m.p.zip, { kind: 'status', status, body: 'no such module here' });
     for (let i = 0; i < 3; i++) {
       const res = await t.request(m.url('zip'));
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toStartWith('text/plain');
       expect(await res.text()).toBe(`upstream ${stub.url}/${m.p.zip} answered ${status}: no such module here\n`);
     }

@@ -94,13 +94,13 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
     expect(JSON.parse((await text(m.latest)).body)).toEqual({ Version: 'v1.0.0', Time: '2024-01-02T03:04:05Z' });
   });
 
-  test.each([404, 410])('an upstream %i for list is a 404 remembered for the negative TTL', async (status) => {
+  test.each([404, 410])('an upstream %i for list is passed on as %i and remembered for the negative TTL', async (status) => {
     const module = `example.com/meta/absent${status}`;
     const p = stub.paths(module);
     stub.fault(p.list, { kind: 'status', status });
     for (let i = 0; i < 3; i++) {
       const res = await text(`/go/go-proxy/${module}/@v/list`);
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(status);
       expect(res.body).toStartWith(`upstream ${stub.url}/${p.list} answered ${status}`);
     }
     expect(stub.count(p.list)).toBe(1);
@@ -121,6 +121,29 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
     expect((await text(m.latest)).status).toBe(502);
     stub.setFile(m.p.latest, '{"Version": "v1.1.0"}');
     expect((await text(m.latest)).status).toBe(200);
+  });
+
+  test.each([401, 403])('an upstream %i is a refusal: a 403 with its reason, never the stale list cached here', async (status) => {
+    // A repository that waits for the refresh (no serve-stale-while-slow race on a loaded machine).
+    const repo = `go-proxy-refusing${status}`;
+    const made = await t.api('POST', '/repositories', {
+      name: repo,
+      type: 'proxy',
+      remoteUrl: stub.url,
+      settings: { connectTimeoutMs: 60_000 },
+    });
+    expect(made.status).toBe(201);
+    const m = fresh();
+    const list = `/go/${repo}/${m.module}/@v/list`;
+    expect((await text(list)).status).toBe(200);
+    await expireAll(t);
+    stub.fault(m.p.list, { kind: 'status', status, body: 'module blocked by policy' });
+    const res = await text(list);
+    expect(res.status).toBe(403);
+    expect(res.body).toStartWith(`upstream ${stub.url}/${m.p.list} answered ${status}: module blocked by policy`);
+    stub.clearFault(m.p.list);
+    // Not remembered: the next request asks again.
+    expect(await text(list)).toMatchObject({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
   });
 
   describe('an upstream without @latest', () => {
