@@ -33,7 +33,8 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
       name: 'go-proxy',
       type: 'proxy',
       remoteUrl: stub.url,
-      settings: { metadataTtlSeconds: 300, negativeTtlSeconds: 60, connectTimeoutMs: 100, responseTimeoutMs: 300 },
+      // Timeouts long enough that a busy machine still refreshes in time, short enough for the hang cases to stay quick.
+      settings: { metadataTtlSeconds: 300, negativeTtlSeconds: 60, connectTimeoutMs: 2000, responseTimeoutMs: 2000 },
     });
     expect(res.status).toBe(201);
   }, HANG_LIMIT_MS);
@@ -203,6 +204,7 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
     const tile = 'tile/8/0/x001/234.p/5';
     beforeAll(() => {
       stub.setFile(`sumdb/${db}/supported`, '');
+      stub.refuseSumdb('sum.unknown.test');
       stub.setFile(`sumdb/${db}/${lookup}`, '42\nexample.com/A v1.0.0 h1:abc=\n\n— note\n', 'text/plain; charset=utf-8');
       stub.setFile(`sumdb/${db}/${tile}`, new Uint8Array([1, 2, 3, 4, 5]));
       stub.setFile(`sumdb/${db}/latest`, 'go.sum database tree\n100\nhash=\n');

@@ -81,6 +81,8 @@ export class StubUpstream {
   private readonly generated = new Set<string>();
   /** The checksum database the stub relays at /sumdb/{any name}/, keyed "module@version". */
   private readonly records = new Map<string, StubSumdbRecord>();
+  /** Checksum databases this upstream does not relay: /sumdb/{name}/… is a 404 for them. */
+  private readonly unrelayed = new Set<string>();
 
   constructor(
     private readonly server: Server,
@@ -127,6 +129,11 @@ export class StubUpstream {
   }
 
   /** The checksum database record as served, for comparing with what a proxy stored. */
+  /** Makes /sumdb/{name}/… a 404, as from an upstream that does not relay that database. */
+  refuseSumdb(name: string): void {
+    this.unrelayed.add(name);
+  }
+
   sumdbRecord(module: string, version: string): StubSumdbRecord | undefined {
     return this.records.get(`${module}@${version}`);
   }
@@ -235,11 +242,11 @@ export class StubUpstream {
 
   /** /sumdb/{name}/supported and /sumdb/{name}/lookup/{module}@{version}: the record lines and a (fake) signed note. */
   private sumdbEntry(path: string): StubEntry | undefined {
-    const m = /^sumdb\/[^/]+\/(supported|lookup\/(.+)@([^@]+))$/.exec(path);
-    if (!m) return undefined;
-    if (m[1] === 'supported') return { body: { bytes: new Uint8Array(0) }, contentType: 'text/plain' };
+    const m = /^sumdb\/([^/]+)\/(supported|lookup\/(.+)@([^@]+))$/.exec(path);
+    if (!m || this.unrelayed.has(m[1])) return undefined;
+    if (m[2] === 'supported') return { body: { bytes: new Uint8Array(0) }, contentType: 'text/plain' };
     const unesc = (s: string) => s.replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
-    const [module, version] = [unesc(m[2]), unesc(m[3])];
+    const [module, version] = [unesc(m[3]), unesc(m[4])];
     const r = this.records.get(`${module}@${version}`);
     if (!r) return undefined;
     const lines = [...(r.h1 ? [`${module} ${version} ${r.h1}`] : []), ...(r.goModH1 ? [`${module} ${version}/go.mod ${r.goModH1}`] : [])];
