@@ -14,6 +14,7 @@ import type { Database, DatabaseHandle } from './db/open';
 import { BlobCollector } from './lifecycle/blob-gc';
 import type { Logger } from './log';
 import { type Metrics, noMetrics } from './observability/metrics';
+import { VersionCache } from './repos/cached-repository';
 import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { DownloadRecorder } from './repos/download-stats';
@@ -104,7 +105,10 @@ export function createContext(opts: {
   const coalescer = new FetchCoalescer(database, log);
   const downloads = new DownloadRecorder(db, log);
   const gosumdb = resolveGosumdb(opts.settings?.gosumdb);
-  const registry = new RepositoryRegistry({ db, storage, audit, log, metrics, repositories, coalescer, downloads, gosumdb });
+  const registry = new RepositoryRegistry(
+    { db, storage, audit, log, metrics, repositories, coalescer, downloads, gosumdb },
+    new VersionCache(caching),
+  );
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {
     id: `orbitrepos-${++instances}`,

@@ -128,7 +128,7 @@ export class LruCache {
   }
 
   /** @internal */
-  _set(region: CacheRegion<unknown>, key: string, value: unknown, bytes: number): boolean {
+  _set(region: CacheRegion<unknown>, key: string, value: unknown, bytes: number, entryTtlMs?: number): boolean {
     const id = slot(region.name, key);
     const old = this.map.get(id);
     if (old) this.remove(id, old);
@@ -136,7 +136,8 @@ export class LruCache {
     const cost = bytes + ENTRY_OVERHEAD + key.length * 2;
     // An entry bigger than an eighth of the budget would flush everything else for one value.
     if (cost > this.maxBytes / 8) return false;
-    const ttl = region.ttlMs;
+    const ttl = Math.min(region.ttlMs, entryTtlMs ?? Number.POSITIVE_INFINITY);
+    if (ttl <= 0) return false;
     this.map.set(id, { region, key, value, bytes: cost, expiresAt: ttl === Number.POSITIVE_INFINITY ? ttl : this.now() + ttl });
     this.totalBytes += cost;
     region._account(1, cost);
@@ -212,18 +213,22 @@ export class CacheRegion<V> {
     return this.cache._get(this as CacheRegion<unknown>, key) !== undefined;
   }
 
-  /** Stores value (bytes: its estimated size; empty: estimated here). False when it was too big to keep. */
-  set(key: string, value: V, bytes: number = estimateBytes(value)): boolean {
+  /**
+   * Stores value (bytes: its estimated size; empty: estimated here; ttlMs: how long this entry may be
+   * served, never longer than the region's bound; 0 or less: not stored). False when not kept.
+   */
+  set(key: string, value: V, bytes: number = estimateBytes(value), ttlMs?: number): boolean {
     if (this.cache.maxBytes === 0) return false;
-    return this.cache._set(this as CacheRegion<unknown>, key, value, bytes);
+    return this.cache._set(this as CacheRegion<unknown>, key, value, bytes, ttlMs);
   }
 
   /**
    * The cached value, else what `loader` returns, stored unless it is undefined (absent things are not
    * remembered unless the loader returns a value that says so, such as null) or an invalidation of this
-   * region happened while it ran.
+   * region happened while it ran. ttlOf, when given, says how long the value loaded may be served
+   * (an answer whose source expires, such as a proxy's metadata row).
    */
-  load(key: string, loader: () => Promise<V | undefined>): Promise<V | undefined> {
+  load(key: string, loader: () => Promise<V | undefined>, ttlOf?: (value: V) => number): Promise<V | undefined> {
     const e = this.cache._get(this as CacheRegion<unknown>, key);
     if (e) {
       this.hits++;
@@ -235,7 +240,7 @@ export class CacheRegion<V> {
     const generation = this.generation;
     const p = loader()
       .then((value) => {
-        if (value !== undefined && generation === this.generation) this.set(key, value);
+        if (value !== undefined && generation === this.generation) this.set(key, value, undefined, ttlOf?.(value));
         return value;
       })
       .finally(() => this.inflight.delete(key));

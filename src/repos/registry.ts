@@ -1,5 +1,6 @@
 import type { RepositoryRow } from '../db/schema';
 import { MethodNotAllowed, NotFound } from '../errors';
+import type { VersionCache } from './cached-repository';
 import type { RepoDeps } from './deps';
 import { countingDownloads } from './download-stats';
 import { GroupRepository } from './group';
@@ -13,9 +14,18 @@ import type { GoRepository } from './repository';
  * what is expensive to share (the coalescer) is a field of the deps, made once in src/context.ts.
  */
 export class RepositoryRegistry {
-  constructor(private readonly deps: Omit<RepoDeps, 'instantiate'>) {}
+  /** versions: when given, every repository's reads are answered from memory through it (and its writes invalidate). */
+  constructor(
+    private readonly deps: Omit<RepoDeps, 'instantiate'>,
+    private readonly versions?: VersionCache,
+  ) {}
 
   instantiate = (row: RepositoryRow): GoRepository => {
+    const repo = this.build(row);
+    return this.versions ? this.versions.wrap(repo) : repo;
+  };
+
+  private build(row: RepositoryRow): GoRepository {
     const deps: RepoDeps = { ...this.deps, instantiate: this.instantiate };
     switch (row.type) {
       // Downloads are counted where versions are stored, so a zip served through a group counts for its member.
@@ -26,7 +36,7 @@ export class RepositoryRegistry {
       case 'group':
         return new GroupRepository(row, deps);
     }
-  };
+  }
 
   /**
    * Why a repository without the publishing role takes no upload, saying where to publish instead:

@@ -155,6 +155,51 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect((await a.api('GET', '/repositories/all').then((r) => r.json())).members).toEqual(['other']);
   });
 
+  test('a version published in A is served by B, in its repository and through a group; deleted in A, B stops serving it', async () => {
+    expect(
+      (await a.api('POST', '/repositories', { name: 'over-other', type: 'group', members: ['other'], anonymousRead: true })).status,
+    ).toBe(201);
+    const info = () => b.request(`/go/other/${MOD}/@v/v1.3.0.info`);
+    const mod = () => b.request(`/go/other/${MOD}/@v/v1.3.0.mod`);
+    const text = async (path: string) => (await b.request(path)).text();
+    /** Asks until the text is the wanted one; returns the last (the assertion is the caller's). */
+    const textSoon = async (path: string, want: string) => {
+      const deadline = Date.now() + 5_000;
+      let got = await text(path);
+      while (got !== want && Date.now() < deadline) {
+        await Bun.sleep(20);
+        got = await text(path);
+      }
+      return got;
+    };
+    // B now remembers the absence, the list, @latest and the group's merged list.
+    expect((await info()).status).toBe(404);
+    expect((await mod()).status).toBe(404);
+    expect(await text(`/go/other/${MOD}/@v/list`)).toBe('v1.2.0\n');
+    expect(await text(`/go/over-other/${MOD}/@v/list`)).toBe('v1.2.0\n');
+    expect(JSON.parse(await text(`/go/other/${MOD}/@latest`)).Version).toBe('v1.2.0');
+
+    const zip = buildModuleZip(MOD, 'v1.3.0', { 'go.mod': `module ${MOD}\n` });
+    const started = Date.now();
+    expect((await a.request(`/go/other/${MOD}/@v/v1.3.0.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip })).status).toBe(201);
+    expect(await statusSoon(info, 200)).toBe(200);
+    if (twoProcesses) console.log(`[cache] publish seen by the other process after ${Date.now() - started} ms`);
+    expect(await statusSoon(mod, 200)).toBe(200);
+    expect(await (await mod()).text()).toBe(`module ${MOD}\n`);
+    expect(await textSoon(`/go/other/${MOD}/@v/list`, 'v1.2.0\nv1.3.0\n')).toBe('v1.2.0\nv1.3.0\n');
+    expect(await textSoon(`/go/over-other/${MOD}/@v/list`, 'v1.2.0\nv1.3.0\n')).toBe('v1.2.0\nv1.3.0\n');
+    expect(JSON.parse(await text(`/go/other/${MOD}/@latest`)).Version).toBe('v1.3.0');
+
+    const del = await a.api('DELETE', `/repositories/other/modules/versions?module=${MOD}&version=v1.3.0`);
+    expect(del.status).toBe(204);
+    expect(await statusSoon(info, 404)).toBe(404);
+    expect(await statusSoon(mod, 404)).toBe(404);
+    expect(await statusSoon(() => b.request(`/go/other/${MOD}/@v/v1.3.0.zip`), 404)).toBe(404);
+    expect(await textSoon(`/go/other/${MOD}/@v/list`, 'v1.2.0\n')).toBe('v1.2.0\n');
+    expect(await textSoon(`/go/over-other/${MOD}/@v/list`, 'v1.2.0\n')).toBe('v1.2.0\n');
+    expect(JSON.parse(await text(`/go/other/${MOD}/@latest`)).Version).toBe('v1.2.0');
+  });
+
   test('a token revoked in A is refused by B', async () => {
     const { token, id } = await (await a.api('POST', '/tokens', { name: 'short-lived' }, alice)).json();
     const withToken = () => b.request('/api/v1/users/me', { auth: `Bearer ${token}` });
@@ -217,7 +262,9 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect(stats.bytes).toBeGreaterThan(0);
     expect(stats.bytes).toBeLessThanOrEqual(stats.maxBytes);
     const names = stats.regions.map((r) => r.name);
-    expect(names).toEqual(expect.arrayContaining(['auth.tokens', 'auth.users', 'auth.grants', 'repos.rows', 'repos.members']));
+    expect(names).toEqual(
+      expect.arrayContaining(['auth.tokens', 'auth.users', 'auth.grants', 'repos.rows', 'repos.members', 'repos.answers']),
+    );
   });
 });
 
