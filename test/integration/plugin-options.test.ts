@@ -38,15 +38,16 @@ test('without a database the plugin reads the environment, and a bad value stops
   }
 });
 
-// A host that keeps its database open after orbit.close() must not keep our LISTEN (and fills) alive.
-test('closing the plugin ends the coalescer LISTEN on a database the host keeps', async () => {
+// A host that keeps its database open after orbit.close() must not keep our LISTENs (and fills) alive.
+test('closing the plugin ends the coalescer and invalidation LISTENs on a database the host keeps', async () => {
   const db = await openTestDatabase('pglite');
   const unlistened: string[] = [];
   const listen = db.handle.listen.bind(db.handle);
   const handle = {
     ...db.handle,
-    listen: async (channel: string, onPayload: (payload: string) => void) => {
-      const unlisten = await listen(channel, onPayload);
+    listen: async (...args: Parameters<typeof listen>) => {
+      const [channel] = args;
+      const unlisten = await listen(...args);
       return async () => {
         unlistened.push(channel);
         await unlisten();
@@ -64,7 +65,7 @@ test('closing the plugin ends the coalescer LISTEN on a database the host keeps'
     ).toBe('filled');
     expect(unlistened).toEqual([]);
     await orbit.close();
-    expect(unlistened).toEqual(['orbitrepos_fetch']);
+    expect(unlistened.sort()).toEqual(['orbitrepos_fetch', 'orbitrepos_invalidate']);
     expect((await orbit.plugin.handle(new Request('http://host.test/health'))).status).toBe(200);
   } finally {
     await db.cleanup();
