@@ -121,6 +121,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
         }
       : {});
   const ctx = createContext({ database, storage, log, settings, metrics });
+  const unregisterCacheSize = metrics.registerCacheSize('memory', () => ctx.cache.bytes);
   // Caches store nothing until invalidations from other processes can be heard.
   await ctx.invalidation.start();
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
@@ -175,6 +176,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     plugin: app,
     context: ctx,
     async close() {
+      unregisterCacheSize();
       await schedule.stop();
       // Background work first: the coalescer's LISTEN runs on the database, which may be the host's and stay open.
       await ctx.close();

@@ -107,6 +107,8 @@ test('after real traffic the counters moved by exactly what happened', async () 
   expect(sample(after, 'orbitrepos_fills_in_flight', { repository: 'go-proxy' })).toBe(0);
   expect(delta('orbitrepos_storage_operation_duration_seconds_count', { operation: 'put', result: 'ok' })).toBeGreaterThanOrEqual(2);
   expect(after).toContain('# TYPE orbitrepos_checksum_refusals_total counter');
+  // The hosted answers just served are held in memory, and the gauge says how much.
+  expect(sample(after, 'orbitrepos_memory_cache_bytes', { cache: 'memory' })).toBeGreaterThan(0);
 });
 
 test('an upstream failure counts as an upstream error and the stale answer as stale', async () => {
