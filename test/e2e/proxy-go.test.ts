@@ -54,7 +54,14 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
       name: 'go-proxy',
       type: 'proxy',
       remoteUrl: `${upstream.url}/go/go-hosted/`,
-      settings: { upstreamUsername: 'admin', upstreamPassword: ADMIN_PASSWORD, connectTimeoutMs: 1000, responseTimeoutMs: 5000 },
+      // A private upstream's modules are in no public checksum database: they are named as the go command's GONOSUMDB would.
+      settings: {
+        upstreamUsername: 'admin',
+        upstreamPassword: ADMIN_PASSWORD,
+        connectTimeoutMs: 1000,
+        responseTimeoutMs: 5000,
+        noSumdbPatterns: 'corp.example',
+      },
     });
     expect(res.status).toBe(201);
     await publish(GREET, 'v1.0.0', { 'greet.go': 'package greet\n\nfunc Hello() string { return "hello v1.0.0" }\n' });
