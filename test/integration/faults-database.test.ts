@@ -32,6 +32,9 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
   let storageDir: string;
   const request = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://orbit.test${path}`, init));
   const list = () => request(`/go/db-faults/${MOD}/@v/list`);
+  // A module never asked before: the answer must come from the database (a warm one may come from memory).
+  let unasked = 0;
+  const coldList = () => request(`/go/db-faults/${MOD}/n${++unasked}/@v/list`);
   const admin = () => request('/api/v1/repositories', { headers: { authorization: ADMIN_AUTH } });
 
   /** Sends n requests at once; each answer with the time it took. */
@@ -102,7 +105,7 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     expect((await list()).status).toBe(200);
     proxy.freeze();
     try {
-      const answers = [...(await burst(8, list)), ...(await burst(4, admin))];
+      const answers = [...(await burst(8, coldList)), ...(await burst(4, admin))];
       for (const a of answers) {
         expect(a.status).toBe(503);
         expect(Number(a.retryAfter)).toBeGreaterThan(0);
@@ -122,7 +125,7 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     expect((await admin()).status).toBe(200);
     proxy.cut();
     try {
-      for (const a of [...(await burst(8, list)), ...(await burst(4, admin))]) {
+      for (const a of [...(await burst(8, coldList)), ...(await burst(4, admin))]) {
         expect(a.status).toBe(503);
         expect(a.retryAfter).not.toBeNull();
         expect(a.body).not.toContain('127.0.0.1');
