@@ -44,6 +44,11 @@ export interface OpenDatabaseOptions {
   url?: string;
   /** PGlite data directory; empty with no url: in-memory PGlite (tests). */
   dataDir?: string;
+  /**
+   * PGlite: start from this dumped data directory (PGlite's dumpDataDir) instead of running initdb; the
+   * migrations still run, so a dump older than the schema is brought up to date.
+   */
+  loadDataDir?: Blob;
   /** postgres-js pool size. */
   maxConnections?: number;
   /** PostgreSQL: how long opening a connection may take; empty: DEFAULT_DB_CONNECT_TIMEOUT_MS. */
@@ -60,15 +65,15 @@ export const DEADLINE_SLACK_MS = 1000;
 
 /** Opens the database and brings its schema up to date. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return opts.url ? openPostgres(opts.url, opts) : openPglite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts) : openPglite(opts);
 }
 
-async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
+async function openPglite({ dataDir, loadDataDir }: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  const client = new PGlite({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
   await client.waitReady;
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

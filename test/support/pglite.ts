@@ -1,80 +1,92 @@
 /**
- * In-memory PGlite for tests, started from a migrated data directory dumped once and kept in the temp dir for
- * later runs. A fresh PGlite runs initdb before the migrations, and that took 30 s and more per test file on a
- * busy machine; loading a dumped, migrated data directory skips both.
+ * Migrated PGlite databases for tests without paying for initdb each time. A fresh PGlite runs initdb before the
+ * migrations, and that took 30 s and more per test file on a busy machine. Two forms are kept in the temp dir,
+ * each named by the PGlite build and the migrations (either changing makes a new one instead of using a stale one):
+ * - a dump (PGlite's dumpDataDir), loaded by in-memory databases;
+ * - a data directory on disk, copied under a test server's data dir so the server opens it as its own.
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { type Database, type DatabaseHandle, MIGRATIONS_FOLDER } from '../../src/db/open';
+import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from '../../src/db/open';
 import * as schema from '../../src/db/schema';
 import { migrationsHash } from './migrations-hash';
-
-let migrated: Promise<Blob> | undefined;
 
 function pgliteVersion(): string {
   return (require('@electric-sql/pglite/package.json') as { version: string }).version;
 }
 
-function migratedDataDir(): Promise<Blob> {
-  migrated ??= (async () => {
-    // Named by the PGlite build and the migrations: either changing makes a new dump instead of loading a stale one.
-    const file = join(tmpdir(), `orbit-pglite-${process.getuid?.() ?? 'user'}-${pgliteVersion()}-${migrationsHash()}.tar`);
+function templatePath(suffix: string): string {
+  return join(tmpdir(), `orbit-pglite-${process.getuid?.() ?? 'user'}-${pgliteVersion()}-${migrationsHash()}${suffix}`);
+}
+
+/** Runs the migrations on a new PGlite (in memory, or in dir), then hands it to use before closing it. */
+async function migrateFresh<T>(dataDir: string | undefined, use: (client: PGlite) => Promise<T>): Promise<T> {
+  const client = new PGlite(dataDir ? { dataDir } : {});
+  try {
+    await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+let dumped: Promise<Blob> | undefined;
+
+function migratedDump(): Promise<Blob> {
+  dumped ??= (async () => {
+    const file = templatePath('.tar');
     if (existsSync(file)) return new Blob([await Bun.file(file).arrayBuffer()]);
-    const client = new PGlite();
-    try {
-      await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
-      // Uncompressed: loading it is faster than inflating it.
-      const dump = await client.dumpDataDir('none');
-      // Written aside and renamed, so a concurrent run never loads half a file.
-      const partial = `${file}.${process.pid}`;
-      writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
-      renameSync(partial, file);
-      return dump;
-    } finally {
-      await client.close();
-    }
+    // Uncompressed: loading it is faster than inflating it.
+    const dump = await migrateFresh(undefined, (client) => client.dumpDataDir('none'));
+    // Written aside and renamed, so a concurrent run never loads half a file.
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
+    renameSync(partial, file);
+    return dump;
   })();
-  migrated.catch(() => {
-    migrated = undefined;
+  dumped.catch(() => {
+    dumped = undefined;
   });
-  return migrated;
+  return dumped;
+}
+
+let onDisk: Promise<string> | undefined;
+
+function migratedDirectory(): Promise<string> {
+  onDisk ??= (async () => {
+    const dir = templatePath('.d');
+    if (existsSync(dir)) return dir;
+    // Built aside and renamed, so a concurrent run never copies half a directory.
+    const partial = mkdtempSync(`${dir}.partial-`);
+    try {
+      await migrateFresh(partial, async () => {});
+      renameSync(partial, dir);
+    } catch (err) {
+      rmSync(partial, { recursive: true, force: true });
+      // Another run renamed its own first: theirs is as good as ours.
+      if (!existsSync(dir)) throw err;
+    }
+    return dir;
+  })();
+  onDisk.catch(() => {
+    onDisk = undefined;
+  });
+  return onDisk;
+}
+
+/** What openDatabase({}) gives, PGlite in memory with the schema up to date, started from the migrated dump. */
+export async function openMigratedPglite(): Promise<DatabaseHandle> {
+  return openDatabase({ loadDataDir: await migratedDump() });
 }
 
 /**
- * What openDatabase({}) gives, PGlite in memory with the schema up to date, without paying for initdb each time.
- * The handle mirrors openPglite in src/db/open.ts, which has no way to be given a data directory to load.
+ * Makes `dir` a migrated PGlite data directory (a copy of the template), so a server given it as its
+ * database directory skips initdb. `dir` must not exist yet.
  */
-export async function openMigratedPglite(): Promise<DatabaseHandle> {
-  const client = new PGlite({ loadDataDir: await migratedDataDir() });
-  await client.waitReady;
-  const held = new Set<number>();
-  return {
-    db: drizzle(client, { schema }) as unknown as Database,
-    driver: 'pglite',
-    async listen(channel, onPayload) {
-      const unsub = await client.listen(channel, onPayload);
-      return async () => {
-        await unsub();
-      };
-    },
-    async notify(channel, payload) {
-      await client.query('select pg_notify($1, $2)', [channel, payload]);
-    },
-    async withTryLock(id, fn) {
-      if (held.has(id)) return { acquired: false };
-      held.add(id);
-      try {
-        return { acquired: true, result: await fn() };
-      } finally {
-        held.delete(id);
-      }
-    },
-    async close() {
-      await client.close();
-    },
-  };
+export async function seedPgliteDirectory(dir: string): Promise<void> {
+  cpSync(await migratedDirectory(), dir, { recursive: true });
 }

@@ -8,6 +8,7 @@ import { startServer } from '../../src/server';
 import { ADMIN_PASSWORD } from './app';
 import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
 import { HANG_LIMIT_MS } from './limits';
+import { seedPgliteDirectory } from './pglite';
 import { makeTestCA, type TestCA } from './tls';
 
 const REPO_ROOT = resolve(import.meta.dir, '..', '..');
@@ -50,6 +51,9 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
     dropDatabase = made.drop;
   } else if (typeof opts.db === 'object') {
     databaseUrl = opts.db.url;
+  } else {
+    // The server opens its embedded database under dataDir/db: a migrated copy there spares it initdb.
+    await seedPgliteDirectory(join(dataDir, 'db'));
   }
   const tls = opts.tls === true ? makeTestCA(join(dataDir, 'tls')) : opts.tls || undefined;
   const env: Record<string, string> = {
@@ -115,6 +119,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
+  if (ownDataDir && !env.ORBITREPO_DATABASE_URL) await seedPgliteDirectory(join(ownDataDir, 'db'));
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
   ) as Record<string, string>;
