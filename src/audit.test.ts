@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { openMigratedPglite } from '../test/support/pglite';
 import { AuditLog } from './audit';
-import { type Database, type DatabaseHandle, openDatabase } from './db/open';
+import type { Database, DatabaseHandle } from './db/open';
 import { auditLog } from './db/schema';
 import { ServiceUnavailable } from './errors';
 import type { LogFields, Logger } from './log';
@@ -32,7 +33,7 @@ function recordingLogger() {
 describe('AuditLog', () => {
   let handle: DatabaseHandle;
   beforeAll(async () => {
-    handle = await openDatabase({});
+    handle = await openMigratedPglite();
   }, 60_000);
   afterAll(async () => {
     await handle.close();

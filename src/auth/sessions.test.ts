@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type DatabaseHandle, openDatabase } from '../db/open';
+import { openMigratedPglite } from '../../test/support/pglite';
+import type { DatabaseHandle } from '../db/open';
 import type { UserRow } from '../db/schema';
 import { silentLogger } from '../log';
 import { SessionService, safeEqual, sessionCookie, sessionIdOf, sessionSecretFromCookie } from './sessions';
@@ -33,7 +34,7 @@ describe('SessionService', () => {
   let now = Date.parse('2030-01-01T00:00:00Z');
   let sessions: SessionService;
   beforeAll(async () => {
-    database = await openDatabase({});
+    database = await openMigratedPglite();
     user = await new UserService(database.db, silentLogger).create({ username: 'bob', password: 'bob-password' });
     sessions = new SessionService(database.db, 60_000, () => now);
   });

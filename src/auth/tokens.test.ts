@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
-import { type DatabaseHandle, openDatabase } from '../db/open';
+import { openMigratedPglite } from '../../test/support/pglite';
+import type { DatabaseHandle } from '../db/open';
 import { apiTokens, type UserRow } from '../db/schema';
 import { BadRequest } from '../errors';
 import { silentLogger } from '../log';
@@ -31,7 +32,7 @@ describe('TokenService', () => {
   let now = Date.parse('2030-01-01T00:00:00Z');
   let tokens: TokenService;
   beforeAll(async () => {
-    database = await openDatabase({});
+    database = await openMigratedPglite();
     user = await new UserService(database.db, silentLogger).create({ username: 'alice', password: 'alice-pw' });
     tokens = new TokenService(database.db, () => now);
   });

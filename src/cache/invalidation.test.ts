@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type DatabaseHandle, openDatabase } from '../db/open';
+import { openMigratedPglite } from '../../test/support/pglite';
+import type { DatabaseHandle } from '../db/open';
 import { silentLogger } from '../log';
 import { InvalidationBus } from './invalidation';
 
 describe('InvalidationBus', () => {
   let db: DatabaseHandle;
   beforeAll(async () => {
-    db = await openDatabase({});
+    db = await openMigratedPglite();
   });
   afterAll(async () => {
     await db.close();
