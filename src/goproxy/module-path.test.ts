@@ -7,6 +7,7 @@ import {
   checkPathMajor,
   checkPathVersion,
   cleanPath,
+  compareModulePaths,
   isValidModulePath,
   splitPathVersion,
 } from './module-path';
@@ -171,5 +172,30 @@ describe("cleanPath (Go's path.Clean)", () => {
     ['/', '/'],
   ])('cleanPath(%p) is %p', (p, want) => {
     expect(cleanPath(p)).toBe(want);
+  });
+});
+
+describe('compareModulePaths (natural order)', () => {
+  test('runs of digits compare by value, so svc-2 comes before svc-10', () => {
+    const paths = ['example.com/svc-10', 'example.com/svc-2', 'example.com/svc-1', 'example.com/svc-11', 'example.com/svc'];
+    expect(paths.sort(compareModulePaths)).toEqual([
+      'example.com/svc',
+      'example.com/svc-1',
+      'example.com/svc-2',
+      'example.com/svc-10',
+      'example.com/svc-11',
+    ]);
+  });
+
+  test.each([
+    ['a/v2', 'a/v10', -1],
+    ['a/b', 'a/b', 0],
+    ['a/b2c', 'a/b2d', -1],
+    ['x/007', 'x/7', -1], // equal by value: plain order decides, so the order stays total
+    ['example.com/z', 'example.com/a1', 1],
+    ['a/99999999999999999999', 'a/100000000000000000000', -1], // longer than a double holds exactly
+  ])('%s against %s gives the sign %d', (a, b, sign) => {
+    expect(Math.sign(compareModulePaths(a, b))).toBe(sign);
+    expect(Math.sign(compareModulePaths(b, a))).toBe(-sign || 0);
   });
 });

@@ -233,3 +233,38 @@ export function cleanPath(p: string): string {
   const s = (rooted ? '/' : '') + out.join('/');
   return s === '' ? '.' : s;
 }
+
+/**
+ * Orders module paths as people read them: runs of digits compare by value, so svc-2 comes before
+ * svc-10. Ties (svc-01 and svc-1) fall back to plain code-unit order, so the order is total.
+ */
+export function compareModulePaths(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigitCode(ca) && isDigitCode(cb)) {
+      let ei = i;
+      while (ei < a.length && isDigitCode(a.charCodeAt(ei))) ei++;
+      let ej = j;
+      while (ej < b.length && isDigitCode(b.charCodeAt(ej))) ej++;
+      const na = a.slice(i, ei).replace(/^0+(?=.)/, '');
+      const nb = b.slice(j, ej).replace(/^0+(?=.)/, '');
+      if (na.length !== nb.length) return na.length - nb.length;
+      if (na !== nb) return na < nb ? -1 : 1;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  if (i < a.length || j < b.length) return i < a.length ? 1 : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}

@@ -1,9 +1,10 @@
-import { and, asc, countDistinct, eq, inArray, like, max, sql } from 'drizzle-orm';
+import { and, eq, inArray, like, max, sql } from 'drizzle-orm';
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, MethodNotAllowed, NotFound } from '../errors';
-import { compareVersions, selectLatest } from '../goproxy/version';
+import { compareModulePaths } from '../goproxy/module-path';
+import { compareVersions, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
 import type { Actor, GoRepository } from './repository';
 import { findVersionRow, listVersionRows } from './version-rows';
@@ -43,7 +44,23 @@ export interface ModuleQuery {
   offset?: number;
 }
 
+export interface VersionPageQuery {
+  /** Versions per page; empty: DEFAULT_VERSION_PAGE. */
+  limit?: number;
+  /** The last version of the previous page; empty: the newest. */
+  cursor?: string;
+}
+
+export interface VersionPage {
+  /** Versions of the module, over all pages. */
+  total: number;
+  versions: ModuleVersionView[];
+  /** What to pass as the cursor for the next page; null: this is the last. */
+  nextCursor: string | null;
+}
+
 export const DEFAULT_PAGE = 50;
+export const DEFAULT_VERSION_PAGE = 100;
 export const MAX_PAGE = 500;
 /** A go.mod larger than this is not previewed; the go command's own limit is 16 MiB. */
 const MAX_PREVIEW_BYTES = 1024 * 1024;
@@ -74,11 +91,9 @@ export class ModuleService {
       eq(moduleVersions.repositoryId, repo.id),
       query.prefix ? like(moduleVersions.modulePath, likePrefix(query.prefix)) : undefined,
     );
-    const [{ total }] = await this.db
-      .select({ total: countDistinct(moduleVersions.modulePath) })
-      .from(moduleVersions)
-      .where(where);
-    const page = await this.db
+    // Natural order (svc-2 before svc-10) is not an order SQL knows: the module paths of one repository are
+    // grouped in the database and ordered here; the page's versions are read only for the page.
+    const all = await this.db
       .select({
         module: moduleVersions.modulePath,
         versions: sql<number>`count(*)`.mapWith(Number),
@@ -86,10 +101,9 @@ export class ModuleService {
       })
       .from(moduleVersions)
       .where(where)
-      .groupBy(moduleVersions.modulePath)
-      .orderBy(asc(moduleVersions.modulePath))
-      .limit(limit)
-      .offset(offset);
+      .groupBy(moduleVersions.modulePath);
+    const total = all.length;
+    const page = all.sort((a, b) => compareModulePaths(a.module, b.module)).slice(offset, offset + limit);
     if (page.length === 0) return { total: Number(total), modules: [] };
 
     // @latest needs semver and pseudo-version rules SQL does not know: one more query for the page's versions.
@@ -130,6 +144,14 @@ export class ModuleService {
     return rows.sort((a, b) => compareVersions(b.version, a.version)).map(versionView);
   }
 
+  /**
+   * One page of a module's versions, newest first in semver order. The cursor is the last version of the
+   * previous page: the page starts below it, so versions published meanwhile do not shift the pages.
+   */
+  async versionPage(repo: RepositoryRow, module: string, query: VersionPageQuery = {}): Promise<VersionPage> {
+    return pageOfVersions(await this.listVersions(repo, module), query);
+  }
+
   async version(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionView> {
     return versionView(await this.row(repo, module, version));
   }
@@ -166,6 +188,23 @@ export class ModuleService {
     if (!row) throw new NotFound(`${module}@${version} not found in repository "${repo.name}"`);
     return row;
   }
+}
+
+/** One page of versions already sorted newest first (see ModuleService.versionPage). */
+export function pageOfVersions(all: ModuleVersionView[], query: VersionPageQuery): VersionPage {
+  const limit = Math.min(Math.max(query.limit ?? DEFAULT_VERSION_PAGE, 1), MAX_PAGE);
+  let start = 0;
+  if (query.cursor) {
+    const cursor = query.cursor;
+    if (!isValidVersion(cursor)) {
+      throw new BadRequest(`cursor ${JSON.stringify(cursor)} is not a version; pass the last version of the previous page`);
+    }
+    start = all.findIndex((v) => compareVersions(v.version, cursor) < 0);
+    if (start < 0) start = all.length;
+  }
+  const versions = all.slice(start, start + limit);
+  const more = start + limit < all.length;
+  return { total: all.length, versions, nextCursor: more ? versions[versions.length - 1].version : null };
 }
 
 function refuseGroup(repo: RepositoryRow): void {

@@ -1,7 +1,7 @@
 import { t } from 'elysia';
 import type { Principal } from '../../auth/principal';
 import type { AppContext } from '../../context';
-import { DEFAULT_PAGE, MAX_PAGE } from '../../repos/module-service';
+import { DEFAULT_PAGE, DEFAULT_VERSION_PAGE, MAX_PAGE } from '../../repos/module-service';
 import { authorizedRepository } from '../repository-access';
 import { apiController, SECURED } from './controller';
 
@@ -36,7 +36,18 @@ export const ModuleVersionModel = t.Object({
 const ErrorModel = t.Object({ error: t.String(), message: t.String() });
 const NameParam = t.Object({ name: t.String() });
 // Module paths contain slashes, so they travel as query parameters, never as path segments.
-const ModuleQuery = t.Object({ module: t.String({ minLength: 1, description: 'Module path, e.g. example.com/a/b' }) });
+const VersionPageQuery = t.Object({
+  module: t.String({ minLength: 1, description: 'Module path' }),
+  limit: t.Optional(
+    t.Numeric({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_VERSION_PAGE, description: 'Versions per page (newest first)' }),
+  ),
+  cursor: t.Optional(
+    t.String({
+      minLength: 1,
+      description: 'The last version of the previous page (from the Link header); the page starts with the next older version',
+    }),
+  ),
+});
 const VersionQuery = t.Object({
   module: t.String({ minLength: 1, description: 'Module path' }),
   version: t.String({ minLength: 1, description: 'Exact version, e.g. v1.2.3' }),
@@ -67,12 +78,26 @@ export function moduleRoutes(ctx: ModuleRoutesDeps) {
     )
     .get(
       '/repositories/:name/modules/versions',
-      async ({ principal, params, query }) => modules.listVersions(await readable(principal, params.name), query.module),
+      async ({ principal, params, query, request, set }) => {
+        const page = await modules.versionPage(await readable(principal, params.name), query.module, query);
+        set.headers['x-total-count'] = String(page.total);
+        if (page.nextCursor) {
+          const next = new URL(request.url);
+          next.searchParams.set('cursor', page.nextCursor);
+          if (query.limit !== undefined) next.searchParams.set('limit', String(query.limit));
+          set.headers.link = `<${next.pathname}${next.search}>; rel="next"`;
+        }
+        return page.versions;
+      },
       {
         params: NameParam,
-        query: ModuleQuery,
+        query: VersionPageQuery,
         response: { 200: t.Array(ModuleVersionModel), 400: ErrorModel, 404: ErrorModel },
-        detail: detail('List the versions of one module, newest first'),
+        detail: detail(
+          'List the versions of one module, newest first in semver order, one page at a time. The answer carries ' +
+            '`X-Total-Count` (versions over all pages) and, when more follow, `Link: <…>; rel="next"` whose address ' +
+            'holds the next cursor (the last version of this page).',
+        ),
       },
     )
     .delete(

@@ -1,4 +1,4 @@
-import type { ModuleVersionView } from '../../../repos/module-service';
+import type { ModuleVersionView, VersionPage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
 import { type Html, html } from '../html';
 import { copyLine, csrfField, layout, url } from '../layout';
@@ -9,7 +9,10 @@ import { formatSize, formatTime, moduleHref } from './repository';
 export interface ModulePageData {
   repo: RepositoryView;
   module: string;
-  versions: ModuleVersionView[];
+  /** The page of versions shown in the table. */
+  versionPage: VersionPage;
+  /** The cursor this page started from; empty: the newest. */
+  cursor?: string;
   /** The version whose details (go.mod, go get line) are shown. */
   selected: ModuleVersionView | null;
   /** The selected version's go.mod, or why it cannot be shown. */
@@ -50,8 +53,18 @@ function details(_ui: SignedInEnv, d: ModulePageData): Html {
   </section>`;
 }
 
+function versionPager(ui: SignedInEnv, d: ModulePageData): Html {
+  const { nextCursor } = d.versionPage;
+  if (!d.cursor && !nextCursor) return html``;
+  const base = moduleHref(ui, d.repo.name, d.module, d.selected?.version);
+  return html`<nav class="actions pager" aria-label="Version pages">
+    ${d.cursor && html`<a href="${base}" rel="first">← Newest</a>`}
+    ${nextCursor && html`<a href="${base}&cursor=${encodeURIComponent(nextCursor)}" rel="next">Older →</a>`}
+  </nav>`;
+}
+
 export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
-  const rows = d.versions.map(
+  const rows = d.versionPage.versions.map(
     (v) => html`<tr${v.version === d.selected?.version ? html` class="selected" aria-current="true"` : ''}>
       <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}">${v.version}</a></td>
       <td>${formatTime(v.time)}</td>
@@ -69,11 +82,12 @@ export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
       <h1 class="mono">${d.module}</h1>
       ${details(ui, d)}
       <section aria-labelledby="versions-h">
-        <h2 id="versions-h">Versions <span class="muted">(${d.versions.length})</span></h2>
+        <h2 id="versions-h">Versions <span class="muted">(${d.versionPage.total})</span></h2>
         <div class="table-wrap"><table>
           <thead><tr><th scope="col">Version</th><th scope="col">Time</th><th scope="col">Size</th><th scope="col">h1 hash</th><th scope="col">Downloads</th><th scope="col">Last download</th>${d.canWrite && html`<th scope="col"><span class="offscreen">Actions</span></th>`}</tr></thead>
           <tbody>${rows}</tbody>
         </table></div>
+        ${versionPager(ui, d)}
       </section>`,
   });
 }

@@ -2,7 +2,7 @@ import type { Access } from '../../../auth/principal';
 import type { AppContext } from '../../../context';
 import type { RepositoryRow } from '../../../db/schema';
 import { BadRequest, toAppError } from '../../../errors';
-import { DEFAULT_PAGE } from '../../../repos/module-service';
+import { DEFAULT_PAGE, pageOfVersions } from '../../../repos/module-service';
 import { authorizedRepository } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { str } from '../forms';
@@ -15,6 +15,9 @@ export type ModuleUiDeps = Pick<
   AppContext,
   'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tombstones' | 'users'
 >;
+
+/** Versions per page on a module's page. */
+const UI_VERSION_PAGE = 50;
 
 async function may(ctx: ModuleUiDeps, ui: SignedInEnv, row: RepositoryRow, access: Access): Promise<boolean> {
   try {
@@ -53,6 +56,8 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       const module = typeof query.module === 'string' ? query.module : '';
       if (!module) throw new BadRequest('which module? add ?module= to the address');
       const versions = await modules.listVersions(row, module);
+      const cursor = typeof query.cursor === 'string' && query.cursor ? query.cursor : undefined;
+      const versionPage = pageOfVersions(versions, { cursor, limit: UI_VERSION_PAGE });
       const wanted = typeof query.version === 'string' ? query.version : typeof query.uploaded === 'string' ? query.uploaded : null;
       const selected = versions.find((v) => v.version === wanted) ?? versions[0] ?? null;
       let goMod: { text: string } | { problem: string } | null = null;
@@ -64,7 +69,7 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
         );
       }
       const canWrite = await may(ctx, me, row, 'write');
-      const body = modulePage(me, { repo: await ctx.repositories.view(row), module, versions, selected, goMod, canWrite });
+      const body = modulePage(me, { repo: await ctx.repositories.view(row), module, versionPage, cursor, selected, goMod, canWrite });
       return page(ctx, me, body);
     })
     .post('/repositories/:name/versions/delete', async ({ ui, params, form }) => {
