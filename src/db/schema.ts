@@ -55,6 +55,16 @@ export const repositories = pgTable('repositories', {
   writePolicy: text('write_policy').$type<WritePolicy>().notNull().default('allow_once'),
   description: text('description').notNull().default(''),
   settings: jsonb('settings').$type<RepositorySettings>().notNull().default({}),
+  /**
+   * Hosted: the module path patterns this repository owns (the go command's GOPRIVATE glob syntax, one
+   * pattern an element). Through a group, a path they match is asked of its owners only, never of a
+   * proxy member; uploads outside them are refused. Empty: owns nothing, takes uploads of any path.
+   */
+  namespaces: text('namespaces').array().notNull().default(sql`'{}'::text[]`),
+  /** Proxy: only paths matching one of these are asked upstream. Empty: every path. */
+  includePaths: text('include_paths').array().notNull().default(sql`'{}'::text[]`),
+  /** Proxy: paths matching one of these are answered 404 here, never asked upstream. Wins over includePaths. */
+  excludePaths: text('exclude_paths').array().notNull().default(sql`'{}'::text[]`),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

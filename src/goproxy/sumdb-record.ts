@@ -4,7 +4,7 @@
  * Not here: the signed note's Ed25519 signature and tile inclusion proofs (a verifier key).
  */
 import { GoProtocolError } from './errors';
-import { escapePath, escapeVersion } from './escape';
+import { escapePath, escapeVersion, unescapePath } from './escape';
 
 export class SumdbError extends GoProtocolError {}
 
@@ -38,6 +38,22 @@ export interface SumdbRecord {
 /** `rest` of the sumdb path that looks a module version up ("lookup/{escaped module}@{escaped version}"). */
 export function sumdbLookupPath(module: string, version: string): string {
   return `lookup/${escapePath(module)}@${escapeVersion(version)}`;
+}
+
+/**
+ * The module path a sumdb `rest` looks up ("lookup/{escaped module}@{version}"), or undefined for tiles,
+ * latest and the like. A path that does not unescape is returned as written: it is still matched against
+ * path rules before anything is sent upstream.
+ */
+export function sumdbLookupModule(rest: string): string | undefined {
+  if (!rest.startsWith('lookup/')) return undefined;
+  const at = rest.lastIndexOf('@');
+  const escaped = rest.slice('lookup/'.length, at < 0 ? rest.length : at);
+  try {
+    return unescapePath(escaped);
+  } catch {
+    return escaped;
+  }
 }
 
 /**

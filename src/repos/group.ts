@@ -11,9 +11,11 @@ import {
   UpstreamTimeout,
 } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
+import { sumdbLookupModule } from '../goproxy/sumdb-record';
 import { passThroughVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
 import { EVERY_MEMBER, type MayReadMember } from './member-access';
+import { ownsPath, routeMembers } from './path-routing';
 import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer } from './repository';
 
 /**
@@ -130,10 +132,16 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     return chain;
   }
 
-  /** The members the caller may read, in order, and the ones it may not. */
-  private async members(): Promise<{ readable: GoRepository[]; denied: Denial[] }> {
+  /**
+   * The members to ask for `module` (path-routing.ts: only its owners when a reachable hosted repository
+   * owns it), split into those the caller may read, in order, and those it may not. Routing comes first,
+   * so an owner the caller may not read is a denial, never a reason to ask a proxy instead.
+   */
+  private async members(module: string): Promise<{ readable: GoRepository[]; denied: Denial[] }> {
     const chain = this.ownChain();
-    const rows = await this.deps.repositories.memberRows(this.row.id);
+    const rows = await routeMembers(await this.deps.repositories.memberRows(this.row.id), module, (g) =>
+      this.leavesOf(g, [...chain, g.name]),
+    );
     const verdicts = await Promise.all(
       rows.map((r) =>
         this.mayRead(r).then(
@@ -158,9 +166,14 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   }
 
   /** Non-group repositories reachable through the members, depth-first in member order, each once. */
-  private async leaves(): Promise<RepositoryRow[]> {
+  private leaves(): Promise<RepositoryRow[]> {
+    return this.leavesOf(this.row, this.ownChain());
+  }
+
+  /** Non-group repositories reachable through `root`'s members (root a group, `chain` the path to it). */
+  private async leavesOf(root: RepositoryRow, chain: string[]): Promise<RepositoryRow[]> {
     const out: RepositoryRow[] = [];
-    const seen = new Set<number>([this.row.id]);
+    const seen = new Set<number>([root.id]);
     const visit = async (group: RepositoryRow, chain: string[]): Promise<void> => {
       if (chain.length > MAX_GROUP_DEPTH) throw new GroupTooDeep(chain, MAX_GROUP_DEPTH);
       for (const row of await this.deps.repositories.memberRows(group.id)) {
@@ -170,7 +183,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
         else out.push(row);
       }
     };
-    await visit(this.row, this.ownChain());
+    await visit(root, chain);
     return out;
   }
 
@@ -206,8 +219,8 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   }
 
   /** The first member's answer, in order, skipping members that lack it or fail. */
-  private async first<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T> {
-    const { readable: members, denied } = await this.members();
+  private async first<T>(module: string, what: string, read: (m: GoRepository) => Promise<T>): Promise<T> {
+    const { readable: members, denied } = await this.members(module);
     const failures: Failure[] = [];
     for (const member of members) {
       try {
@@ -222,8 +235,8 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   }
 
   /** Every member's answer, asked concurrently, in member order; any failure fails the whole. */
-  private async all<T>(what: string, read: (m: GoRepository) => Promise<T>): Promise<T[]> {
-    const { readable: members, denied } = await this.members();
+  private async all<T>(module: string, what: string, read: (m: GoRepository) => Promise<T>): Promise<T[]> {
+    const { readable: members, denied } = await this.members(module);
     const outcomes = await Promise.all(
       members.map((member) =>
         read(member).then(
@@ -245,27 +258,27 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   }
 
   async list(module: string): Promise<string[]> {
-    const lists = await this.all(module, (m) => m.reader.list(module));
+    const lists = await this.all(module, module, (m) => m.reader.list(module));
     // Members' lists as they give them: a proxy member's pseudo-versions are what an untagged module has.
     return passThroughVersions(lists.flat());
   }
 
   async latest(module: string): Promise<string> {
-    const answers = await this.all(`${module}@latest`, async (m) => parseLatest(await m.reader.latest(module)));
+    const answers = await this.all(module, `${module}@latest`, async (m) => parseLatest(await m.reader.latest(module)));
     // Answers are in member order and selectLatest keeps the first of equals, so ties go to the earlier member.
     return selectLatest(answers)!.text;
   }
 
   info(module: string, version: string): Promise<string> {
-    return this.first(`${module}@${version}`, (m) => m.reader.info(module, version));
+    return this.first(module, `${module}@${version}`, (m) => m.reader.info(module, version));
   }
 
   mod(module: string, version: string): Promise<GoFile> {
-    return this.first(`${module}@${version}`, (m) => m.reader.mod(module, version));
+    return this.first(module, `${module}@${version}`, (m) => m.reader.mod(module, version));
   }
 
   zip(module: string, version: string): Promise<GoFile> {
-    return this.first(`${module}@${version}`, (m) => m.reader.zip(module, version));
+    return this.first(module, `${module}@${version}`, (m) => m.reader.zip(module, version));
   }
 
   /** Hosted repositories reachable through the members, in order: where an upload meant for this group belongs. */
@@ -275,7 +288,16 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
 
   /** Through the first proxy member, depth-first: the one that reaches the public checksum database. */
   async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
-    const row = (await this.leaves()).find((r) => r.type === 'proxy');
+    const leaves = await this.leaves();
+    const looked = sumdbLookupModule(rest);
+    // A lookup names the module: an owned one is private, and asking the public database would tell it the path.
+    const owner = looked === undefined ? undefined : leaves.find((r) => ownsPath(r, looked));
+    if (owner) {
+      throw new NotFound(
+        `${looked} is a private module of repository "${owner.name}": group "${this.row.name}" does not look it up in the checksum database ${name}; set GONOSUMDB (or GOPRIVATE) to ${owner.namespaces.join(',')}`,
+      );
+    }
+    const row = leaves.find((r) => r.type === 'proxy');
     if (!row) throw new NotFound(`group "${this.row.name}" has no proxy member to reach a checksum database through`);
     const member = this.deps.instantiate(row);
     if (!member.checksums) throw new NotFound(`member "${row.name}" of group "${this.row.name}" relays no checksum database`);

@@ -13,6 +13,7 @@ import { withBlobWriteFence } from './blob-fence';
 import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
+import { acceptsUpload, uploadOutsideNamespaces } from './path-routing';
 import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, ModulePublisher, ModuleReader, UploadKind, UploadResult, VersionRemover } from './repository';
@@ -78,6 +79,8 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
     if (this.row.writePolicy === 'deny') {
       throw new Forbidden(`repository ${q(this.row.name)} is read-only (write policy "deny")`);
     }
+    // Before the body is read: a path this repository does not own must not be published here.
+    if (!acceptsUpload(this.row, module)) throw new Forbidden(uploadOutsideNamespaces(this.row, module));
     checkUploadVersion(module, version);
     switch (kind) {
       case 'zip':

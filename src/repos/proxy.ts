@@ -7,7 +7,7 @@ import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { matchPathPatterns, splitPathPatterns } from '../goproxy/path-patterns';
 import { goPaths } from '../goproxy/request-path';
-import { parseLookup, type SumdbRecord, sumdbLookupPath } from '../goproxy/sumdb-record';
+import { parseLookup, type SumdbRecord, sumdbLookupModule, sumdbLookupPath } from '../goproxy/sumdb-record';
 import {
   isCanonicalVersion,
   isPseudoVersion,
@@ -27,6 +27,7 @@ import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
+import { proxyAdmits, refusedByRules } from './path-routing';
 import { pacedBody, pacedReader } from './periodic-full-gc';
 import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, missingAnswer, ProxyMetadataCache } from './proxy-cache';
 import {
@@ -100,7 +101,13 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     };
   }
 
+  /** A path the repository's rules keep from the upstream is a 404 before anything is looked up (path-routing.ts). */
+  private admit(module: string): void {
+    if (!proxyAdmits(this.row, module)) throw refusedByRules(this.row, module);
+  }
+
   async list(module: string): Promise<string[]> {
+    this.admit(module);
     return passThroughVersions((await this.listed(module)).map((c) => c.version));
   }
 
@@ -121,6 +128,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
   }
 
   async latest(module: string): Promise<string> {
+    this.admit(module);
     try {
       const got = await this.cache.answer(`latest:${module}`, this.policy, async (signal) => {
         const res = await this.upstream.bytes(goPaths.latest(module), signal, MAX_INFO_BYTES);
@@ -144,6 +152,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
   }
 
   async info(module: string, version: string): Promise<string> {
+    this.admit(module);
     // A query (branch, commit, "v1.2") resolves differently over time: cached with the metadata TTL, not forever.
     if (!isCanonicalVersion(version)) {
       const got = await this.cache.answer(`query:${module}@${version}`, this.policy, async (signal) => {
@@ -159,11 +168,13 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
   }
 
   async mod(module: string, version: string): Promise<GoFile> {
+    this.admit(module);
     const row = await this.cachedFile(module, version, 'mod');
     return blobGoFileAt(this.deps.storage, row.modKey!);
   }
 
   async zip(module: string, version: string): Promise<GoFile> {
+    this.admit(module);
     const row = await this.cachedFile(module, version, 'zip');
     return blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! });
   }
@@ -181,6 +192,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
    * Tiles and lookups never change once served; `latest` moves, `supported` may.
    */
   async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
+    const looked = sumdbLookupModule(rest);
+    if (looked !== undefined) this.admit(looked);
     const immutable = rest.startsWith('tile/') || rest.startsWith('lookup/');
     const policy: AnswerPolicy = immutable
       ? { ...this.policy, ttlSeconds: IMMUTABLE_TTL_SECONDS }

@@ -25,6 +25,12 @@ export interface RepositoryInput {
   writePolicy?: WritePolicy;
   description?: string;
   settings?: RepositorySettings;
+  /** Hosted: module path patterns it owns (GOPRIVATE glob syntax, one an element). */
+  namespaces?: string[];
+  /** Proxy: only these paths are asked upstream (empty: all). */
+  includePaths?: string[];
+  /** Proxy: these paths are never asked upstream. */
+  excludePaths?: string[];
 }
 
 export type RepositoryPatch = Partial<Omit<RepositoryInput, 'name' | 'type' | 'format'>> & { type?: RepositoryType; format?: 'go' };
@@ -41,6 +47,9 @@ export interface RepositoryView {
   anonymousRead: boolean;
   writePolicy: WritePolicy;
   description: string;
+  namespaces: string[];
+  includePaths: string[];
+  excludePaths: string[];
   settings: Omit<RepositorySettings, 'upstreamPassword'> & { upstreamPasswordSet: boolean };
   createdAt: string;
   updatedAt: string;
@@ -62,7 +71,53 @@ function checkName(name: string): void {
 }
 
 /** Field bounds: generous for people, small enough that a row stays a row (every field reaches the UI and the API). */
-export const FIELD_LIMITS = { description: 1000, remoteUrl: 2048, upstreamCredential: 1024, members: 100 } as const;
+export const FIELD_LIMITS = {
+  description: 1000,
+  remoteUrl: 2048,
+  upstreamCredential: 1024,
+  members: 100,
+  patterns: 100,
+  pattern: 256,
+} as const;
+
+/** Which kind of repository each path-pattern field belongs to (path-routing.ts says what they do). */
+const PATTERN_FIELDS = { namespaces: 'hosted', includePaths: 'proxy', excludePaths: 'proxy' } as const;
+type PatternField = keyof typeof PATTERN_FIELDS;
+
+/**
+ * A list of module path patterns as stored: trimmed, trailing slashes dropped, each a glob the go command
+ * would accept; a 400 naming the field (and the pattern) otherwise.
+ */
+function checkPatterns(field: PatternField, type: RepositoryType, patterns: unknown): string[] {
+  if (!Array.isArray(patterns) || patterns.some((p) => typeof p !== 'string'))
+    throw new BadRequest(`${field} must be a list of module path patterns`, { field });
+  if (patterns.length > 0 && type !== PATTERN_FIELDS[field])
+    throw new BadRequest(`${field} is only for ${PATTERN_FIELDS[field]} repositories`, { field });
+  if (patterns.length > FIELD_LIMITS.patterns)
+    throw new BadRequest(`${field} may hold at most ${FIELD_LIMITS.patterns} patterns`, { field });
+  const out: string[] = [];
+  for (const raw of patterns as string[]) {
+    const p = raw.trim().replace(/\/+$/, '');
+    if (p === '') throw new BadRequest(`${field} has an empty pattern`, { field });
+    if (p.length > FIELD_LIMITS.pattern)
+      throw new BadRequest(`${field}: a pattern must be at most ${FIELD_LIMITS.pattern} characters`, { field });
+    if (/[,\s]/.test(p))
+      throw new BadRequest(
+        `${field}: ${JSON.stringify(raw)} is not one pattern: give each pattern as its own list entry, without spaces or commas`,
+        {
+          field,
+        },
+      );
+    try {
+      checkPathPatterns([p]);
+    } catch (err) {
+      if (err instanceof InvalidPathPattern) throw new BadRequest(`${field}: ${err.message}`, { field });
+      throw err;
+    }
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
 
 function checkDescription(description: string | undefined): string | undefined {
   if (description !== undefined && description.length > FIELD_LIMITS.description) {
@@ -176,6 +231,9 @@ export class RepositoryService {
       anonymousRead: row.anonymousRead,
       writePolicy: row.writePolicy,
       description: row.description,
+      namespaces: row.namespaces,
+      includePaths: row.includePaths,
+      excludePaths: row.excludePaths,
       settings: { ...settings, upstreamPasswordSet: !!upstreamPassword },
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
@@ -201,6 +259,9 @@ export class RepositoryService {
       throw new BadRequest('members are only for group repositories', { field: 'members' });
     const settings = checkSettings(input.settings);
     checkDescription(input.description);
+    const namespaces = checkPatterns('namespaces', input.type, input.namespaces ?? []);
+    const includePaths = checkPatterns('includePaths', input.type, input.includePaths ?? []);
+    const excludePaths = checkPatterns('excludePaths', input.type, input.excludePaths ?? []);
 
     const row = await this.db.transaction(async (tx) => {
       const [created] = await tx
@@ -214,6 +275,9 @@ export class RepositoryService {
           writePolicy: input.writePolicy ?? 'allow_once',
           description: input.description ?? '',
           settings,
+          namespaces,
+          includePaths,
+          excludePaths,
         })
         .onConflictDoNothing()
         .returning();
@@ -247,6 +311,9 @@ export class RepositoryService {
       if (patch.anonymousRead !== undefined) changes.anonymousRead = patch.anonymousRead;
       if (patch.writePolicy !== undefined) changes.writePolicy = patch.writePolicy;
       if (patch.description !== undefined) changes.description = checkDescription(patch.description);
+      for (const field of Object.keys(PATTERN_FIELDS) as PatternField[]) {
+        if (patch[field] !== undefined) changes[field] = checkPatterns(field, current.type, patch[field]);
+      }
       if (patch.settings !== undefined) {
         // Merge, so that a PATCH without upstreamPassword keeps the stored one; null clears a key.
         const merged: Record<string, unknown> = { ...current.settings };

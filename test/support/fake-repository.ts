@@ -25,6 +25,9 @@ export function fakeRow(name: string, type: RepositoryType = 'hosted', id = 0): 
     writePolicy: 'allow_once',
     description: '',
     settings: {},
+    namespaces: [],
+    includePaths: [],
+    excludePaths: [],
     createdAt: now,
     updatedAt: now,
   };

@@ -48,6 +48,23 @@ const Settings = t.Object(
   { additionalProperties: true },
 );
 
+/** A list of module path patterns in the go command's GOPRIVATE glob syntax; checked by RepositoryService (a bad glob is a 400 naming the field). */
+const patterns = (description: string, examples: string[]) =>
+  t.Array(t.String({ maxLength: FIELD_LIMITS.pattern }), { maxItems: FIELD_LIMITS.patterns, description, examples: [examples] });
+
+const Namespaces = patterns(
+  "Hosted: the module path patterns this repository owns, in the go command's GOPRIVATE glob syntax (each matches a path prefix: `corp.example` covers `corp.example/team/core`). Through a group, a path inside them is asked of this repository only, never of a proxy member; uploads outside them are refused. Empty: owns nothing, takes any path.",
+  ['corp.example', 'github.com/myorg/*'],
+);
+const IncludePaths = patterns(
+  'Proxy: only module paths matching one of these patterns are asked of the upstream (GOPRIVATE glob syntax). Empty: every path.',
+  ['github.com/*', 'golang.org/x'],
+);
+const ExcludePaths = patterns(
+  'Proxy: module paths matching one of these patterns are answered 404 at once and never asked of the upstream; wins over includePaths.',
+  ['corp.example'],
+);
+
 export const RepositoryModel = t.Object({
   name: t.String(),
   format: t.Literal('go'),
@@ -58,6 +75,9 @@ export const RepositoryModel = t.Object({
   anonymousRead: t.Boolean(),
   writePolicy: WritePolicy,
   description: t.String(),
+  namespaces: t.Array(t.String()),
+  includePaths: t.Array(t.String()),
+  excludePaths: t.Array(t.String()),
   settings: t.Record(t.String(), t.Any()),
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
@@ -79,6 +99,9 @@ export const CreateRepository = t.Object(
     anonymousRead: t.Optional(t.Boolean({ description: 'Default: true for proxy, false for hosted and group' })),
     writePolicy: t.Optional(WritePolicy),
     description: t.Optional(Description),
+    namespaces: t.Optional(Namespaces),
+    includePaths: t.Optional(IncludePaths),
+    excludePaths: t.Optional(ExcludePaths),
     settings: t.Optional(Settings),
   },
   { additionalProperties: false },
@@ -93,6 +116,9 @@ export const UpdateRepository = t.Object(
     anonymousRead: t.Optional(t.Boolean()),
     writePolicy: t.Optional(WritePolicy),
     description: t.Optional(Description),
+    namespaces: t.Optional(Namespaces),
+    includePaths: t.Optional(IncludePaths),
+    excludePaths: t.Optional(ExcludePaths),
     settings: t.Optional(Settings),
   },
   { additionalProperties: false },
