@@ -13,6 +13,8 @@ export interface S3Config {
   forcePathStyle: boolean;
   /** Prefix under which every key is stored; empty: the bucket root. */
   prefix: string;
+  /** How long one write request (a part, a small object, completing an upload) may take; empty: 30 s. */
+  writeTimeoutMs?: number;
 }
 
 export interface StorageConfig {
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
       secretAccessKey,
       forcePathStyle: bool(env, 'ORBITREPO_S3_FORCE_PATH_STYLE', false),
       prefix: (str(env, 'ORBITREPO_S3_PREFIX') ?? '').replace(/^\/+|\/+$/g, ''),
+      writeTimeoutMs: int(env, 'ORBITREPO_S3_WRITE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     };
   }
 

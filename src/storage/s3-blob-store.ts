@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { S3Config } from '../config';
-import { NotFound, RangeNotSatisfiable } from '../errors';
+import { NotFound, RangeNotSatisfiable, ServiceUnavailable } from '../errors';
 import type { BlobEntry, BlobStat, BlobStore, ByteRange } from './blob-store';
 import { STAGED_PREFIX } from './content-addressed';
 import { assertValidKey, assertValidRange } from './keys';
@@ -31,6 +31,29 @@ export interface S3BlobStoreOptions {
   quickRequestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page; empty: the server's default (1000 on AWS). Tests lower it to exercise paging. */
   listPageSize?: number;
+  /**
+   * Milliseconds one write request (a PutObject of at most one part, one UploadPart, the
+   * CompleteMultipartUpload) may take, SDK retries included: a deadline per part, not per upload, so a
+   * slow but moving 500 MiB upload is never cut off while a frozen server costs one of these. Empty:
+   * DEFAULT_S3_WRITE_TIMEOUT_MS (an 8 MiB part then needs at least ~280 KB/s).
+   */
+  writeTimeoutMs?: number;
+  /** Waits before retrying the abort of a failed multipart upload the server did not take at once. Tests shorten them. */
+  abortRetryDelaysMs?: number[];
+}
+
+export const DEFAULT_S3_WRITE_TIMEOUT_MS = 30_000;
+/** How long a failed upload waits for its abort before answering; past it the abort continues in the background. */
+const ABORT_WAIT_MS = 2_000;
+
+/**
+ * A write the server did not finish within its deadline: a 503 with Retry-After, as a dependency
+ * outage is, never a 4xx (the client's bytes were fine) and never a hang.
+ */
+export class StorageWriteTimeout extends ServiceUnavailable {
+  constructor(what: string, ms: number) {
+    super(`the storage did not complete ${what} within ${ms} ms; nothing was published, try again shortly`);
+  }
 }
 
 /** Multipart part size; above S3's 5 MiB minimum, and 10,000 parts of it allow 80 GiB. */
@@ -75,12 +98,16 @@ export class S3BlobStore implements BlobStore {
   private readonly prefix: string;
   /** Per-request options of bodiless requests (see quickRequestTimeoutMs). */
   private readonly quick: { requestTimeout: number };
+  private readonly writeTimeoutMs: number;
+  /** Multipart uploads whose abort is being retried in the background (close() waits for none of them). */
+  private readonly pendingAborts = new Set<Promise<void>>();
 
   constructor(
     config: S3Config,
     private readonly options: S3BlobStoreOptions = {},
   ) {
     this.quick = { requestTimeout: options.quickRequestTimeoutMs ?? 10_000 };
+    this.writeTimeoutMs = options.writeTimeoutMs ?? config.writeTimeoutMs ?? DEFAULT_S3_WRITE_TIMEOUT_MS;
     this.bucket = config.bucket;
     const trimmed = config.prefix.replace(/^\/+|\/+$/g, '');
     this.prefix = trimmed === '' ? '' : `${trimmed}/`;
@@ -145,7 +172,7 @@ export class S3BlobStore implements BlobStore {
     const Key = this.objectKey(key);
     if (!(body instanceof ReadableStream)) {
       const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes }));
+      await this.write(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes }), 'an object write');
       return { size: bytes.byteLength };
     }
     const reader = body.getReader();
@@ -174,7 +201,7 @@ export class S3BlobStore implements BlobStore {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: concat(head, gathered) }));
+        await this.write(new PutObjectCommand({ Bucket: this.bucket, Key, Body: concat(head, gathered) }), 'an object write');
         return gathered;
       }
       head.push(value);
@@ -219,8 +246,10 @@ export class S3BlobStore implements BlobStore {
         const buf = free.pop() ?? new Uint8Array(PART_SIZE);
         const filled = await fill(buf);
         if (filled === 0 && PartNumber > 1) break;
-        const upload: Promise<void> = this.client
-          .send(new UploadPartCommand({ ...target, PartNumber, Body: buf.subarray(0, filled) }))
+        const upload: Promise<void> = this.write(
+          new UploadPartCommand({ ...target, PartNumber, Body: buf.subarray(0, filled) }),
+          `part ${PartNumber} of an upload`,
+        )
           .then((out) => {
             parts.push({ PartNumber, ETag: out.ETag });
             free.push(buf);
@@ -237,14 +266,64 @@ export class S3BlobStore implements BlobStore {
       await Promise.all(inFlight);
       if (partFailure) throw partFailure;
       parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-      await this.client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
+      await this.write(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }), 'an upload');
       return size;
     } catch (err) {
-      // Parts still in flight could land after an abort and be kept (and billed); let them settle first.
+      // Parts still in flight could land after an abort and be kept (and billed); let them settle first
+      // (each is bounded by the write deadline).
       await Promise.all(inFlight);
-      await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => {});
+      // A working server takes the abort at once, before the caller hears of the failure; a frozen one
+      // is not waited for (the abort goes on being retried in the background).
+      await Promise.race([this.abort(target), Bun.sleep(ABORT_WAIT_MS)]);
       throw err;
     }
+  }
+
+  /**
+   * Sends a write under its deadline (see writeTimeoutMs): the per-attempt timeout and one abort signal
+   * for all of the SDK's attempts. A write that runs out of time is a StorageWriteTimeout.
+   */
+  private async write<C extends { input: unknown }>(command: C, what: string): Promise<any> {
+    const ms = this.writeTimeoutMs;
+    const signal = AbortSignal.timeout(ms);
+    try {
+      return await this.client.send(command as any, { requestTimeout: ms, abortSignal: signal });
+    } catch (err) {
+      const name = (err as AwsError | undefined)?.name;
+      if (signal.aborted || name === 'TimeoutError' || name === 'AbortError') throw new StorageWriteTimeout(what, ms);
+      throw err;
+    }
+  }
+
+  /**
+   * Aborts a failed multipart upload, and when the server does not take the abort (it is the server
+   * that failed), tries again in the background a few times: its parts are invisible yet stored (and
+   * billed). The hourly sweep of staged leftovers (sweepPartial) is the backstop.
+   */
+  private abort({ Bucket, Key, UploadId }: { Bucket: string; Key: string; UploadId: string | undefined }): Promise<void> {
+    if (!UploadId) return Promise.resolve();
+    const target = { Bucket, Key, UploadId };
+    const delays = this.options.abortRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000];
+    const attempt = async () => {
+      for (let i = 0; ; i++) {
+        try {
+          await this.client.send(new AbortMultipartUploadCommand(target), this.quick);
+          return;
+        } catch (err) {
+          const e = err as AwsError;
+          if ((e.name ?? e.Code) === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404 || i >= delays.length) return;
+          await Bun.sleep(delays[i]);
+        }
+      }
+    };
+    const pending: Promise<void> = attempt().finally(() => this.pendingAborts.delete(pending));
+    this.pendingAborts.add(pending);
+    return pending;
+  }
+
+  /** Resolves when no abort is being retried; for tests. */
+  async settled(): Promise<void> {
+    while (this.pendingAborts.size > 0) await Promise.all(this.pendingAborts);
   }
 
   async move(from: string, to: string): Promise<void> {
@@ -252,7 +331,7 @@ export class S3BlobStore implements BlobStore {
     const CopySource = `${this.bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
     try {
       // CopyObject handles objects up to 5 GiB, far above any module zip.
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(to), CopySource }));
+      await this.write(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(to), CopySource }), 'a copy');
     } catch (err) {
       if (isMissingObject(err)) throw new NotFound(`blob ${from} not found`);
       throw err;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
@@ -161,4 +162,137 @@ describe('S3 storage frozen', () => {
     const again = await t.request(`/go/frozen/${mod}/@v/v1.0.0.zip`);
     expect(again.status).toBe(200);
   });
+});
+
+/** Delegates to the real store; once a streamed put has passed `freezeAfterBytes`, the proxy in front of S3 freezes. */
+function freezingStore(inner: S3BlobStore, proxy: TcpProxy): BlobStore & { freezeAfterBytes: number } {
+  const store = Object.create(inner) as BlobStore & { freezeAfterBytes: number };
+  store.freezeAfterBytes = 0;
+  store.put = (key, body) => {
+    const limit = store.freezeAfterBytes;
+    if (limit <= 0 || !(body instanceof ReadableStream)) return inner.put(key, body);
+    let seen = 0;
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen >= limit) proxy.freeze();
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return inner.put(key, counted);
+  };
+  return store;
+}
+
+// Writes used to wait for the SDK's two-minute request timeout (times its retries) on a frozen server.
+describe('S3 storage frozen during an upload', () => {
+  let s3: S3rverHandle;
+  let proxy: TcpProxy;
+  let inner: S3BlobStore;
+  let store: ReturnType<typeof freezingStore>;
+  let t: TestApp;
+  const mod = 'example.com/faults/frozenput';
+  const WRITE_MS = 1000;
+  const put = (v: string, files: Record<string, string | Uint8Array>) =>
+    t.request(`/go/frozen-put/${mod}/@v/${v}.zip`, {
+      method: 'PUT',
+      auth: ADMIN_AUTH,
+      body: buildModuleZip(mod, v, { 'go.mod': `module ${mod}\n`, ...files }),
+    });
+  const uploadsLeft = async () => (await inner.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads?.length ?? 0;
+
+  beforeAll(async () => {
+    s3 = await startS3rver();
+    proxy = startTcpProxy({ hostname: '127.0.0.1', port: Number(new URL(s3.endpoint).port) });
+    inner = new S3BlobStore(
+      { ...s3.config, endpoint: `http://127.0.0.1:${proxy.port}` },
+      { quickRequestTimeoutMs: 500, writeTimeoutMs: WRITE_MS, abortRetryDelaysMs: [200, 500, 1000, 2000, 4000] },
+    );
+    store = freezingStore(inner, proxy);
+    t = await startTestApp({ db: DB_KIND, storage: store });
+    expect((await t.api('POST', '/repositories', { name: 'frozen-put', type: 'hosted', anonymousRead: true })).status).toBe(201);
+    expect((await put('v1.0.0', { 'a.go': 'package frozenput\n' })).status).toBe(201);
+  }, HANG_LIMIT_MS);
+  afterAll(async () => {
+    proxy?.restore();
+    await t?.close();
+    inner?.destroy();
+    proxy?.stop();
+    await s3?.stop();
+  });
+
+  test(
+    'a multipart upload that freezes mid-way is a 503 with Retry-After, publishes nothing and leaves no multipart upload',
+    async () => {
+      // 20 MiB that do not compress: three parts; the server freezes once the second part is being read.
+      store.freezeAfterBytes = 10 << 20;
+      const started = performance.now();
+      let res: Response;
+      try {
+        res = await put('v1.1.0', { 'a.go': 'package frozenput\n', 'big.bin': new Uint8Array(randomBytes(20 << 20)) });
+      } finally {
+        store.freezeAfterBytes = 0;
+        proxy.restore();
+      }
+      const text = await res.text();
+      // The old wait was two minutes per attempt; the bound is generous for a loaded machine.
+      expect(performance.now() - started).toBeLessThan(60_000);
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(text).toContain('storage did not complete');
+      // The abort the frozen server did not take is retried once it answers again.
+      await inner.settled();
+      expect(await uploadsLeft()).toBe(0);
+      expect(await (await t.request(`/go/frozen-put/${mod}/@v/list`)).text()).toBe('v1.0.0\n');
+    },
+    HANG_LIMIT_MS,
+  );
+
+  test(
+    'a small upload (one PutObject) to a frozen server is a 503 with Retry-After and publishes nothing',
+    async () => {
+      proxy.freeze();
+      const started = performance.now();
+      let res: Response;
+      try {
+        res = await put('v1.2.0', { 'a.go': 'package frozenput\n' });
+      } finally {
+        proxy.restore();
+      }
+      await res.text();
+      expect(performance.now() - started).toBeLessThan(60_000);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).not.toBeNull();
+      expect(await (await t.request(`/go/frozen-put/${mod}/@v/list`)).text()).toBe('v1.0.0\n');
+      // And once it thaws, the same upload goes through.
+      expect((await put('v1.2.0', { 'a.go': 'package frozenput\n' })).status).toBe(201);
+    },
+    HANG_LIMIT_MS,
+  );
+
+  test(
+    'a slow upload that keeps moving is not cut off by the per-part deadline',
+    async () => {
+      // 12 MiB sent in 64 KiB pieces over ~3 write deadlines: the whole takes longer than one deadline, each part less.
+      const bytes = new Uint8Array(randomBytes(12 << 20));
+      let offset = 0;
+      const slow = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (offset >= bytes.byteLength) return controller.close();
+          await Bun.sleep(12);
+          controller.enqueue(bytes.subarray(offset, offset + (64 << 10)));
+          offset += 64 << 10;
+        },
+      });
+      const started = performance.now();
+      const stat = await inner.put('tmp/slow-test', slow);
+      expect(stat.size).toBe(bytes.byteLength);
+      expect(performance.now() - started).toBeGreaterThan(WRITE_MS);
+      const back = new Uint8Array(await new Response(await inner.get('tmp/slow-test')).arrayBuffer());
+      expect(Buffer.compare(back, bytes)).toBe(0);
+    },
+    HANG_LIMIT_MS,
+  );
 });
