@@ -122,6 +122,8 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
       : {});
   const ctx = createContext({ database, storage, log, settings, metrics });
   const unregisterCacheSize = metrics.registerCacheSize('memory', () => ctx.cache.bytes);
+  const unobserveQueries = metricsOn ? database.observeQueries((op, seconds, ok) => metrics.databaseQuery(op, seconds, ok)) : undefined;
+  const unregisterPool = metrics.registerDatabasePool(() => database.poolStats());
   // Caches store nothing until invalidations from other processes can be heard.
   await ctx.invalidation.start();
   await ctx.users.ensureBootstrapAdmin(settings.adminPassword || 'admin');
@@ -177,6 +179,8 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     context: ctx,
     async close() {
       unregisterCacheSize();
+      unobserveQueries?.();
+      unregisterPool();
       await schedule.stop();
       // Background work first: the coalescer's LISTEN runs on the database, which may be the host's and stay open.
       await ctx.close();

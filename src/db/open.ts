@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { DEFAULT_DB_CONNECT_TIMEOUT_MS, DEFAULT_DB_STATEMENT_TIMEOUT_MS } from '../config';
 import { withDeadline, withinDeadline } from './deadline';
+import { type QueryObserver, QueryObservers, timedPgliteClient, timedPostgresClient } from './query-timing';
 import * as schema from './schema';
 
 /** One drizzle type for both drivers: services never know which one they got. */
@@ -29,6 +30,13 @@ export interface DatabaseHandle {
    * and there the lock is held in-process, since its single session would take a PostgreSQL lock twice).
    */
   withTryLock<T>(id: number, fn: () => Promise<T>): Promise<TryLockResult<T>>;
+  /** Reports each statement drizzle sends (operation, seconds, ok) until the returned function is called. */
+  observeQueries(observer: QueryObserver): () => void;
+  /**
+   * What the connection pool can say of itself: statements sent and not yet answered (waiting for a connection
+   * included; counted only while someone observes), and the most connections it opens (PGlite: one session).
+   */
+  poolStats(): { inFlight: number; maxConnections: number };
   close(): Promise<void>;
 }
 
@@ -75,12 +83,15 @@ async function openPglite({ dataDir, loadDataDir }: OpenDatabaseOptions): Promis
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const client = new PGlite({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
   await client.waitReady;
-  const db = drizzle(client, { schema });
+  const observers = new QueryObservers();
+  const db = drizzle(timedPgliteClient(client, observers), { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   const held = new Set<number>();
   return {
     db: db as unknown as Database,
     driver: 'pglite',
+    observeQueries: (observer) => observers.add(observer),
+    poolStats: () => ({ inFlight: observers.inFlight, maxConnections: 1 }),
     async listen(channel, onPayload, opts) {
       const unsub = await client.listen(channel, onPayload);
       // In-process: the "connection" never drops.
@@ -128,7 +139,10 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
       idle_in_transaction_session_timeout: Math.max(statementMs * 2, 10_000),
     },
   });
-  const db = drizzle(withDeadline(sql, deadlineMs), { schema });
+  const observers = new QueryObservers();
+  // Timing outside the deadline: a statement given up on is timed, and counted as an error.
+  const db = drizzle(timedPostgresClient(withDeadline(sql, deadlineMs), observers), { schema });
+  const maxConnections = opts.maxConnections ?? 10;
 
   // Several server processes may start at once against one database: migrate under a session lock,
   // on a client of its own with one connection so the lock and the migration share a session.
@@ -145,6 +159,8 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
   return {
     db: db as unknown as Database,
     driver: 'postgres',
+    observeQueries: (observer) => observers.add(observer),
+    poolStats: () => ({ inFlight: observers.inFlight, maxConnections }),
     async listen(channel, onPayload, opts) {
       const sub = await withinDeadline(sql.listen(channel, onPayload, opts?.onListen), deadlineMs);
       return async () => {

@@ -17,7 +17,13 @@ export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'negative_hit' | 'coalesce
 /** One upstream HTTP attempt: its status code, or why there was none (aborted: our timeout, or the server stopping). */
 export type UpstreamResult = number | 'network_error' | 'aborted';
 
+/** Why a proxied file was refused by the checksum check (src/repos/proxy.ts verifyChecksum). */
+export type ChecksumRefusal = 'mismatch' | 'unknown_module';
+
 export type FillKind = 'info' | 'mod' | 'zip';
+
+/** What a database statement does, from its first word (src/db/query-timing.ts). */
+export type DatabaseOperation = 'select' | 'insert' | 'update' | 'delete' | 'other';
 
 export type StorageOperation = 'get' | 'head' | 'put' | 'move' | 'delete' | 'check';
 
@@ -30,10 +36,15 @@ export interface Metrics {
   upstream(repository: string, result: UpstreamResult, seconds: number): void;
   /** A proxy fill (fetch, check, store) begins; call the returned function once with its outcome. */
   fillStarted(repository: string, kind: FillKind): (outcome: { ok: boolean; bytes: number }) => void;
-  /** A file refused because it does not match the checksum database (or a go.sum line). */
-  checksumRefusal(repository: string): void;
-  /** One database statement, with its seconds. */
-  databaseQuery(seconds: number, ok: boolean): void;
+  /** A proxied file refused: its hash differs from the checksum database's record, or the database has no record of it. */
+  checksumRefusal(repository: string, reason: ChecksumRefusal): void;
+  /** One database statement, with its operation, seconds and whether it failed (a timeout included). */
+  databaseQuery(operation: DatabaseOperation, seconds: number, ok: boolean): void;
+  /**
+   * The database pool reports itself, read at each scrape: statements in flight (waiting for a connection
+   * included) and its connection limit. Returns the function that unregisters it.
+   */
+  registerDatabasePool(stats: () => { inFlight: number; maxConnections: number }): () => void;
   /** One blob-store operation, with its seconds. */
   storage(operation: StorageOperation, seconds: number, ok: boolean): void;
   /**
@@ -53,6 +64,7 @@ export const noMetrics: Metrics = {
   fillStarted: () => nothing,
   checksumRefusal: nothing,
   databaseQuery: nothing,
+  registerDatabasePool: () => nothing,
   storage: nothing,
   registerCacheSize: () => nothing,
 };

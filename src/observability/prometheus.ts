@@ -1,5 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheOutcome, FillKind, Metrics, RouteKind, StorageOperation, UpstreamResult } from './metrics';
+import type {
+  CacheOutcome,
+  ChecksumRefusal,
+  DatabaseOperation,
+  FillKind,
+  Metrics,
+  RouteKind,
+  StorageOperation,
+  UpstreamResult,
+} from './metrics';
 
 const SECONDS_HTTP = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const SECONDS_FILL = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -21,6 +30,8 @@ export const METRIC_NAMES = {
   checksumRefusals: 'orbitrepos_checksum_refusals_total',
   cacheSize: 'orbitrepos_memory_cache_bytes',
   databaseSeconds: 'orbitrepos_db_query_duration_seconds',
+  databaseInFlight: 'orbitrepos_db_queries_in_flight',
+  databaseMaxConnections: 'orbitrepos_db_pool_max_connections',
   storageSeconds: 'orbitrepos_storage_operation_duration_seconds',
 } as const;
 
@@ -47,8 +58,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly fills: Counter<'repository' | 'kind' | 'result'>;
   private readonly fillBytes: Counter<'repository' | 'kind'>;
   private readonly fillSeconds: Histogram<'kind'>;
-  private readonly checksumRefusals: Counter<'repository'>;
-  private readonly databaseSeconds: Histogram<'result'>;
+  private readonly checksumRefusals: Counter<'repository' | 'reason'>;
+  private readonly databaseSeconds: Histogram<'operation' | 'result'>;
+  private databasePool?: () => { inFlight: number; maxConnections: number };
   private readonly storageSeconds: Histogram<'operation' | 'result'>;
   private readonly cacheSizes = new Map<string, () => number>();
 
@@ -129,8 +141,8 @@ export class PrometheusMetrics implements Metrics {
     });
     this.checksumRefusals = new Counter({
       name: n.checksumRefusals,
-      help: 'Files refused because they do not match the checksum database',
-      labelNames: ['repository'],
+      help: 'Proxied files refused by the checksum check: mismatch (hash differs from the record) or unknown_module (no record)',
+      labelNames: ['repository', 'reason'],
       registers,
     });
     const sizes = this.cacheSizes;
@@ -146,10 +158,29 @@ export class PrometheusMetrics implements Metrics {
     });
     this.databaseSeconds = new Histogram({
       name: n.databaseSeconds,
-      help: 'Seconds per database statement',
-      labelNames: ['result'],
+      help: 'Seconds per database statement (waiting for a pool connection included), by operation and result (error: failed or timed out)',
+      labelNames: ['operation', 'result'],
       buckets: SECONDS_FAST,
       registers,
+    });
+    const pool = () => this.databasePool?.();
+    new Gauge({
+      name: n.databaseInFlight,
+      help: 'Database statements sent and not yet answered; at the pool limit, further statements queue',
+      registers,
+      collect() {
+        const stats = pool();
+        if (stats) this.set(stats.inFlight);
+      },
+    });
+    new Gauge({
+      name: n.databaseMaxConnections,
+      help: 'The most connections the database pool opens (1 for the embedded PGlite)',
+      registers,
+      collect() {
+        const stats = pool();
+        if (stats) this.set(stats.maxConnections);
+      },
     });
     this.storageSeconds = new Histogram({
       name: n.storageSeconds,
@@ -194,12 +225,19 @@ export class PrometheusMetrics implements Metrics {
     };
   }
 
-  checksumRefusal(repository: string): void {
-    this.checksumRefusals.inc({ repository });
+  checksumRefusal(repository: string, reason: ChecksumRefusal): void {
+    this.checksumRefusals.inc({ repository, reason });
   }
 
-  databaseQuery(seconds: number, ok: boolean): void {
-    this.databaseSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
+  databaseQuery(operation: DatabaseOperation, seconds: number, ok: boolean): void {
+    this.databaseSeconds.observe({ operation, result: ok ? 'ok' : 'error' }, seconds);
+  }
+
+  registerDatabasePool(stats: () => { inFlight: number; maxConnections: number }): () => void {
+    this.databasePool = stats;
+    return () => {
+      if (this.databasePool === stats) this.databasePool = undefined;
+    };
   }
 
   storage(operation: StorageOperation, seconds: number, ok: boolean): void {

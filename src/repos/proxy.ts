@@ -366,10 +366,12 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     try {
       want = parseLookup(decode((await this.sumdb(db.name, rest)).body), module, version);
     } catch (err) {
-      if (err instanceof NotFound)
+      if (err instanceof NotFound) {
+        this.deps.metrics.checksumRefusal(this.row.name, 'unknown_module');
         throw new BadUpstream(
           `${module}@${version} is not in the checksum database ${db.name} (its lookup through upstream ${this.upstream.baseUrl} was not found), so repository ${q(this.row.name)} refuses it; a private module belongs in settings.noSumdbPatterns`,
         );
+      }
       if (!(err instanceof GoProtocolError)) throw err;
       await this.cache.delete(`sumdb:${db.name}/${rest}`);
       throw new BadUpstream(
@@ -378,6 +380,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     }
     const [what, served, recorded] = got.h1 ? ['zip', got.h1, want.h1] : ['go.mod', got.goModH1, want.goModH1];
     if (served === recorded) return;
+    this.deps.metrics.checksumRefusal(this.row.name, 'mismatch');
     await this.cache.delete(`sumdb:${db.name}/${rest}`);
     this.deps.log.error('checksum mismatch: a proxied file differs from the checksum database; nothing was stored', {
       security: true,

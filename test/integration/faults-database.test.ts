@@ -99,7 +99,8 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     proxy?.stop();
     await db?.drop();
     if (storageDir) rmSync(storageDir, { recursive: true, force: true });
-  });
+    // Closing waits up to 5 s for connections the frozen database left hanging: more than the default hook limit.
+  }, HANG_LIMIT_MS);
 
   test('while it is frozen, requests get 503 with Retry-After within the configured timeout, and succeed once it is back', async () => {
     expect((await list()).status).toBe(200);

@@ -5,6 +5,7 @@ import { type LogFields, silentLogger } from '../../src/log';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { sample } from '../support/metrics';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
@@ -32,6 +33,20 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
       .from(moduleVersions)
       .where(and(eq(moduleVersions.modulePath, module), eq(moduleVersions.version, 'v1.0.0')));
     return r ? { zip: !!r.zipKey, mod: !!r.modKey, repo } : undefined;
+  };
+  /** orbitrepos_checksum_refusals_total of every repository and reason, read from /metrics. */
+  const refusals = async () => {
+    const text = await (await t.request('/metrics')).text();
+    const of = (repository: string, reason: string) => sample(text, 'orbitrepos_checksum_refusals_total', { repository, reason });
+    return {
+      mismatch: of('checked', 'mismatch'),
+      unknown: of('checked', 'unknown_module'),
+      others: ['unchecked', 'private'].reduce((n, r) => n + of(r, 'mismatch') + of(r, 'unknown_module'), 0),
+    };
+  };
+  const moved = async (before: Awaited<ReturnType<typeof refusals>>) => {
+    const after = await refusals();
+    return { mismatch: after.mismatch - before.mismatch, unknown: after.unknown - before.unknown, others: after.others - before.others };
   };
   const tampered = (module: string) =>
     buildModuleZip(module, 'v1.0.0', { 'go.mod': `module ${module}\n\ngo 1.21\n`, 'x.go': 'package x // changed\n' });
@@ -68,6 +83,7 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     const m = fresh();
     stub.setFile(m.p.zip, tampered(m.module), 'application/zip');
     const before = errors.length;
+    const counted = await refusals();
     const res = await get(m.url('checked', 'zip'));
     expect(res.status).toBe(502);
     const want = stub.sumdbRecord(m.module, 'v1.0.0')!.h1!;
@@ -87,11 +103,14 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     expect(again.status).toBe(200);
     expect(new Uint8Array(await again.arrayBuffer())).toEqual(m.zip);
     expect(stub.count(m.p.zip)).toBe(2);
+    // One refusal on /metrics: the tampered fill; the repaired one is no refusal.
+    expect(await moved(counted)).toEqual({ mismatch: 1, unknown: 0, others: 0 });
   });
 
   test('a tampered go.mod is a 502 naming both go.mod hashes, nothing is stored, and a repaired one is stored', async () => {
     const m = fresh();
     stub.setFile(m.p.mod, `module ${m.module}\n\ngo 1.21\n\nrequire evil.example/x v1.0.0\n`, 'text/plain');
+    const counted = await refusals();
     const res = await get(m.url('checked', 'mod'));
     expect(res.status).toBe(502);
     expect(res.text).toContain(`checksum mismatch for ${m.module}@v1.0.0 go.mod`);
@@ -100,12 +119,14 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     stub.setFile(m.p.mod, `module ${m.module}\n\ngo 1.21\n`, 'text/plain');
     expect((await get(m.url('checked', 'mod'))).status).toBe(200);
     expect(await stored('checked', m.module)).toEqual({ zip: false, mod: true, repo: 'checked' });
+    expect(await moved(counted)).toEqual({ mismatch: 1, unknown: 0, others: 0 });
   });
 
   test('a lookup answering another hash is a 502; once the database answers right, the same zip is stored', async () => {
     const m = fresh();
     const good = stub.sumdbRecord(m.module, 'v1.0.0')!;
     stub.setSumdbRecord(m.module, 'v1.0.0', { ...good, h1: `h1:${'Z'.repeat(43)}=` });
+    const counted = await refusals();
     const res = await get(m.url('checked', 'zip'));
     expect(res.status).toBe(502);
     expect(res.text).toContain(`records h1:${'Z'.repeat(43)}=`);
@@ -113,20 +134,25 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     stub.setSumdbRecord(m.module, 'v1.0.0', good);
     expect((await get(m.url('checked', 'zip'))).status).toBe(200);
     expect(stub.count(m.lookup)).toBe(2);
+    expect(await moved(counted)).toEqual({ mismatch: 1, unknown: 0, others: 0 });
   });
 
   test('a lookup that is no record is a 502 saying so, and nothing is stored', async () => {
     const m = fresh();
     stub.setFile(m.lookup, '<html>maintenance</html>', 'text/html');
+    const counted = await refusals();
     const res = await get(m.url('checked', 'zip'));
     expect(res.status).toBe(502);
     expect(res.text).toContain('checksum database lookup');
     expect(await stored('checked', m.module)).toBeUndefined();
+    // An unusable answer is the upstream's failure, not a verdict on the file: no refusal is counted.
+    expect(await moved(counted)).toEqual({ mismatch: 0, unknown: 0, others: 0 });
   });
 
   test('a module the database does not know is refused with the reason; a noSumdbPatterns match stores it', async () => {
     const m = fresh('example.com/private');
     stub.setSumdbRecord(m.module, 'v1.0.0', undefined);
+    const counted = await refusals();
     const res = await get(m.url('checked', 'zip'));
     expect(res.status).toBe(502);
     expect(res.text).toContain(`${m.module}@v1.0.0 is not in the checksum database ${SUMDB}`);
@@ -137,16 +163,19 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     stub.setSumdbRecord(other.module, 'v1.0.0', undefined);
     expect((await get(other.url('private', 'zip'))).status).toBe(200);
     expect(stub.count(other.lookup)).toBe(0);
+    expect(await moved(counted)).toEqual({ mismatch: 0, unknown: 1, others: 0 });
   });
 
   test('a repository with checksumVerification "off" stores what the upstream serves without a lookup', async () => {
     const m = fresh();
     const bad = tampered(m.module);
     stub.setFile(m.p.zip, bad, 'application/zip');
+    const counted = await refusals();
     const res = await t.request(m.url('unchecked', 'zip'));
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bad);
     expect(stub.count(m.lookup)).toBe(0);
+    expect(await moved(counted)).toEqual({ mismatch: 0, unknown: 0, others: 0 });
   });
 
   test('bad checksum settings are a 400 naming the setting', async () => {
