@@ -182,6 +182,42 @@ describe('GroupRepository latest', () => {
     expect(err.message).toStartWith('member "bad" failed: its @latest answer has no canonical Version');
   });
 
+  // A static or mirrored GOPROXY has a list but no @latest endpoint: its higher release must still count.
+  test('a member that answers 404 on @latest but lists versions takes part with the best of its list', async () => {
+    const noLatest = new (class extends FakeRepository {
+      override async latest(): Promise<string> {
+        throw new NotFound('no @latest endpoint');
+      }
+    })(fakeRow('p', 'proxy'), { [M]: { 'v1.2.0': { time: '2024-02-01T00:00:00Z' }, 'v1.1.0': {} } });
+    const hosted = member('h', { [M]: { 'v1.0.0': {}, 'v1.3.0-rc.1': {} } });
+    const g = world({ g: ['h', 'p'] }, [hosted, noLatest]).group('g');
+    const info = JSON.parse(await g.latest(M));
+    expect(info).toMatchObject({ Version: 'v1.2.0', Time: '2024-02-01T00:00:00Z', Origin: { Repo: 'p' } });
+    expect(noLatest.calls).toEqual([`list ${M}`, `info ${M}@v1.2.0`]);
+  });
+
+  test('a member with neither @latest nor a list is absent, and no member having it stays NotFound', async () => {
+    const empty = new (class extends FakeRepository {
+      override async latest(): Promise<string> {
+        throw new NotFound('no @latest endpoint');
+      }
+    })(fakeRow('p', 'proxy'), {});
+    expect(
+      JSON.parse(
+        await world({ g: ['h', 'p'] }, [member('h', { [M]: { 'v1.0.0': {} } }), empty])
+          .group('g')
+          .latest(M),
+      ).Version,
+    ).toBe('v1.0.0');
+    expect(
+      await caught(
+        world({ g: ['p'] }, [empty])
+          .group('g')
+          .latest(M),
+      ),
+    ).toBeInstanceOf(NotFound);
+  });
+
   test('a timeout in one member makes @latest a 504 naming it', async () => {
     const p = member('p', {}, 'proxy');
     p.fail = new UpstreamTimeout('upstream did not answer within 100ms');
@@ -315,5 +351,68 @@ describe('GroupRepository read on behalf of a caller', () => {
       if (row.name === 'b') throw new Unauthorized('repository "b" needs credentials');
     });
     expect(await caught(anonymous.list(M))).toBeInstanceOf(Unauthorized);
+  });
+});
+
+describe('GroupRepository module path routing', () => {
+  const P = 'corp.example/team/core';
+  const owner = (name: string, namespaces: string[], modules: FakeModules = {}) => {
+    const m = member(name, modules);
+    m.row.namespaces = namespaces;
+    return m;
+  };
+
+  test('a path inside a hosted member namespaces is asked of that member alone, for every kind of read', async () => {
+    const p = member('p', { [P]: { 'v9.0.0': {} } }, 'proxy');
+    const h = owner('h', ['corp.example'], { [P]: { 'v0.9.0': {} } });
+    const other = member('other', { [P]: { 'v0.9.1': {} } });
+    const g = world({ g: ['p', 'other', 'h'] }, [p, other, h]).group('g');
+    expect(await g.list(P)).toEqual(['v0.9.0']);
+    expect(JSON.parse(await g.latest(P)).Version).toBe('v0.9.0');
+    expect(JSON.parse(await g.info(P, 'v0.9.0')).Origin.Repo).toBe('h');
+    expect(await caught(g.zip(P, 'v9.0.0'))).toBeInstanceOf(NotFound);
+    expect(await caught(g.list('corp.example/team'))).toBeInstanceOf(NotFound);
+    expect([p.calls, other.calls]).toEqual([[], []]);
+  });
+
+  test('a path outside every namespace is asked of every member as before', async () => {
+    const p = member('p', { [M]: { 'v1.1.0': {} } }, 'proxy');
+    const h = owner('h', ['corp.example'], { [M]: { 'v1.0.0': {} } });
+    expect(
+      await world({ g: ['h', 'p'] }, [h, p])
+        .group('g')
+        .list(M),
+    ).toEqual(['v1.0.0', 'v1.1.0']);
+  });
+
+  test('an owner inside a nested group routes the path to that group, and the owner fails alone', async () => {
+    const p = member('p', { [P]: { 'v9.0.0': {} } }, 'proxy');
+    const h = owner('h', ['corp.example/*'], { [P]: { 'v0.9.0': {} } });
+    h.fail = new BadUpstream('storage fault');
+    const g = world({ outer: ['p', 'inner'], inner: ['h'] }, [p, h]).group('outer');
+    expect((await caught(g.list(P))).status).toBe(502);
+    h.fail = undefined;
+    expect(await g.list(P)).toEqual(['v0.9.0']);
+    expect(p.calls).toEqual([]);
+  });
+
+  test('an owner the caller may not read is a denial, and the proxy is still not asked', async () => {
+    const p = member('p', { [P]: { 'v9.0.0': {} } }, 'proxy');
+    const h = owner('h', ['corp.example']);
+    const g = (world({ g: ['p', 'h'] }, [p, h]).group('g') as GroupRepository).readingAs(async (row) => {
+      if (row.name === 'h') throw new Unauthorized('repository "h" needs credentials');
+    });
+    expect(await caught(g.list(P))).toBeInstanceOf(Unauthorized);
+    expect(p.calls).toEqual([]);
+  });
+
+  test('a checksum lookup of an owned path is a 404 naming the namespaces; other sumdb paths go through the proxy', async () => {
+    const p = new FakeRepository(fakeRow('p', 'proxy'), {}, 'signed tree');
+    const g = world({ g: ['p', 'h'] }, [p, owner('h', ['corp.example'])]).group('g');
+    const err = await caught(g.sumdb('sum.example', `lookup/${P}@v0.9.0`));
+    expect(err).toBeInstanceOf(NotFound);
+    expect(err.message).toContain('set GONOSUMDB (or GOPRIVATE) to corp.example');
+    expect(new TextDecoder().decode((await g.sumdb('sum.example', `lookup/${M}@v1.0.0`)).body)).toBe('signed tree');
+    expect(p.calls).toEqual([`sumdb sum.example/lookup/${M}@v1.0.0`]);
   });
 });

@@ -264,9 +264,29 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
   }
 
   async latest(module: string): Promise<string> {
-    const answers = await this.all(module, `${module}@latest`, async (m) => parseLatest(await m.reader.latest(module)));
+    const answers = await this.all(module, `${module}@latest`, (m) => this.memberLatest(m, module));
     // Answers are in member order and selectLatest keeps the first of equals, so ties go to the earlier member.
     return selectLatest(answers)!.text;
+  }
+
+  /**
+   * A member's @latest; when it has none (a 404) but lists versions, the one the go command would take from
+   * that list, as it does itself when an upstream has no @latest: otherwise a member's higher version would
+   * be left out of the group's choice.
+   */
+  private async memberLatest(member: GoRepository, module: string): Promise<LatestAnswer> {
+    try {
+      return parseLatest(await member.reader.latest(module));
+    } catch (err) {
+      if (!isAbsent(err)) throw err;
+      const listed = await member.reader.list(module).catch((e: unknown) => {
+        if (isAbsent(e)) throw err;
+        throw e;
+      });
+      const best = selectLatest(listed.map((version) => ({ version })));
+      if (!best) throw err;
+      return parseLatest(await member.reader.info(module, best.version));
+    }
   }
 
   info(module: string, version: string): Promise<string> {

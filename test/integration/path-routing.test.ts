@@ -127,6 +127,20 @@ describe.each(testDatabaseKinds())('module path routing on %s', (dbKind) => {
     expect((await get('/go/internal/example.com/other/@v/list')).status).toBe(404);
   });
 
+  // The issue's case: the proxy member's upstream has a list but no @latest; its v1.2.0 beats the hosted v1.0.0.
+  test("a group's @latest is the best across members when the proxy member's upstream answers 404 on @latest", async () => {
+    const mixed = 'example.com/mixed';
+    stub.addModule(mixed, 'v1.2.0');
+    stub.removeFile(stub.paths(mixed).latest);
+    await create({ name: 'plain', type: 'hosted' });
+    await create({ name: 'mixed', type: 'group', members: ['plain', 'mirror'] });
+    for (const v of ['v1.0.0', 'v1.3.0-rc.1']) expect((await upload('plain', mixed, v)).status).toBe(201);
+    const latest = await text(`/go/mixed/${mixed}/@latest`);
+    expect(latest.status).toBe(200);
+    expect(JSON.parse(latest.body).Version).toBe('v1.2.0');
+    expect(stub.count(stub.paths(mixed).latest)).toBe(1);
+  });
+
   describe('proxy path rules', () => {
     beforeAll(async () => {
       await create({
