@@ -105,6 +105,11 @@ export function createContext(opts: {
   const coalescer = new FetchCoalescer(database, log);
   const downloads = new DownloadRecorder(db, log);
   const gosumdb = resolveGosumdb(opts.settings?.gosumdb);
+  if (gosumdb && !gosumdb.verifier)
+    log.warn(
+      'checksum database given without a verifier key: proxy repositories compare fetched files with its records as served, without checking the signed tree head or inclusion proofs; give ORBITREPO_GOSUMDB as name+hash+key to verify them',
+      { sumdb: gosumdb.name },
+    );
   const registry = new RepositoryRegistry(
     { db, storage, audit, log, metrics, repositories, coalescer, downloads, gosumdb },
     new VersionCache(caching),

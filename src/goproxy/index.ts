@@ -27,6 +27,7 @@ export {
   type SumdbRecord,
   sumdbLookupPath,
 } from './sumdb-record';
+export { openSignedNote, parseVerifierKey, type VerifierKey, verifyInclusion, verifyLookup } from './sumdb-verify';
 export {
   canonicalVersion,
   compareSemver,

@@ -1,7 +1,7 @@
 /**
  * The checksum database as a proxy repository uses it: its GOSUMDB-style setting, the record of
  * one module version in a lookup answer (GONOSUMDB-style patterns are path-patterns.ts).
- * Not here: the signed note's Ed25519 signature and tile inclusion proofs (a verifier key).
+ * The signed note's Ed25519 signature and tile inclusion proofs are sumdb-verify.ts.
  */
 import { GoProtocolError } from './errors';
 import { escapePath, escapeVersion, unescapePath } from './escape';
@@ -11,7 +11,7 @@ export class SumdbError extends GoProtocolError {}
 /** A GOSUMDB value: `name[+key] [url]`. */
 export interface GoSumdb {
   name: string;
-  /** The verifier key after the name (`name+hash+key`), kept whole; not checked by this server yet. */
+  /** The verifier key (`name+hash+key`), kept whole; parsed by sumdb-verify.ts parseVerifierKey. */
   key?: string;
   url?: string;
 }

@@ -1,12 +1,12 @@
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import type { RepositoryRow } from '../db/schema';
-import type { GoSumdb } from '../goproxy/sumdb-record';
 import type { Logger } from '../log';
 import type { Metrics } from '../observability/metrics';
 import type { BlobStore } from '../storage/blob-store';
 import type { FetchCoalescer } from './coalesce';
 import type { DownloadRecorder } from './download-stats';
+import type { ResolvedGosumdb } from './gosumdb';
 import type { GoRepository } from './repository';
 import type { RepositoryService } from './repository-service';
 
@@ -24,7 +24,7 @@ export interface RepoDeps {
   /** One per process: zip downloads counted in memory and written in batches. */
   downloads: DownloadRecorder;
   /** The checksum database proxy repositories check their fills against; undefined: none known (no verification). */
-  gosumdb?: GoSumdb;
+  gosumdb?: ResolvedGosumdb;
   /** Builds the repository of another row (groups use it for their members). */
   instantiate(row: RepositoryRow): GoRepository;
 }

@@ -1,26 +1,40 @@
 import { type GoSumdb, parseGosumdb } from '../goproxy/sumdb-record';
+import { parseVerifierKey, type VerifierKey } from '../goproxy/sumdb-verify';
 
-let goCommandDefault: { value: GoSumdb | undefined } | undefined;
+/** A checksum database setting with its verifier key parsed, when it names one. */
+export interface ResolvedGosumdb extends GoSumdb {
+  /** Undefined: the value gave the bare name (as `go env GOSUMDB` does for its default), so records are checked as served. */
+  verifier?: VerifierKey;
+}
+
+function withVerifier(db: GoSumdb | undefined): ResolvedGosumdb | undefined {
+  return db?.key ? { ...db, verifier: parseVerifierKey(db.key) } : db;
+}
+
+let goCommandDefault: { value: ResolvedGosumdb | undefined } | undefined;
 
 /**
  * The checksum database proxy repositories verify against: `setting` (ORBITREPO_GOSUMDB, GOSUMDB
  * syntax, "off" for none), else the go command's (`go env GOSUMDB`, asked once per process). Its
  * default name is a registry host, which this project never writes; without Go installed it is
  * unknown, and ORBITREPO_GOSUMDB must name a database for proxy repositories to verify.
+ * The go command prints its default database by bare name, without the verifier key it knows
+ * built in; so the signed tree head and inclusion proofs are checked only when a key is given
+ * (`name+hash+key`), and otherwise each record is compared as served.
  */
-export function resolveGosumdb(setting: string | undefined): GoSumdb | undefined {
+export function resolveGosumdb(setting: string | undefined): ResolvedGosumdb | undefined {
   if (setting !== undefined) {
     try {
-      return parseGosumdb(setting);
+      return withVerifier(parseGosumdb(setting));
     } catch (err) {
       throw new Error(`ORBITREPO_GOSUMDB: ${(err as Error).message}`);
     }
   }
   if (!goCommandDefault) {
-    let value: GoSumdb | undefined;
+    let value: ResolvedGosumdb | undefined;
     try {
       const run = Bun.spawnSync(['go', 'env', 'GOSUMDB'], { stdout: 'pipe', stderr: 'ignore' });
-      if (run.exitCode === 0) value = parseGosumdb(run.stdout.toString());
+      if (run.exitCode === 0) value = withVerifier(parseGosumdb(run.stdout.toString()));
     } catch {
       value = undefined; // no go command, or a value it would refuse too
     }

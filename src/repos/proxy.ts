@@ -5,9 +5,8 @@ import { goModHash } from '../goproxy/dirhash';
 import { GoProtocolError } from '../goproxy/errors';
 import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
-import { matchPathPatterns, splitPathPatterns } from '../goproxy/path-patterns';
 import { goPaths } from '../goproxy/request-path';
-import { parseLookup, type SumdbRecord, sumdbLookupModule, sumdbLookupPath } from '../goproxy/sumdb-record';
+import { type SumdbRecord, sumdbLookupModule } from '../goproxy/sumdb-record';
 import {
   isCanonicalVersion,
   isPseudoVersion,
@@ -24,6 +23,7 @@ import { noteCacheOutcome } from '../observability/request-scope';
 import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
 import { withBlobWriteFence } from './blob-fence';
 import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
+import { ChecksumCheck } from './checksum-check';
 import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { blobGoFileAt } from './go-file';
@@ -76,6 +76,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
   private readonly coalescer: FetchCoalescer;
   private readonly cache: ProxyMetadataCache;
   private readonly policy: AnswerPolicy;
+  /** Undefined: no checksum database is known to this server. */
+  private readonly checksum?: ChecksumCheck;
 
   constructor(
     readonly row: RepositoryRow,
@@ -99,6 +101,19 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
       // A build should not sit out a hanging upstream's full timeout when a good answer is at hand.
       staleAfterMs: s.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     };
+    if (deps.gosumdb)
+      this.checksum = new ChecksumCheck({
+        gosumdb: deps.gosumdb,
+        repository: row.name,
+        verification: s.checksumVerification,
+        noSumdbPatterns: s.noSumdbPatterns,
+        relay: async (name, rest) => (await this.sumdb(name, rest)).body,
+        cache: this.cache,
+        policy: this.policy,
+        log: deps.log,
+        fetch: observedFetch(deps.metrics, row.name),
+        refused: (reason) => deps.metrics.checksumRefusal(row.name, reason),
+      });
   }
 
   /** A path the repository's rules keep from the upstream is a 404 before anything is looked up (path-routing.ts). */
@@ -349,53 +364,9 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     return staged.size;
   }
 
-  /**
-   * Before a fetched zip or go.mod is stored: its hash must be the checksum database's record of
-   * that version, looked up through the upstream's /sumdb/ (the go command's way through a proxy,
-   * and the same cache as the relayed answers). Otherwise a tampered or corrupted upstream file
-   * would be served to every client from then on. A mismatch stores nothing and drops the cached
-   * lookup, so that a request after the upstream is repaired asks both again.
-   */
+  /** Before a fetched zip or go.mod is stored: its hash must be the checksum database's record (checksum-check.ts). */
   private async verifyChecksum(module: string, version: string, got: SumdbRecord, url: string): Promise<void> {
-    const db = this.deps.gosumdb;
-    const s = this.row.settings ?? {};
-    if (!db || s.checksumVerification === 'off') return;
-    if (s.noSumdbPatterns && matchPathPatterns(splitPathPatterns(s.noSumdbPatterns), module)) return;
-    const rest = sumdbLookupPath(module, version);
-    let want: SumdbRecord;
-    try {
-      want = parseLookup(decode((await this.sumdb(db.name, rest)).body), module, version);
-    } catch (err) {
-      if (err instanceof NotFound) {
-        this.deps.metrics.checksumRefusal(this.row.name, 'unknown_module');
-        throw new BadUpstream(
-          `${module}@${version} is not in the checksum database ${db.name} (its lookup through upstream ${this.upstream.baseUrl} was not found), so repository ${q(this.row.name)} refuses it; a private module belongs in settings.noSumdbPatterns`,
-        );
-      }
-      if (!(err instanceof GoProtocolError)) throw err;
-      await this.cache.delete(`sumdb:${db.name}/${rest}`);
-      throw new BadUpstream(
-        `upstream ${this.upstream.baseUrl} answered the checksum database lookup of ${module}@${version} unusably: ${err.message}`,
-      );
-    }
-    const [what, served, recorded] = got.h1 ? ['zip', got.h1, want.h1] : ['go.mod', got.goModH1, want.goModH1];
-    if (served === recorded) return;
-    this.deps.metrics.checksumRefusal(this.row.name, 'mismatch');
-    await this.cache.delete(`sumdb:${db.name}/${rest}`);
-    this.deps.log.error('checksum mismatch: a proxied file differs from the checksum database; nothing was stored', {
-      security: true,
-      repository: this.row.name,
-      module,
-      version,
-      file: what,
-      upstream: url,
-      served,
-      recorded: recorded ?? null,
-      sumdb: db.name,
-    });
-    throw new BadUpstream(
-      `checksum mismatch for ${module}@${version} ${what}: upstream served ${served}, checksum database ${db.name} records ${recorded ?? 'nothing'}; not stored`,
-    );
+    await this.checksum?.verify(module, version, got, url);
   }
 
   /**

@@ -5,7 +5,7 @@
  * unless a test names a (loopback) proxy — so a test can never reach the
  * internet by accident. Only the build cache is shared (see sharedGoCache).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,4 +153,26 @@ export interface GoModDownload {
   Dir?: string;
   Sum?: string;
   GoModSum?: string;
+}
+
+/**
+ * The go command's default checksum database as a GOSUMDB value with its verifier key
+ * (`name+hash+key`): the name from `go env GOSUMDB`, the key from the line the Go distribution on
+ * this machine keeps in $(go env GOROOT)/src/cmd/go/internal/modfetch/key.go. Undefined without Go.
+ */
+export function goDefaultSumdbKey(): string | undefined {
+  if (!goAvailable()) return undefined;
+  const env = { PATH: process.env.PATH ?? '', GOENV: 'off', GOTOOLCHAIN: 'local', HOME: process.env.HOME ?? '/' };
+  const [name, goroot] = Bun.spawnSync(['go', 'env', 'GOSUMDB', 'GOROOT'], { env }).stdout.toString().trim().split('\n');
+  if (!name || !goroot) return undefined;
+  let source: string;
+  try {
+    source = readFileSync(join(goroot, 'src/cmd/go/internal/modfetch/key.go'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const quoted = JSON.stringify(name);
+  const line = source.split('\n').find((l) => l.trim().startsWith(`${quoted}:`));
+  const key = line ? /:\s*"([^"]+)"/.exec(line)?.[1] : undefined;
+  return key?.startsWith(`${name}+`) ? key : undefined;
 }
