@@ -75,6 +75,48 @@ describe('web UI repository pages', () => {
     expect(html).toContain('A password is stored; leave this empty to keep it.');
   });
 
+  test('a proxy repository takes its checksum settings from the form, shows them on edit, and a bad pattern is refused beside its field', async () => {
+    const res = await ui.post('/repositories', {
+      format: 'go',
+      type: 'proxy',
+      name: 'private-mirror',
+      remoteUrl: 'https://goproxy.invalid/',
+      checksumVerification: 'sumdb',
+      noSumdbPatterns: 'corp.example/*, github.com/acme/private',
+      writePolicy: 'allow_once',
+    });
+    expect(res.status).toBe(303);
+    expect((await view('private-mirror')).settings).toMatchObject({
+      checksumVerification: 'sumdb',
+      noSumdbPatterns: 'corp.example/*, github.com/acme/private',
+    });
+    const { html } = await ui.page('/repositories/private-mirror/edit');
+    expect(html).toContain('value="corp.example/*, github.com/acme/private"');
+    expect(html).toMatch(/<option value="sumdb" selected>/);
+
+    const bad = await ui.post('/repositories/private-mirror/edit', {
+      type: 'proxy',
+      remoteUrl: 'https://goproxy.invalid',
+      checksumVerification: 'sumdb',
+      noSumdbPatterns: 'corp[.example',
+    });
+    expect(bad.status).toBe(400);
+    expect(fieldError(await bad.text(), 'noSumdbPatterns')).toContain('malformed');
+
+    // Off, and the patterns emptied: the setting is cleared, not kept.
+    const off = await ui.post('/repositories/private-mirror/edit', {
+      type: 'proxy',
+      remoteUrl: 'https://goproxy.invalid',
+      checksumVerification: 'off',
+      noSumdbPatterns: '',
+    });
+    expect(off.status).toBe(303);
+    const settings = (await view('private-mirror')).settings;
+    expect(settings.checksumVerification).toBe('off');
+    expect(settings.noSumdbPatterns).toBeUndefined();
+    expect((await ui.page('/repositories/private-mirror/edit')).html).toMatch(/<option value="off" selected>/);
+  });
+
   test('a group takes its ticked members in the order of their position inputs', async () => {
     const res = await ui.post('/repositories', {
       format: 'go',

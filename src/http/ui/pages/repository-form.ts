@@ -13,6 +13,9 @@ export interface RepositoryFormValues {
   description: string;
   remoteUrl: string;
   upstreamUsername: string;
+  /** A proxy's settings.checksumVerification ("sumdb" or "off") and settings.noSumdbPatterns (GONOSUMDB syntax). */
+  checksumVerification: string;
+  noSumdbPatterns: string;
   /** Ordered member names. */
   members: string[];
   anonymousRead: boolean;
@@ -32,6 +35,8 @@ export const EMPTY_FORM: RepositoryFormValues = {
   description: '',
   remoteUrl: '',
   upstreamUsername: '',
+  checksumVerification: 'sumdb',
+  noSumdbPatterns: '',
   members: [],
   anonymousRead: false,
   writePolicy: 'allow_once',
@@ -45,6 +50,8 @@ export function formValuesOf(view: RepositoryView): RepositoryFormValues {
     description: view.description,
     remoteUrl: view.remoteUrl ?? '',
     upstreamUsername: typeof view.settings.upstreamUsername === 'string' ? view.settings.upstreamUsername : '',
+    checksumVerification: view.settings.checksumVerification === 'off' ? 'off' : 'sumdb',
+    noSumdbPatterns: typeof view.settings.noSumdbPatterns === 'string' ? view.settings.noSumdbPatterns : '',
     members: view.members,
     anonymousRead: view.anonymousRead,
     writePolicy: view.writePolicy,
@@ -144,6 +151,30 @@ export function repositoryFormPage(
             hint: opts.passwordSet ? 'A password is stored; leave this empty to keep it.' : undefined,
           })}
           ${e.upstream && html`<p class="field-error">${e.upstream}</p>`}
+        </fieldset>`
+        }
+        ${
+          has('proxy') &&
+          html`<fieldset data-show-for="proxy">
+          <legend>Checksum database</legend>
+          ${selectField({
+            id: 'checksumVerification',
+            label: 'Checksum verification',
+            value: v.checksumVerification,
+            options: [
+              ['sumdb', 'Check every fetched .zip and .mod against the checksum database'],
+              ['off', 'Off: store what the upstream serves'],
+            ],
+            error: e.checksumVerification,
+          })}
+          ${textField({
+            id: 'noSumdbPatterns',
+            label: 'Modules not in the checksum database',
+            value: v.noSumdbPatterns,
+            placeholder: 'corp.example/*, github.com/acme/private',
+            error: e.noSumdbPatterns,
+            hint: 'Comma-separated module path patterns, as GONOSUMDB: private modules the database does not know, fetched without the check.',
+          })}
         </fieldset>`
         }
         ${has('group') && membersField(candidates, v.members, e.members)}

@@ -14,8 +14,15 @@ import type { SignedInEnv } from '../session';
 /** The services these routes use, and no more. */
 export type RepositoryUiDeps = Pick<AppContext, 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'users'>;
 
-/** RepositoryService's field names that this form spells otherwise: its settings are the upstream credentials. */
+/** RepositoryService's field names that this form spells otherwise: its settings are the upstream credentials, or a checksum field. */
 const FORM_FIELDS = { settings: 'upstream' };
+
+/** A settings refusal shown beside the checksum field it names, else beside the upstream credentials. */
+function fieldsOf(err: unknown): Record<string, string> {
+  const message = err instanceof Error ? err.message : '';
+  for (const field of ['noSumdbPatterns', 'checksumVerification']) if (message.includes(field)) return { settings: field };
+  return FORM_FIELDS;
+}
 
 /** The form as submitted, members ordered by their position inputs (unnumbered ones last, as listed). */
 export function readRepositoryForm(form: FormData): RepositoryFormValues & { upstreamPassword: string } {
@@ -33,6 +40,8 @@ export function readRepositoryForm(form: FormData): RepositoryFormValues & { ups
     remoteUrl: str(form, 'remoteUrl').trim(),
     upstreamUsername: str(form, 'upstreamUsername').trim(),
     upstreamPassword: str(form, 'upstreamPassword'),
+    checksumVerification: str(form, 'checksumVerification') || 'sumdb',
+    noSumdbPatterns: str(form, 'noSumdbPatterns').trim(),
     members: members.map((m) => m.name),
     anonymousRead: form.get('anonymousRead') !== null,
     // Empty when the form had no such field (edit forms of proxies and groups): left as it is.
@@ -58,8 +67,20 @@ export function createInput(v: ReturnType<typeof readRepositoryForm>): Repositor
     anonymousRead: v.anonymousRead,
     writePolicy: writePolicyOf(v.writePolicy || 'allow_once'),
     description: v.description,
-    settings:
-      proxy && v.upstreamUsername ? { upstreamUsername: v.upstreamUsername, upstreamPassword: v.upstreamPassword || undefined } : undefined,
+    settings: proxy
+      ? {
+          ...(v.upstreamUsername ? { upstreamUsername: v.upstreamUsername, upstreamPassword: v.upstreamPassword || undefined } : {}),
+          ...checksumSettings(v),
+        }
+      : undefined,
+  };
+}
+
+/** The checksum fields as settings; anything but "off" is the default check (the service refuses other values it is sent). */
+function checksumSettings(v: ReturnType<typeof readRepositoryForm>) {
+  return {
+    checksumVerification: (v.checksumVerification === 'off' ? 'off' : 'sumdb') as 'sumdb' | 'off',
+    ...(v.noSumdbPatterns ? { noSumdbPatterns: v.noSumdbPatterns } : {}),
   };
 }
 
@@ -72,6 +93,7 @@ export function updatePatch(current: RepositoryView, v: ReturnType<typeof readRe
     patch.settings = v.upstreamUsername
       ? { upstreamUsername: v.upstreamUsername, ...(v.upstreamPassword ? { upstreamPassword: v.upstreamPassword } : {}) }
       : { upstreamUsername: null as never, upstreamPassword: null as never };
+    patch.settings = { ...patch.settings, ...checksumSettings(v), noSumdbPatterns: (v.noSumdbPatterns || null) as never };
   }
   if (current.type === 'group') patch.members = v.members;
   return patch;
@@ -119,7 +141,7 @@ export function repositoryUiRoutes(ctx: RepositoryUiDeps, prefix: string) {
           mode: 'create',
           values,
           candidates: await ctx.repositories.list(),
-          errors: errorsFor(err, FORM_FIELDS),
+          errors: errorsFor(err, fieldsOf(err)),
         });
         return page(ctx, me, body, 400);
       }
@@ -148,7 +170,7 @@ export function repositoryUiRoutes(ctx: RepositoryUiDeps, prefix: string) {
           mode: 'edit',
           values,
           candidates: await ctx.repositories.list(),
-          errors: errorsFor(err, FORM_FIELDS),
+          errors: errorsFor(err, fieldsOf(err)),
           passwordSet: current.settings.upstreamPasswordSet,
         });
         return page(ctx, me, body, 400);
