@@ -1,0 +1,102 @@
+/**
+ * One client, a cold proxy: time to the last byte of a big module zip the proxy repository has
+ * not cached yet, against fetching the same bytes from the (loopback) upstream directly. Rounds
+ * alternate direct and proxied, each proxied round on a version never asked before, so every
+ * proxied fetch is a fill. The server's RSS growth during the fill is sampled from /proc.
+ *
+ *   bun bench/cold-fill.bench.ts [MiB=100] [rounds=4]
+ *
+ * The issue's target: proxied ≤ 1.2× direct, RSS growth ≤ 20 MB. The server runs as its own
+ * process (`bun run src/index.ts`, PGlite, filesystem storage). The load average is printed,
+ * since the figures mean little without it.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_AUTH } from '../test/support/app';
+import { startServerProcess } from '../test/support/server';
+import { startStubUpstream } from '../test/support/stub-upstream';
+import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
+
+const MiB = 1024 * 1024;
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const sizeMiB = Number(positional[0] ?? 100);
+const rounds = Number(positional[1] ?? 4);
+const MODULE = 'example.com/bench/cold';
+
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+
+/** Incompressible 1 MiB files, stored: the zip is as big as asked, and written without holding it in memory. */
+async function* entries(version: string): AsyncIterable<ZipEntrySpec> {
+  yield { name: `${MODULE}@${version}/go.mod`, data: `module ${MODULE}\n\ngo 1.21\n` };
+  for (let i = 0; i < sizeMiB; i++) yield { name: `${MODULE}@${version}/data/part${i}.bin`, data: randomBytes(MiB), method: 0 };
+}
+
+/** GET url to the end; milliseconds to the last byte, bytes, and the RSS peak of `pid` meanwhile. */
+async function timed(url: string, pid: number) {
+  const base = rssOf(pid);
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
+  const started = performance.now();
+  const res = await fetch(url);
+  let bytes = 0;
+  const reader = res.body!.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.byteLength;
+  const ms = performance.now() - started;
+  clearInterval(sampler);
+  return { ms, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base };
+}
+
+const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));
+const stub = await startStubUpstream();
+const versions = Array.from({ length: rounds }, (_, i) => `v1.0.${i}`);
+let zipSize = 0;
+for (const v of versions) {
+  const path = join(work, `${v}.zip`);
+  zipSize = await writeZipFile(path, entries(v));
+  stub.addModule(MODULE, v, { zipFile: { path, size: zipSize } });
+}
+// The zips are made here, so no checksum database knows them: the bench measures the fill itself.
+const server = await startServerProcess({ ORBITREPO_DATA_DIR: join(work, 'data'), ORBITREPO_GOSUMDB: 'off' });
+try {
+  const created = await fetch(`${server.url}/api/v1/repositories`, {
+    method: 'POST',
+    headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'go-proxy', type: 'proxy', remoteUrl: stub.url }),
+  });
+  if (created.status !== 201) throw new Error(`creating the proxy repository: ${created.status} ${await created.text()}`);
+  stub.addModule('example.com/bench/small', 'v1.0.0');
+  await (await fetch(`${server.url}/go/go-proxy/example.com/bench/small/@v/v1.0.0.zip`)).arrayBuffer();
+  await Bun.sleep(500);
+
+  const ratios: number[] = [];
+  console.log(
+    `cold fill: one ${mb(zipSize)} zip per round, ${rounds} rounds, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  for (const v of versions) {
+    const path = stub.paths(MODULE, v).zip;
+    const direct = await timed(`${stub.url}/${path}`, server.pid);
+    const proxied = await timed(`${server.url}/go/go-proxy/${path}`, server.pid);
+    if (direct.bytes !== zipSize || proxied.bytes !== zipSize || proxied.status !== 200)
+      throw new Error(`${v}: direct ${direct.bytes} bytes, proxied ${proxied.status} ${proxied.bytes} bytes, want ${zipSize}`);
+    ratios.push(proxied.ms / direct.ms);
+    console.log(
+      `  ${v}: direct ${direct.ms.toFixed(0)} ms, proxied cold ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×), server RSS growth ${mb(proxied.growth)}`,
+    );
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  console.log(
+    `  median ratio ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}× (target ≤ 1.2×); load average after ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+} finally {
+  await server.stop();
+  await stub.close();
+  await rm(work, { recursive: true, force: true });
+}
