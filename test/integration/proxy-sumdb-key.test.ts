@@ -7,6 +7,7 @@ import fixture from '../fixtures/sumdb/uuid-v1.6.0.json';
 import { startTestApp, type TestApp } from '../support/app';
 import { goDefaultSumdbKey } from '../support/go';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { sample } from '../support/metrics';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
 // A real lookup answer and its proof tiles (test/fixtures/sumdb), verified with the go command's own
@@ -89,12 +90,17 @@ describe.skipIf(!key)('proxy repositories verify checksum database answers with 
     const stub = await upstream({ relay: true, lookup: lie, mod: tampered });
     await repo('lying', stub);
     const before = errors.length;
+    const refusals = async () =>
+      sample(await (await t.request('/metrics')).text(), 'orbitrepos_checksum_refusals_total', { repository: 'lying', reason: 'mismatch' });
+    const counted = await refusals();
     const res = await get('lying');
     expect(res.status).toBe(502);
     expect(res.text).toContain(`${module}@${version}`);
     expect(res.text).toContain('not in the signed tree');
     expect(await stored('lying')).toBe(false);
     expect(errors.slice(before).filter((e) => e.fields?.security === true)).toHaveLength(1);
+    // A forged record is what a tampering upstream serves with its changed file: counted as a mismatch.
+    expect((await refusals()) - counted).toBe(1);
     stub.setFile(`sumdb/${name}/${lookupRest}`, lookup, 'text/plain');
     stub.setFile(modPath, goMod, 'text/plain');
     expect(await get('lying')).toEqual({ status: 200, text: goMod });
