@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ORBITREPO_CACHE_BYTES: '0' }).cacheBytes).toBe(0);
   });
 
+  test('uploads and fills collect every 16 MiB unless ORBITREPO_FULL_GC_EVERY_MIB says otherwise; 0 switches it off', () => {
+    expect(loadConfig({}).fullGcEveryBytes).toBe(16 * 1024 * 1024);
+    expect(loadConfig({ ORBITREPO_FULL_GC_EVERY_MIB: '64' }).fullGcEveryBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ ORBITREPO_FULL_GC_EVERY_MIB: '0' }).fullGcEveryBytes).toBe(0);
+    expect(() => loadConfig({ ORBITREPO_FULL_GC_EVERY_MIB: '16MiB' })).toThrow('ORBITREPO_FULL_GC_EVERY_MIB: must be a whole number');
+  });
+
   test('S3 settings come together into one object', () => {
     const c = loadConfig({
       ORBITREPO_STORAGE_TYPE: 's3',

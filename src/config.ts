@@ -59,6 +59,8 @@ export interface Config {
   gcIntervalSeconds: number;
   /** Seconds an unreferenced blob is spared after it was written. */
   gcGraceSeconds: number;
+  /** Uploads and proxy fills run a full garbage collection every this many bytes (ORBITREPO_FULL_GC_EVERY_MIB); 0: never. */
+  fullGcEveryBytes: number;
   /** Memory budget of the in-memory caches (tokens, users, repositories, grants, …), bytes; 0: no caching. */
   cacheBytes: number;
   /** Lines below this level are not written (`info` includes the access log). */
@@ -224,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = url(env, 'ORBITREPO_PUBLIC_URL', ['http', 'https'])?.replace(/\/+$/, '');
   const cacheBytes = int(env, 'ORBITREPO_CACHE_BYTES', DEFAULT_CACHE_BYTES, 0, Number.MAX_SAFE_INTEGER);
 
+  const fullGcEveryBytes = int(env, 'ORBITREPO_FULL_GC_EVERY_MIB', 16, 0, 1024 * 1024) * 1024 * 1024;
   const reusePort = bool(env, 'ORBITREPO_REUSE_PORT', false);
   const databaseConnectTimeoutMs = int(env, 'ORBITREPO_DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_CONNECT_TIMEOUT_MS, 100, 600_000);
   const databaseStatementTimeoutMs = int(env, 'ORBITREPO_DB_STATEMENT_TIMEOUT_MS', DEFAULT_DB_STATEMENT_TIMEOUT_MS, 100, 3_600_000);
@@ -267,6 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
     gcIntervalSeconds: duration(env, 'ORBITREPO_GC_INTERVAL', 86400),
     gcGraceSeconds: duration(env, 'ORBITREPO_GC_GRACE', 86400),
     cacheBytes,
+    fullGcEveryBytes,
     logLevel,
     logFormat,
     metrics,

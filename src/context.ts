@@ -20,6 +20,7 @@ import { FetchCoalescer } from './repos/coalesce';
 import { DownloadRecorder } from './repos/download-stats';
 import { resolveGosumdb } from './repos/gosumdb';
 import { ModuleService } from './repos/module-service';
+import { DEFAULT_FULL_GC_EVERY_BYTES } from './repos/periodic-full-gc';
 import { RepositoryRegistry } from './repos/registry';
 import type { RepositoryService } from './repos/repository-service';
 import { TombstoneService } from './repos/tombstones';
@@ -43,6 +44,8 @@ export interface PluginSettings {
   stagedMaxAgeMs?: number;
   /** Memory budget of the in-memory caches, bytes; empty: 64 MiB; 0: no caching. */
   cacheBytes?: number;
+  /** Uploads and proxy fills run a full collection every this many bytes (src/repos/periodic-full-gc.ts); empty: 16 MiB; 0: never. */
+  fullGcEveryBytes?: number;
   /** The checksum database proxy repositories verify against (GOSUMDB syntax; "off": none); empty: the go command's. */
   gosumdb?: string;
 }
@@ -111,7 +114,18 @@ export function createContext(opts: {
       { sumdb: gosumdb.name },
     );
   const registry = new RepositoryRegistry(
-    { db, storage, audit, log, metrics, repositories, coalescer, downloads, gosumdb },
+    {
+      db,
+      storage,
+      audit,
+      log,
+      metrics,
+      repositories,
+      coalescer,
+      downloads,
+      gosumdb,
+      fullGcEveryBytes: opts.settings?.fullGcEveryBytes ?? DEFAULT_FULL_GC_EVERY_BYTES,
+    },
     new VersionCache(caching),
   );
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);

@@ -117,6 +117,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
           gcGraceSeconds: config.gcGraceSeconds,
           sweepIntervalMs: config.sweepIntervalMs,
           cacheBytes: config.cacheBytes,
+          fullGcEveryBytes: config.fullGcEveryBytes,
           gosumdb: config.gosumdb,
         }
       : {});

@@ -1,9 +1,16 @@
 /** The module directory on disk, as the goproxy rules read it (ModuleDirReader) and the zip writer opens it. */
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fullGcEvery } from '../full-gc';
 import type { DirEntryInfo, DirName, ModuleDirReader } from '../goproxy/module-files';
 import type { OpenModuleFile } from '../goproxy/zip-create';
-import { pacedGc } from './gc-pace';
+
+/**
+ * One pacer for the whole command (reading the module's files, then checking the zip it built): a full
+ * collection every 32 MiB read keeps a 250 MB module's growth at 92 MB instead of 127 MB (bench/publish.bench.ts);
+ * for a one-shot command the pauses do not matter.
+ */
+export const pacedGc = fullGcEvery(32 << 20);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder();

@@ -14,9 +14,8 @@ import { listModuleFiles } from '../goproxy/module-files';
 import { checkModuleVersion, checkModuleZip, type RandomAccessReader } from '../goproxy/zip-check';
 import { moduleZipPrefix, writeModuleZip } from '../goproxy/zip-create';
 import { findCredential } from './credentials';
-import { pacedGc } from './gc-pace';
 import { versionFromGitTag, worktreeChanges } from './git-version';
-import { fsModuleDir } from './module-dir';
+import { fsModuleDir, pacedGc } from './module-dir';
 import { progressReporter, uploadZip, zipUploadUrl } from './upload';
 
 export interface Io {

@@ -2,7 +2,6 @@ import { Elysia } from 'elysia';
 import { hiddenRepository } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
-import type { RepositoryRow } from '../db/schema';
 import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { GroupRepository } from '../repos/group';
@@ -29,11 +28,11 @@ function protocolPath(request: Request, repo: string): string {
  * Cache-Control for a repository's answers: list/@latest short, version files immutable unless replaceable.
  * `everyoneMayRead`: anonymous read on the repository and, for a group, on every member an answer could come from.
  */
-function cachePolicy(row: RepositoryRow, everyoneMayRead: boolean): { metadata: string; version: string; scoped(cache: string): string } {
+function cachePolicy(repo: GoRepository, everyoneMayRead: boolean): { metadata: string; version: string; scoped(cache: string): string } {
   // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
   const scoped = (cache: string) => (everyoneMayRead ? cache : cache.replace(/^public\b/, 'private'));
-  // A hosted repository with write policy "allow" may replace a version: no client may keep it forever.
-  const replaceable = row.type === 'hosted' && row.writePolicy === 'allow';
+  // A repository that publishes under write policy "allow" may replace a version: no client may keep it forever.
+  const replaceable = repo.publisher !== undefined && repo.row.writePolicy === 'allow';
   return { metadata: scoped(CACHE_SHORT), version: scoped(replaceable ? CACHE_SHORT : CACHE_IMMUTABLE), scoped };
 }
 
@@ -74,7 +73,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
       const repo = await openVisible(ctx, repoName, principal);
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
       await ctx.permissions.authorize(principal, repo.row, 'read');
-      const cache = cachePolicy(repo.row, await readAsCaller(ctx, repo, principal));
+      const cache = cachePolicy(repo, await readAsCaller(ctx, repo, principal));
       const rest = protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {

@@ -25,6 +25,11 @@ export interface RepoDeps {
   downloads: DownloadRecorder;
   /** The checksum database proxy repositories check their fills against; undefined: none known (no verification). */
   gosumdb?: ResolvedGosumdb;
+  /**
+   * Uploads and proxy fills run a full collection every this many bytes they stream (src/repos/periodic-full-gc.ts):
+   * memory stays flat, each collection pauses every request in flight. 0: never.
+   */
+  fullGcEveryBytes: number;
   /** Builds the repository of another row (groups use it for their members). */
   instantiate(row: RepositoryRow): GoRepository;
 }

@@ -119,7 +119,7 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
     const staged = await this.stage(body);
     let checked: Awaited<ReturnType<typeof checkModuleZip>>;
     try {
-      const reader = pacedReader(blobReader(storage, staged.tmpKey, staged.size));
+      const reader = pacedReader(blobReader(storage, staged.tmpKey, staged.size), this.deps.fullGcEveryBytes);
       checked = await checkModuleZip(reader, module, version, { windowBytes: BLOB_WINDOW_BYTES }).catch((err) => {
         throw explainZipError(err, module, version);
       });
@@ -187,7 +187,7 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
 
   /** Streams the body to a staged blob; a body that breaks off is the client's doing, not a server fault. */
   private async stage(body: ReadableStream<Uint8Array>): Promise<StagedBlob> {
-    const watched = pacedBody(body);
+    const watched = pacedBody(body, this.deps.fullGcEveryBytes);
     try {
       return await stageBlob(this.deps.storage, watched.stream, { maxBytes: MAX_ZIP_UPLOAD_BYTES });
     } catch (err) {

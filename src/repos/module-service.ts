@@ -2,7 +2,7 @@ import { and, eq, inArray, like, max, sql } from 'drizzle-orm';
 import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
-import { BadRequest, MethodNotAllowed, NotFound } from '../errors';
+import { BadRequest, NotFound } from '../errors';
 import { compareModulePaths } from '../goproxy/module-path';
 import { compareVersions, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
@@ -84,7 +84,7 @@ export class ModuleService {
   ) {}
 
   async listModules(repo: RepositoryRow, query: ModuleQuery = {}): Promise<ModulePage> {
-    refuseGroup(repo);
+    this.refuseWithoutOwnVersions(repo);
     const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
     const offset = Math.max(query.offset ?? 0, 0);
     const where = and(
@@ -138,7 +138,7 @@ export class ModuleService {
 
   /** Versions of one module, newest first. */
   async listVersions(repo: RepositoryRow, module: string): Promise<ModuleVersionView[]> {
-    refuseGroup(repo);
+    this.refuseWithoutOwnVersions(repo);
     const rows = await listVersionRows(this.db, repo.id, module);
     if (rows.length === 0) throw new NotFound(`module ${module} not found in repository "${repo.name}"`);
     return rows.sort((a, b) => compareVersions(b.version, a.version)).map(versionView);
@@ -169,10 +169,8 @@ export class ModuleService {
 
   /** Unpublishes (hosted) or evicts (proxy) one version through its repository, and records who did it. */
   async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
-    refuseGroup(repo);
-    const { remover } = this.instantiate(repo);
-    if (!remover) throw new MethodNotAllowed(`repository "${repo.name}" is ${repo.type} and holds no versions of its own to delete`, 'GET');
-    await remover.deleteVersion(module, version, actor);
+    const { remover } = this.refuseWithoutOwnVersions(repo);
+    await remover!.deleteVersion(module, version, actor);
     await this.audit.record({
       actor: actor.username,
       action: 'module.delete',
@@ -182,8 +180,20 @@ export class ModuleService {
     });
   }
 
+  /**
+   * Versions of its own are what the remover role removes: a repository without it (a group, which answers
+   * from its members) has nothing to list, show or delete here.
+   */
+  private refuseWithoutOwnVersions(repo: RepositoryRow): GoRepository {
+    const instance = this.instantiate(repo);
+    if (!instance.remover) {
+      throw new BadRequest(`repository "${repo.name}" is a ${repo.type} and stores no modules of its own; list its members instead`);
+    }
+    return instance;
+  }
+
   private async row(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionRow> {
-    refuseGroup(repo);
+    this.refuseWithoutOwnVersions(repo);
     const row = await findVersionRow(this.db, repo.id, module, version);
     if (!row) throw new NotFound(`${module}@${version} not found in repository "${repo.name}"`);
     return row;
@@ -205,12 +215,6 @@ export function pageOfVersions(all: ModuleVersionView[], query: VersionPageQuery
   const versions = all.slice(start, start + limit);
   const more = start + limit < all.length;
   return { total: all.length, versions, nextCursor: more ? versions[versions.length - 1].version : null };
-}
-
-function refuseGroup(repo: RepositoryRow): void {
-  if (repo.type === 'group') {
-    throw new BadRequest(`repository "${repo.name}" is a group and stores no modules of its own; list its members instead`);
-  }
 }
 
 function toIso(value: Date | string | null): string {

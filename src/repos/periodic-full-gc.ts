@@ -1,43 +1,38 @@
+import { fullGcEvery } from '../full-gc';
 import type { RandomAccessReader } from '../goproxy/random-access';
 
 /**
  * Staging and checking a zip allocate a fresh buffer for every chunk that passes (request or upstream
  * body, storage reads, the range reader's windows): about three times the zip's size, all garbage at
  * once. Left to itself Bun's collector lets RSS climb by hundreds of MiB per 100 MiB zip before it
- * runs; a collection every this many bytes keeps the growth to a few tens of MiB
- * (bench/upload.bench.ts, bench/proxy-fanin.bench.ts).
+ * runs; a full collection every 16 MiB keeps the growth to a few tens of MiB (bench/upload.bench.ts,
+ * bench/proxy-fanin.bench.ts), at the latency cost bench/full-gc.bench.ts measures. ORBITREPO_FULL_GC_EVERY_MIB
+ * changes the interval; 0 switches it off.
  */
-export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_FULL_GC_EVERY_BYTES = 16 * 1024 * 1024;
 
-/** Counts bytes that passed through a buffer-per-chunk pipeline and runs a full collection every `every` bytes. */
-export function gcPacer(every = COLLECT_EVERY_BYTES): (bytes: number) => void {
-  let since = 0;
-  return (bytes) => {
-    since += bytes;
-    if (since < every) return;
-    since = 0;
-    Bun.gc(true);
-  };
-}
-
-/** The same reader, pacing collections by the bytes it hands out. */
-export function pacedReader(inner: RandomAccessReader): RandomAccessReader {
-  const collect = gcPacer();
+/** The same reader, with a full collection every `every` bytes it hands out (0: none). */
+export function pacedReader(inner: RandomAccessReader, every: number): RandomAccessReader {
+  if (!(every > 0)) return inner;
+  const collect = fullGcEvery(every);
   return { size: inner.size, read: (offset, length) => (collect(length), inner.read(offset, length)) };
 }
 
 /**
- * Passes a body through one chunk at a time (no read-ahead), pacing collections by its bytes and
- * remembering whether reading it failed (client went away, upstream broke off) and after how many bytes.
+ * Passes a body through one chunk at a time (no read-ahead), with a full collection every `every` bytes
+ * (0: none), remembering whether reading it failed (client went away, upstream broke off) and after how many bytes.
  */
-export function pacedBody(body: ReadableStream<Uint8Array>): {
+export function pacedBody(
+  body: ReadableStream<Uint8Array>,
+  every: number,
+): {
   stream: ReadableStream<Uint8Array>;
   readonly failed: boolean;
   readonly bytes: number;
 } {
   const reader = body.getReader();
   const state = { failed: false, bytes: 0 };
-  const collect = gcPacer();
+  const collect = fullGcEvery(every);
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

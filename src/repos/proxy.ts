@@ -330,7 +330,10 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     const res = await this.upstream.open(path, signal);
     let staged: Awaited<ReturnType<typeof stageBlob>>;
     try {
-      staged = await stageBlob(this.deps.storage, pacedBody(res.body).stream, { maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile, signal });
+      staged = await stageBlob(this.deps.storage, pacedBody(res.body, this.deps.fullGcEveryBytes).stream, {
+        maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile,
+        signal,
+      });
     } catch (err) {
       if (err instanceof PayloadTooLarge)
         throw new BadUpstream(
@@ -340,10 +343,15 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
     }
     let h1: string;
     try {
-      ({ h1 } = await checkModuleZip(pacedReader(blobReader(this.deps.storage, staged.tmpKey, staged.size)), module, version, {
-        signal,
-        windowBytes: BLOB_WINDOW_BYTES,
-      }));
+      ({ h1 } = await checkModuleZip(
+        pacedReader(blobReader(this.deps.storage, staged.tmpKey, staged.size), this.deps.fullGcEveryBytes),
+        module,
+        version,
+        {
+          signal,
+          windowBytes: BLOB_WINDOW_BYTES,
+        },
+      ));
     } catch (err) {
       await discardStaged(this.deps.storage, staged).catch(() => {});
       // Our storage failing mid-check is not the upstream's fault: that error goes on as itself (a 503).

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import postgres from 'postgres';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 
 // Before the delete ran in one transaction with its check, a PATCH adding the repository to a group could land
 // between the check and the delete, and the cascade then removed the new membership without a word.
@@ -38,4 +40,43 @@ describe.each(testDatabaseKinds())('deleting a repository while a group takes it
     }
     expect([...outcomes].every((o) => o === '200/409' || o === '400/204')).toBe(true);
   }, 120_000);
+
+  // The loop above rarely lands in the window by itself; here another session holds the member row, so the
+  // delete is paused at its first lock and the group takes the member in meanwhile. Without the delete's
+  // FOR UPDATE it would pass its group check at once, wait only at its DELETE, then cascade the new membership away.
+  test.skipIf(dbKind !== 'postgres')(
+    'a membership committed while the delete waits makes the delete refuse: the cascade never undoes it',
+    async () => {
+      expect((await t.api('POST', '/repositories', { name: 'held-m', type: 'hosted' })).status).toBe(201);
+      expect((await t.api('POST', '/repositories', { name: 'held-g', type: 'group', members: [] })).status).toBe(201);
+      const other = postgres(t.db.url!, { max: 1, onnotice: () => {} });
+      try {
+        const released = other.begin(async (tx) => {
+          // KEY SHARE: what a foreign key check takes; it lets the group's membership through and holds the delete.
+          await tx`select id from repositories where name = 'held-m' for key share`;
+          const deleting = t.api('DELETE', '/repositories/held-m');
+          const started = performance.now();
+          while (
+            (await tx`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]
+              .n === 0
+          ) {
+            if (performance.now() - started > HANG_LIMIT_MS) throw new Error('the delete never waited for the held row');
+            await Bun.sleep(20);
+          }
+          const patched = await t.api('PATCH', '/repositories/held-g', { members: ['held-m'] });
+          return { patched, deleting };
+        });
+        const { patched, deleting } = await released;
+        const deleted = await deleting;
+        expect(patched.status).toBe(200);
+        expect(deleted.status).toBe(409);
+        expect((await deleted.json()).message).toContain('is a member of group "held-g"');
+        expect((await (await t.api('GET', '/repositories/held-g')).json()).members).toEqual(['held-m']);
+        expect((await t.api('GET', '/repositories/held-m')).status).toBe(200);
+      } finally {
+        await other.end();
+      }
+    },
+    HANG_LIMIT_MS,
+  );
 });
