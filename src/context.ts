@@ -19,6 +19,7 @@ import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { DownloadRecorder } from './repos/download-stats';
 import { resolveGosumdb } from './repos/gosumdb';
+import { ModuleSearch } from './repos/module-search';
 import { ModuleService } from './repos/module-service';
 import { DEFAULT_FULL_GC_EVERY_BYTES } from './repos/periodic-full-gc';
 import { RepositoryRegistry } from './repos/registry';
@@ -74,6 +75,8 @@ export interface AppContext {
   collector: BlobCollector;
   /** What repositories store, for the admin API and the UI alike. */
   modules: ModuleService;
+  /** Module paths across every repository a viewer may read (the UI's search, a group's page). */
+  search: ModuleSearch;
   tombstones: TombstoneService;
   /** Zip download counts, written every few seconds; close() writes the rest. */
   downloads: DownloadRecorder;
@@ -148,6 +151,7 @@ export function createContext(opts: {
     registry,
     collector: new BlobCollector({ database, db, storage, audit, log }),
     modules,
+    search: new ModuleSearch(db, (groupId) => repositories.memberRows(groupId)),
     tombstones: new TombstoneService(db, audit),
     cache,
     invalidation,

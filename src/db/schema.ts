@@ -164,6 +164,8 @@ export const moduleVersions = pgTable(
   (t) => [
     uniqueIndex('module_versions_repo_module_version').on(t.repositoryId, t.modulePath, t.version),
     index('module_versions_repo_module').on(t.repositoryId, t.modulePath),
+    // Module search: LIKE 'prefix%' on lower(path) whatever the collation (repos/module-search.ts).
+    index('module_versions_lower_path').using('btree', sql`lower(${t.modulePath}) text_pattern_ops`),
   ],
 );
 

@@ -9,6 +9,7 @@ import {
   cleanPath,
   compareModulePaths,
   isValidModulePath,
+  sortByModulePath,
   splitPathVersion,
 } from './module-path';
 
@@ -193,9 +194,24 @@ describe('compareModulePaths (natural order)', () => {
     ['a/b2c', 'a/b2d', -1],
     ['x/007', 'x/7', -1], // equal by value: plain order decides, so the order stays total
     ['example.com/z', 'example.com/a1', 1],
+    ['example.com/Team/b', 'example.com/team/a', 1], // case is ignored first
+    ['example.com/Team/a', 'example.com/team/a', -1], // then decides a tie
     ['a/99999999999999999999', 'a/100000000000000000000', -1], // longer than a double holds exactly
   ])('%s against %s gives the sign %d', (a, b, sign) => {
     expect(Math.sign(compareModulePaths(a, b))).toBe(sign);
     expect(Math.sign(compareModulePaths(b, a))).toBe(-sign || 0);
+  });
+});
+
+describe('sortByModulePath', () => {
+  test('orders as compareModulePaths does, on paths with digits, case and leading zeros', () => {
+    const parts = ['a', 'B', '0', '1', '2', '10', '007', '-', '.', '/', 'v2', 'Z9'];
+    const paths: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      let p = '';
+      for (let k = 0; k < 1 + (i % 5); k++) p += parts[(i * 7 + k * 13 + ((i >> 3) % 11)) % parts.length];
+      paths.push(p);
+    }
+    expect(sortByModulePath(paths, (p) => p)).toEqual([...paths].sort(compareModulePaths));
   });
 });

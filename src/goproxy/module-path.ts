@@ -236,7 +236,8 @@ export function cleanPath(p: string): string {
 
 /**
  * Orders module paths as people read them: runs of digits compare by value, so svc-2 comes before
- * svc-10. Ties (svc-01 and svc-1) fall back to plain code-unit order, so the order is total.
+ * svc-10, and letters ignore case (Team sits with team). Ties (svc-01 and svc-1, Team and team) fall
+ * back to plain code-unit order, so the order is total.
  */
 export function compareModulePaths(a: string, b: string): number {
   let i = 0;
@@ -245,19 +246,29 @@ export function compareModulePaths(a: string, b: string): number {
     const ca = a.charCodeAt(i);
     const cb = b.charCodeAt(j);
     if (isDigitCode(ca) && isDigitCode(cb)) {
-      let ei = i;
+      // Compared in place, without slicing: this runs for every pair a sort of thousands of paths compares.
+      let si = i;
+      while (si < a.length - 1 && a.charCodeAt(si) === 48 && isDigitCode(a.charCodeAt(si + 1))) si++;
+      let sj = j;
+      while (sj < b.length - 1 && b.charCodeAt(sj) === 48 && isDigitCode(b.charCodeAt(sj + 1))) sj++;
+      let ei = si;
       while (ei < a.length && isDigitCode(a.charCodeAt(ei))) ei++;
-      let ej = j;
+      let ej = sj;
       while (ej < b.length && isDigitCode(b.charCodeAt(ej))) ej++;
-      const na = a.slice(i, ei).replace(/^0+(?=.)/, '');
-      const nb = b.slice(j, ej).replace(/^0+(?=.)/, '');
-      if (na.length !== nb.length) return na.length - nb.length;
-      if (na !== nb) return na < nb ? -1 : 1;
+      if (ei - si !== ej - sj) return ei - si - (ej - sj);
+      for (let k = 0; k < ei - si; k++) {
+        const d = a.charCodeAt(si + k) - b.charCodeAt(sj + k);
+        if (d !== 0) return d;
+      }
       i = ei;
       j = ej;
       continue;
     }
-    if (ca !== cb) return ca - cb;
+    if (ca !== cb) {
+      const la = lowerCode(ca);
+      const lb = lowerCode(cb);
+      if (la !== lb) return la - lb;
+    }
     i++;
     j++;
   }
@@ -265,6 +276,30 @@ export function compareModulePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function lowerCode(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
 function isDigitCode(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+/**
+ * A key whose plain string order is compareModulePaths' order up to its final tie-break: letters
+ * lowered, each run of digits written as '0', a character standing for its length without leading
+ * zeros, then those digits. Sorting thousands of paths by precomputed keys is several times faster
+ * than calling compareModulePaths for every pair.
+ */
+export function modulePathSortKey(path: string): string {
+  return path.toLowerCase().replace(/\d+/g, (run) => {
+    const digits = run.replace(/^0+(?=.)/, '');
+    return `0${String.fromCharCode(0x100 + digits.length)}${digits}`;
+  });
+}
+
+/** Sorts items by the natural order of a module path each carries (see compareModulePaths). */
+export function sortByModulePath<T>(items: T[], pathOf: (item: T) => string): T[] {
+  const keyed = items.map((item) => ({ item, path: pathOf(item), key: modulePathSortKey(pathOf(item)) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return keyed.map((k) => k.item);
 }

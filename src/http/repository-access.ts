@@ -25,3 +25,20 @@ export async function authorizedRepository(
   await services.permissions.authorize(principal, row, access);
   return row;
 }
+
+/** Every repository `principal` may read, by name; the others are left out without a word. */
+export async function readableRepositories(
+  services: { repositories: RepositoryService; permissions: PermissionService },
+  principal: Principal,
+): Promise<RepositoryRow[]> {
+  const rows = await services.repositories.allRows();
+  const may = await Promise.all(
+    rows.map((row) =>
+      services.permissions.authorize(principal, row, 'read').then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return rows.filter((_, i) => may[i]);
+}

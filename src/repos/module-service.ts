@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
-import { compareModulePaths } from '../goproxy/module-path';
+import { sortByModulePath } from '../goproxy/module-path';
 import { compareVersions, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
 import type { Actor, GoRepository } from './repository';
@@ -103,7 +103,7 @@ export class ModuleService {
       .where(where)
       .groupBy(moduleVersions.modulePath);
     const total = all.length;
-    const page = all.sort((a, b) => compareModulePaths(a.module, b.module)).slice(offset, offset + limit);
+    const page = sortByModulePath(all, (m) => m.module).slice(offset, offset + limit);
     if (page.length === 0) return { total: Number(total), modules: [] };
 
     // @latest needs semver and pseudo-version rules SQL does not know: one more query for the page's versions.

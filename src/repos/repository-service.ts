@@ -240,6 +240,11 @@ export class RepositoryService {
     };
   }
 
+  /** Every repository row, by name. */
+  async allRows(): Promise<RepositoryRow[]> {
+    return this.db.select().from(repositories).orderBy(asc(repositories.name));
+  }
+
   async list(): Promise<RepositoryView[]> {
     const rows = await this.db.select().from(repositories).orderBy(asc(repositories.name));
     return Promise.all(rows.map((r) => this.view(r)));

@@ -5,13 +5,26 @@ import { auditUiRoutes } from './routes/audit';
 import { loginRoutes, sessionRoutes } from './routes/auth';
 import { moduleUiRoutes } from './routes/modules';
 import { repositoryUiRoutes } from './routes/repositories';
+import { searchUiRoutes } from './routes/search';
 import { tokenUiRoutes } from './routes/tokens';
 import { userUiRoutes } from './routes/users';
 
 /** The services these routes use, and no more. */
 export type UiDeps = Pick<
   AppContext,
-  'audit' | 'auth' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tokens' | 'users' | 'tombstones'
+  | 'audit'
+  | 'auth'
+  | 'id'
+  | 'log'
+  | 'modules'
+  | 'permissions'
+  | 'repositories'
+  | 'search'
+  | 'sessions'
+  | 'settings'
+  | 'tokens'
+  | 'users'
+  | 'tombstones'
 >;
 
 /**
@@ -25,6 +38,7 @@ export function uiRoutes(ctx: UiDeps, prefix: string) {
     .use(sessionRoutes(ctx, prefix))
     .use(repositoryUiRoutes(ctx, prefix))
     .use(moduleUiRoutes(ctx, prefix))
+    .use(searchUiRoutes(ctx, prefix))
     .use(tokenUiRoutes(ctx, prefix))
     .use(userUiRoutes(ctx, prefix))
     .use(auditUiRoutes(ctx, prefix));

@@ -2,7 +2,7 @@ import { ASSET_VERSION } from './assets';
 import { attrs, type Html, html } from './html';
 import { isSignedIn, type UiEnv } from './session';
 
-export type Section = 'repositories' | 'tokens' | 'users' | 'audit' | 'login' | 'error';
+export type Section = 'repositories' | 'search' | 'tokens' | 'users' | 'audit' | 'login' | 'error';
 
 export function url(ui: Pick<UiEnv, 'prefix'>, path: string): string {
   return ui.prefix + path;
@@ -32,8 +32,17 @@ function nav(ui: UiEnv, section: Section): Html {
   </nav>`;
 }
 
+/** The header's search box: module paths across every repository the viewer may read. */
+function headerSearch(ui: UiEnv, opts: { section: Section; query?: string }): Html {
+  if (!isSignedIn(ui)) return html``;
+  return html`<form method="get" action="${url(ui, '/search')}" class="header-search" role="search">
+      <label class="offscreen" for="header-search">Search modules</label>
+      <input id="header-search" name="q" type="search" value="${opts.query ?? ''}" placeholder="Search modules…" spellcheck="false" autocomplete="off">
+    </form>`;
+}
+
 /** The page shell: header, navigation, a one-shot notice, the content. */
-export function layout(ui: UiEnv, opts: { title: string; section: Section; body: Html }): Html {
+export function layout(ui: UiEnv, opts: { title: string; section: Section; body: Html; query?: string }): Html {
   const asset = (name: string) => url(ui, `/ui-assets/${name}?v=${ASSET_VERSION}`);
   return html`<html lang="en">
 <head>
@@ -48,6 +57,7 @@ export function layout(ui: UiEnv, opts: { title: string; section: Section; body:
   <a class="skip" href="#main">Skip to content</a>
   <header class="top">
     <a class="brand" href="${url(ui, '/')}"><img src="${asset('icon.svg')}" alt="" width="22" height="22"> OrbitRepos</a>
+    ${headerSearch(ui, opts)}
     ${nav(ui, opts.section)}
   </header>
   <main id="main">

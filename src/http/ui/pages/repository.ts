@@ -1,3 +1,4 @@
+import type { SearchPage } from '../../../repos/module-search';
 import type { ModulePage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
 import type { TombstoneView } from '../../../repos/tombstones';
@@ -5,6 +6,7 @@ import { type Html, html } from '../html';
 import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
+import { hitsTable, offsetPager } from './search';
 import { setupSnippets, uploadForm } from './snippets';
 
 export function formatTime(iso: string): string {
@@ -25,6 +27,8 @@ export interface RepositoryPageData {
   repo: RepositoryView;
   /** Null for groups, which store nothing of their own. */
   modules: ModulePage | null;
+  /** Groups: their members' modules (only members the viewer may read); null otherwise. */
+  groupModules: SearchPage | null;
   query: string;
   offset: number;
   pageSize: number;
@@ -64,15 +68,32 @@ function tombstonesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
   </section>`;
 }
 
-function modulesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
-  const { repo, modules } = d;
-  if (!modules) {
-    return html`<section class="panel" aria-labelledby="modules-h">
-      <h2 id="modules-h">Members</h2>
+function groupSection(ui: SignedInEnv, d: RepositoryPageData): Html {
+  const { repo } = d;
+  const found = d.groupModules ?? { total: 0, truncated: false, hits: [] };
+  const base = repoHref(ui, repo.name);
+  const href = (offset: number) => `${base}?offset=${offset}${d.query ? `&q=${encodeURIComponent(d.query)}` : ''}`;
+  return html`<section class="panel" aria-labelledby="members-h">
+      <h2 id="members-h">Members</h2>
       <p>A group stores no modules of its own: it asks its members, in this order.</p>
       <ol>${repo.members.map((m) => html`<li><a href="${repoHref(ui, m)}">${m}</a></li>`)}</ol>
+    </section>
+    <section class="panel" aria-labelledby="modules-h">
+      <h2 id="modules-h">Modules <span class="muted">(${found.total}${found.truncated ? '+' : ''})</span></h2>
+      <p class="muted">What its members hold, each module once with the member its versions come from; members you may not read are left out.</p>
+      <form method="get" action="${base}" class="search" role="search">
+        <label class="offscreen" for="module-search">Search this group's modules</label>
+        <input id="module-search" name="q" type="search" value="${d.query}" placeholder="Module path contains…" spellcheck="false">
+        <button type="submit" class="secondary">Search</button>
+      </form>
+      ${found.hits.length ? hitsTable(ui, found.hits) : html`<p class="muted">${d.query ? html`No module path contains <code>${d.query}</code>.` : 'No modules in the members you may read.'}</p>`}
+      ${offsetPager(d.offset, d.pageSize, found.total, href)}
     </section>`;
-  }
+}
+
+function modulesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
+  const { repo, modules } = d;
+  if (!modules) return groupSection(ui, d);
   const rows = modules.modules.map(
     (m) => html`<tr>
       <td><a class="mono" href="${moduleHref(ui, repo.name, m.module)}">${m.module}</a></td>

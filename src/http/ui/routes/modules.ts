@@ -3,7 +3,7 @@ import type { AppContext } from '../../../context';
 import type { RepositoryRow } from '../../../db/schema';
 import { BadRequest, toAppError } from '../../../errors';
 import { DEFAULT_PAGE, pageOfVersions } from '../../../repos/module-service';
-import { authorizedRepository } from '../../repository-access';
+import { authorizedRepository, readableRepositories } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { str } from '../forms';
 import { modulePage } from '../pages/module';
@@ -13,7 +13,7 @@ import type { SignedInEnv } from '../session';
 /** The services these routes use, and no more. */
 export type ModuleUiDeps = Pick<
   AppContext,
-  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'tombstones' | 'users'
+  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'search' | 'sessions' | 'settings' | 'tombstones' | 'users'
 >;
 
 /** Versions per page on a module's page. */
@@ -41,6 +41,15 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       const data = {
         repo: await ctx.repositories.view(row),
         modules: row.type === 'group' ? null : await modules.listModules(row, { prefix: q, offset, limit: DEFAULT_PAGE }),
+        // A group's page lists its members' modules, from the members this viewer may read only.
+        groupModules:
+          row.type === 'group'
+            ? await ctx.search.search(await ctx.search.groupPlaces(row, await readableRepositories(ctx, me.principal)), {
+                q,
+                offset,
+                limit: DEFAULT_PAGE,
+              })
+            : null,
         query: q,
         offset,
         pageSize: DEFAULT_PAGE,

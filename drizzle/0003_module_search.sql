@@ -1,0 +1,1 @@
+CREATE INDEX "module_versions_lower_path" ON "module_versions" USING btree (lower("module_path") text_pattern_ops);

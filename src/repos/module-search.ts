@@ -1,0 +1,218 @@
+import { and, inArray, max, notLike, type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../db/open';
+import { moduleVersions, type RepositoryRow } from '../db/schema';
+import { sortByModulePath } from '../goproxy/module-path';
+import { selectLatest } from '../goproxy/version';
+import { MAX_GROUP_DEPTH } from './group';
+import { DEFAULT_PAGE, MAX_PAGE } from './module-service';
+
+/** A repository that stores modules (hosted or proxy), and the group, if any, through which it is reached. */
+export interface SearchPlace {
+  row: RepositoryRow;
+  /** The readable group the viewer reaches this member through; null: the repository itself. */
+  via: string | null;
+}
+
+export interface ModuleHitPlace {
+  /** Where to read the versions: the hosted or proxy repository that stores them. */
+  repository: string;
+  type: 'hosted' | 'proxy';
+  /** The group this member answers in; null: found in the repository itself. */
+  via: string | null;
+  versions: number;
+  latest: string | null;
+  updatedAt: string;
+}
+
+/** One module path, once, with every readable place that holds it. */
+export interface ModuleHit {
+  module: string;
+  places: ModuleHitPlace[];
+}
+
+export interface SearchPage {
+  /** Module paths matching, over all pages (a lower bound when truncated). */
+  total: number;
+  /** True when more than SCAN_BOUND (repository, module) pairs matched: refine the query to see the rest. */
+  truncated: boolean;
+  hits: ModuleHit[];
+}
+
+export interface SearchQuery {
+  /** Case-insensitive; a path starting with it ranks before one merely containing it. Empty: every module. */
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/**
+ * How many (repository, module) pairs one search reads at most. Natural order and de-duplication across
+ * repositories happen here, not in SQL, so the matches are read whole; past this bound the answer says
+ * it is truncated instead of growing without limit.
+ */
+export const SCAN_BOUND = 20_000;
+
+/** LIKE treats % and _ as wildcards; module paths may contain _, so the text is matched literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+interface Pair {
+  repositoryId: number;
+  module: string;
+  versions: number;
+  updatedAt: Date | string | null;
+}
+
+/**
+ * Module paths across the repositories a viewer may read, for the UI's search box and a group's page.
+ * Prefix matches come from the lower(module_path) btree (text_pattern_ops, so LIKE 'abc%' uses it whatever
+ * the collation); substring matches are a scan of the readable repositories' rows, bounded by SCAN_BOUND.
+ * pg_trgm would index substrings too, but it is an extension a PostgreSQL server may not offer and
+ * PGlite loads only when asked at start, so the server does not depend on it.
+ */
+export class ModuleSearch {
+  constructor(
+    private readonly db: Database,
+    private readonly memberRows: (groupId: number) => Promise<RepositoryRow[]>,
+  ) {}
+
+  /**
+   * The storing repositories reachable from `readable` (any type): each hosted or proxy one itself, and the
+   * members of each group, recursively, keeping only members that are in `readable` too (a member's
+   * content reaches only callers who may read that member).
+   */
+  async places(readable: RepositoryRow[]): Promise<SearchPlace[]> {
+    const readableIds = new Set(readable.map((r) => r.id));
+    const out: SearchPlace[] = [];
+    for (const row of readable) {
+      if (row.type !== 'group') out.push({ row, via: null });
+    }
+    for (const group of readable.filter((r) => r.type === 'group')) {
+      for (const member of await this.storingMembers(group, readableIds, 0, new Set([group.id]))) {
+        out.push({ row: member, via: group.name });
+      }
+    }
+    return out;
+  }
+
+  /** The storing members of one group the viewer may read, in member order. */
+  async groupPlaces(group: RepositoryRow, readable: RepositoryRow[]): Promise<SearchPlace[]> {
+    const readableIds = new Set(readable.map((r) => r.id));
+    const members = await this.storingMembers(group, readableIds, 0, new Set([group.id]));
+    return members.map((row) => ({ row, via: group.name }));
+  }
+
+  async search(places: SearchPlace[], query: SearchQuery = {}): Promise<SearchPage> {
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const offset = Math.max(query.offset ?? 0, 0);
+    const ids = [...new Set(places.map((p) => p.row.id))];
+    if (ids.length === 0) return { total: 0, truncated: false, hits: [] };
+    const q = (query.q ?? '').trim().toLowerCase();
+
+    const pairs: Pair[] = [];
+    let truncated = false;
+    const read = async (filter: SQL | undefined, bound: number) => {
+      const rows = await this.pairs(ids, filter, bound + 1);
+      if (rows.length > bound) truncated = true;
+      pairs.push(...rows.slice(0, bound));
+    };
+    const lowerPath = sql`lower(${moduleVersions.modulePath})`;
+    let prefixed = new Set<string>();
+    if (q) {
+      const prefix = `${escapeLike(q)}%`;
+      await read(sql`${lowerPath} like ${prefix}`, SCAN_BOUND);
+      prefixed = new Set(pairs.map((p) => p.module));
+      if (!truncated) await read(and(sql`strpos(${lowerPath}, ${q}) > 0`, notLike(lowerPath, prefix)), SCAN_BOUND - pairs.length);
+    } else {
+      await read(undefined, SCAN_BOUND);
+    }
+
+    const byModule = new Map<string, Pair[]>();
+    for (const p of pairs) {
+      const list = byModule.get(p.module) ?? [];
+      list.push(p);
+      byModule.set(p.module, list);
+    }
+    const all = sortByModulePath([...byModule.keys()], (m) => m);
+    const modules = [...all.filter((m) => prefixed.has(m)), ...all.filter((m) => !prefixed.has(m))];
+    const shown = modules.slice(offset, offset + limit);
+    const latest = await this.latestOf(ids, shown);
+    const hits = shown.map((module) => {
+      const held = new Map((byModule.get(module) ?? []).map((p) => [p.repositoryId, p]));
+      const out: ModuleHitPlace[] = [];
+      for (const place of places) {
+        const pair = held.get(place.row.id);
+        if (!pair) continue;
+        out.push({
+          repository: place.row.name,
+          type: place.row.type as 'hosted' | 'proxy',
+          via: place.via,
+          versions: pair.versions,
+          latest: latest.get(`${place.row.id} ${module}`) ?? null,
+          updatedAt: toIso(pair.updatedAt),
+        });
+      }
+      return { module, places: out };
+    });
+    return { total: modules.length, truncated, hits };
+  }
+
+  private async pairs(ids: number[], filter: SQL | undefined, limit: number): Promise<Pair[]> {
+    return this.db
+      .select({
+        repositoryId: moduleVersions.repositoryId,
+        module: moduleVersions.modulePath,
+        versions: sql<number>`count(*)`.mapWith(Number),
+        updatedAt: max(moduleVersions.createdAt),
+      })
+      .from(moduleVersions)
+      .where(and(inArray(moduleVersions.repositoryId, ids), filter))
+      .groupBy(moduleVersions.repositoryId, moduleVersions.modulePath)
+      .limit(limit);
+  }
+
+  /** @latest of each (repository, module) of one page, keyed "id module": it needs semver rules SQL does not know. */
+  private async latestOf(ids: number[], modules: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (modules.length === 0) return out;
+    const rows = await this.db
+      .select({
+        repositoryId: moduleVersions.repositoryId,
+        module: moduleVersions.modulePath,
+        version: moduleVersions.version,
+        time: moduleVersions.time,
+      })
+      .from(moduleVersions)
+      .where(and(inArray(moduleVersions.repositoryId, ids), inArray(moduleVersions.modulePath, modules)));
+    const grouped = new Map<string, { version: string; time: Date }[]>();
+    for (const r of rows) {
+      const key = `${r.repositoryId} ${r.module}`;
+      const list = grouped.get(key) ?? [];
+      list.push(r);
+      grouped.set(key, list);
+    }
+    for (const [key, list] of grouped) {
+      const l = selectLatest(list);
+      if (l) out.set(key, l.version);
+    }
+    return out;
+  }
+
+  private async storingMembers(group: RepositoryRow, readableIds: Set<number>, depth: number, seen: Set<number>): Promise<RepositoryRow[]> {
+    if (depth >= MAX_GROUP_DEPTH) return [];
+    const out: RepositoryRow[] = [];
+    for (const member of await this.memberRows(group.id)) {
+      if (!readableIds.has(member.id) || seen.has(member.id)) continue;
+      seen.add(member.id);
+      if (member.type === 'group') out.push(...(await this.storingMembers(member, readableIds, depth + 1, seen)));
+      else out.push(member);
+    }
+    return out;
+  }
+}
+
+function toIso(value: Date | string | null): string {
+  // max() over a timestamp comes back as a string from some drivers and a Date from others.
+  return value === null ? new Date(0).toISOString() : new Date(value).toISOString();
+}
