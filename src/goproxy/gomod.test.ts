@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { InvalidGoModError } from './errors';
-import { checkGoModModule, goModForZip, parseModuleDirective } from './gomod';
+import { checkGoModModule, goModForZip, parseModuleDirective, retractionFor, summarizeGoMod } from './gomod';
 
 const dec = new TextDecoder();
 
@@ -66,5 +66,82 @@ describe('checkGoModModule', () => {
 
   test('refuses a go.mod without a module directive', () => {
     expect(() => checkGoModModule('example.com/a', 'go 1.21\n')).toThrow(InvalidGoModError);
+  });
+});
+
+describe('summarizeGoMod', () => {
+  const GOMOD = `// Deprecated: use example.com/b/v2 instead.
+// It will not get fixes.
+module example.com/b
+
+go 1.22
+
+require example.com/one v1.0.0
+require (
+	example.com/two v0.2.0 // indirect
+	"example.com/three" v3.0.0
+)
+
+// Published too early.
+retract v1.0.0
+
+retract (
+	[v1.1.0, v1.1.5] // a bad build
+	v1.2.0 // leaks tokens
+)
+`;
+
+  test('reads the deprecation paragraph, the requirements and each retraction with its rationale', () => {
+    expect(summarizeGoMod(GOMOD)).toEqual({
+      deprecated: 'use example.com/b/v2 instead. It will not get fixes.',
+      requires: [
+        { path: 'example.com/one', version: 'v1.0.0', indirect: false },
+        { path: 'example.com/two', version: 'v0.2.0', indirect: true },
+        { path: 'example.com/three', version: 'v3.0.0', indirect: false },
+      ],
+      retractions: [
+        { low: 'v1.0.0', high: 'v1.0.0', rationale: 'Published too early.' },
+        { low: 'v1.1.0', high: 'v1.1.5', rationale: 'a bad build' },
+        { low: 'v1.2.0', high: 'v1.2.0', rationale: 'leaks tokens' },
+      ],
+    });
+  });
+
+  test.each([
+    ['a trailing comment', 'module example.com/a // Deprecated: gone\n', 'gone'],
+    ['a comment separated by a blank line', '// Deprecated: no\n\nmodule example.com/a\n', null],
+    ['a comment that only mentions it', '// Not Deprecated: really\nmodule example.com/a\n', null],
+    ['no module directive', 'go 1.22\n', null],
+  ])('deprecation from %s', (_, text, want) => {
+    expect(summarizeGoMod(text).deprecated).toBe(want);
+  });
+
+  test('a retraction without a comment has an empty rationale, and malformed lines are skipped', () => {
+    const s = summarizeGoMod('module m\nretract v0.1.0\nretract [v1.0.0 v2.0.0]\nrequire broken\n');
+    expect(s.retractions).toEqual([{ low: 'v0.1.0', high: 'v0.1.0', rationale: '' }]);
+    expect(s.requires).toEqual([]);
+  });
+
+  test('a // inside a quoted path is not a comment', () => {
+    expect(summarizeGoMod('module m\nrequire "example.com/a//b" v1.0.0 // indirect\n').requires).toEqual([
+      { path: 'example.com/a//b', version: 'v1.0.0', indirect: true },
+    ]);
+  });
+});
+
+describe('retractionFor', () => {
+  const rs = [
+    { low: 'v1.0.0', high: 'v1.0.0', rationale: 'one' },
+    { low: 'v1.1.0', high: 'v1.1.5', rationale: 'range' },
+  ];
+  test.each([
+    ['v1.0.0', 'one'],
+    ['v1.1.0', 'range'],
+    ['v1.1.3-rc.1', 'range'],
+    ['v1.1.5', 'range'],
+    ['v1.1.6', null],
+    ['v0.9.0', null],
+  ])('%s is retracted by %p', (v, want) => {
+    expect(retractionFor(v, rs)?.rationale ?? null).toBe(want);
   });
 });

@@ -3,6 +3,7 @@
  * module directive, and the go.mod a module without one is given.
  */
 import { InvalidGoModError } from './errors';
+import { compareSemver } from './version';
 
 type Line = { tokens: string[]; lineNo: number };
 
@@ -174,4 +175,134 @@ export function goDirectiveVersion(text: string): string | null {
     if (!record(tokens.slice(1))) return null;
   }
   return found;
+}
+
+/** One `retract` entry: a version (low === high) or an interval, and the rationale its comments give. */
+export interface Retraction {
+  low: string;
+  high: string;
+  rationale: string;
+}
+
+export interface GoModRequire {
+  path: string;
+  version: string;
+  indirect: boolean;
+}
+
+/** What a module page shows of a go.mod: its deprecation, requirements and retractions. */
+export interface GoModSummary {
+  /** The text after "Deprecated:" in the module directive's comments; null: not deprecated. */
+  deprecated: string | null;
+  requires: GoModRequire[];
+  retractions: Retraction[];
+}
+
+interface CommentedLine {
+  tokens: string[];
+  /** The comment on the line itself, without "//", trimmed; null: none. */
+  suffix: string | null;
+  /** The comment-only lines right above it (none blank in between), without "//". */
+  before: string[];
+}
+
+/** Lines of tokens with their comments kept, for what lives in comments (deprecations, rationales). */
+function commentedLines(text: string): CommentedLine[] {
+  const out: CommentedLine[] = [];
+  let pending: string[] = [];
+  for (const raw of text.split('\n')) {
+    let code = raw;
+    let comment: string | null = null;
+    let quote: string | null = null;
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i];
+      if (quote) {
+        if (c === '\\' && quote === '"') i++;
+        else if (c === quote) quote = null;
+      } else if (c === '"' || c === '`') {
+        quote = c;
+      } else if (raw.startsWith('//', i)) {
+        code = raw.slice(0, i);
+        comment = raw.slice(i + 2).trim();
+        break;
+      }
+    }
+    const tokens = code.match(/"(?:[^"\\]|\\.)*"|`[^`]*`|[()[\],]|[^\s()[\],]+/g) ?? [];
+    if (tokens.length === 0) {
+      if (comment === null) pending = [];
+      else pending.push(comment);
+      continue;
+    }
+    out.push({ tokens, suffix: comment, before: pending });
+    pending = [];
+  }
+  return out;
+}
+
+const unquoted = (tok: string) =>
+  tok.startsWith('"') ? tok.slice(1, -1).replace(/\\(.)/g, '$1') : tok.startsWith('`') ? tok.slice(1, -1) : tok;
+
+/** x/mod's rule: the paragraph of the comments that starts with "Deprecated:". */
+function deprecationOf(comments: string[]): string | null {
+  const at = comments.findIndex((c) => c.startsWith('Deprecated:'));
+  if (at < 0) return null;
+  const parts = [comments[at].slice('Deprecated:'.length).trim()];
+  for (let i = at + 1; i < comments.length && comments[i] !== ''; i++) parts.push(comments[i]);
+  return parts.join(' ').trim();
+}
+
+function retractionOf(tokens: string[], comments: string[]): Retraction | null {
+  const rationale = comments.filter((c) => c !== '').join(' ');
+  if (tokens[0] === '[') {
+    // [low, high]
+    if (tokens.length !== 5 || tokens[2] !== ',' || tokens[4] !== ']') return null;
+    return { low: unquoted(tokens[1]), high: unquoted(tokens[3]), rationale };
+  }
+  if (tokens.length !== 1) return null;
+  return { low: unquoted(tokens[0]), high: unquoted(tokens[0]), rationale };
+}
+
+function requireOf(tokens: string[], suffix: string | null): GoModRequire | null {
+  if (tokens.length !== 2) return null;
+  return { path: unquoted(tokens[0]), version: unquoted(tokens[1]), indirect: suffix !== null && /^indirect\b/.test(suffix) };
+}
+
+/**
+ * Deprecation, requirements and retractions of a go.mod, for display. Lenient where the go command is
+ * strict: a line it would refuse is skipped here, since the file was accepted when it was published.
+ */
+export function summarizeGoMod(text: string): GoModSummary {
+  const lines = commentedLines(text);
+  const summary: GoModSummary = { deprecated: null, requires: [], retractions: [] };
+  for (let i = 0; i < lines.length; i++) {
+    const { tokens, suffix, before } = lines[i];
+    const verb = tokens[0];
+    const block = tokens.length === 2 && tokens[1] === '(';
+    const entries: CommentedLine[] = [];
+    let blockComments: string[] = [];
+    if (block) {
+      blockComments = [...before, ...(suffix === null ? [] : [suffix])];
+      for (i++; i < lines.length && !(lines[i].tokens.length === 1 && lines[i].tokens[0] === ')'); i++) entries.push(lines[i]);
+    } else {
+      entries.push({ tokens: tokens.slice(1), suffix, before });
+    }
+    for (const e of entries) {
+      const comments = [...e.before, ...(e.suffix === null ? [] : [e.suffix])];
+      if (verb === 'module') {
+        summary.deprecated ??= deprecationOf(block ? [...blockComments, ...comments] : comments);
+      } else if (verb === 'require') {
+        const r = requireOf(e.tokens, e.suffix);
+        if (r) summary.requires.push(r);
+      } else if (verb === 'retract') {
+        const r = retractionOf(e.tokens, block && comments.length === 0 ? blockComments : comments);
+        if (r) summary.retractions.push(r);
+      }
+    }
+  }
+  return summary;
+}
+
+/** The retraction covering `version`, if any (intervals are inclusive, in semver order). */
+export function retractionFor(version: string, retractions: Retraction[]): Retraction | null {
+  return retractions.find((r) => compareSemver(r.low, version) <= 0 && compareSemver(version, r.high) <= 0) ?? null;
 }

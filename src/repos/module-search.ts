@@ -158,6 +158,23 @@ export class ModuleSearch {
     return { total: modules.length, truncated, hits };
   }
 
+  /** Which of `paths` some place holds: path -> the first place (in `places` order) that has it. */
+  async holders(places: SearchPlace[], paths: string[]): Promise<Map<string, SearchPlace>> {
+    const out = new Map<string, SearchPlace>();
+    const ids = [...new Set(places.map((p) => p.row.id))];
+    if (ids.length === 0 || paths.length === 0) return out;
+    const rows = await this.db
+      .selectDistinct({ repositoryId: moduleVersions.repositoryId, module: moduleVersions.modulePath })
+      .from(moduleVersions)
+      .where(and(inArray(moduleVersions.repositoryId, ids), inArray(moduleVersions.modulePath, paths.slice(0, MAX_PAGE))));
+    const held = new Set(rows.map((r) => `${r.repositoryId} ${r.module}`));
+    for (const path of paths) {
+      const place = places.find((p) => held.has(`${p.row.id} ${path}`));
+      if (place) out.set(path, place);
+    }
+    return out;
+  }
+
   private async pairs(ids: number[], filter: SQL | undefined, limit: number): Promise<Pair[]> {
     return this.db
       .select({

@@ -1,7 +1,9 @@
+import { type GoModRequire, type Retraction, retractionFor } from '../../../goproxy/gomod';
+import { isPrerelease } from '../../../goproxy/version';
 import type { ModuleVersionView, VersionPage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
 import { type Html, html } from '../html';
-import { copyLine, csrfField, layout, url } from '../layout';
+import { copyBlock, copyLine, csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
 import { formatSize, formatTime, moduleHref } from './repository';
@@ -18,6 +20,38 @@ export interface ModulePageData {
   /** The selected version's go.mod, or why it cannot be shown. */
   goMod: { text: string } | { problem: string } | null;
   canWrite: boolean;
+  /** What @latest answers here once retracted versions are left out; null: none. */
+  latest: string | null;
+  /** The newest go.mod's deprecation message; null: not deprecated. */
+  deprecated: string | null;
+  /** The newest go.mod's retract directives. */
+  retractions: Retraction[];
+  /** The shown version's requirements, each with the repository here that holds that module (null: none the viewer may read). */
+  requires: (GoModRequire & { heldIn: string | null })[];
+}
+
+/** Latest, pre-release and retracted badges of one version. */
+function versionBadges(d: ModulePageData, version: string): Html {
+  const retracted = retractionFor(version, d.retractions);
+  return html`${version === d.latest && html` <span class="badge latest">latest</span>`}${isPrerelease(version) && html` <span class="badge prerelease">pre-release</span>`}${
+    retracted && html` <span class="badge retracted" title="${retracted.rationale || 'no reason given'}">retracted</span>`
+  }`;
+}
+
+function goSumBlock(d: ModulePageData, v: ModuleVersionView): Html {
+  if (!v.h1 || !v.goModH1) return html`<p class="muted">The go.sum lines appear once the zip is stored here.</p>`;
+  return copyBlock('go-sum', 'go.sum lines', `${d.module} ${v.version} ${v.h1}\n${d.module} ${v.version}/go.mod ${v.goModH1}`);
+}
+
+function requiresSection(ui: SignedInEnv, d: ModulePageData): Html {
+  if (d.requires.length === 0) return html`<h3>Requires</h3><p class="muted">No requirements.</p>`;
+  return html`<h3>Requires <span class="muted">(${d.requires.length})</span></h3>
+    <ul class="requires">${d.requires.map(
+      (r) =>
+        html`<li><span class="mono">${r.heldIn ? html`<a href="${moduleHref(ui, r.heldIn, r.path, r.version)}">${r.path}</a>` : r.path} ${r.version}</span>${
+          r.indirect && html` <span class="muted">indirect</span>`
+        }</li>`,
+    )}</ul>`;
 }
 
 function deleteForm(ui: SignedInEnv, d: ModulePageData, v: ModuleVersionView): Html {
@@ -31,15 +65,23 @@ function deleteForm(ui: SignedInEnv, d: ModulePageData, v: ModuleVersionView): H
   </form>`;
 }
 
-function details(_ui: SignedInEnv, d: ModulePageData): Html {
+function retraction(d: ModulePageData, version: string): Html {
+  const r = retractionFor(version, d.retractions);
+  if (!r) return html``;
+  return html`<p class="warning" data-retracted="${version}">Retracted by the module's authors${r.rationale ? html`: ${r.rationale}` : '.'} The go command skips it for @latest and warns when a build uses it.</p>`;
+}
+
+function details(ui: SignedInEnv, d: ModulePageData): Html {
   const v = d.selected;
   if (!v) return html``;
   const goMod =
     d.goMod &&
     ('text' in d.goMod ? html`<pre id="gomod" tabindex="0">${d.goMod.text}</pre>` : html`<p class="muted">${d.goMod.problem}</p>`);
   return html`<section class="panel" aria-labelledby="version-h">
-    <h2 id="version-h"><span class="mono">${d.module}@${v.version}</span></h2>
+    <h2 id="version-h"><span class="mono">${d.module}@${v.version}</span>${versionBadges(d, v.version)}</h2>
+    ${retraction(d, v.version)}
     ${copyLine('go-get', 'Add it to a module', `go get ${d.module}@${v.version}`)}
+    ${goSumBlock(d, v)}
     <dl class="grid2">
       <div><dt class="muted">Time</dt><dd>${formatTime(v.time)}</dd></div>
       <div><dt class="muted">Zip size</dt><dd>${formatSize(v.size)}</dd></div>
@@ -48,6 +90,7 @@ function details(_ui: SignedInEnv, d: ModulePageData): Html {
       <div><dt class="muted">Downloads</dt><dd>${v.downloads}${v.lastDownloadedAt ? html`, last ${formatTime(v.lastDownloadedAt)}` : ''}</dd></div>
       <div><dt class="muted">Origin</dt><dd>${v.origin === 'uploaded' ? `uploaded${v.createdBy ? ` by ${v.createdBy}` : ''}` : 'cached from upstream'}</dd></div>
     </dl>
+    ${requiresSection(ui, d)}
     <h3>go.mod</h3>
     ${goMod}
   </section>`;
@@ -66,7 +109,7 @@ function versionPager(ui: SignedInEnv, d: ModulePageData): Html {
 export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
   const rows = d.versionPage.versions.map(
     (v) => html`<tr${v.version === d.selected?.version ? html` class="selected" aria-current="true"` : ''}>
-      <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}">${v.version}</a></td>
+      <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}">${v.version}</a>${versionBadges(d, v.version)}</td>
       <td>${formatTime(v.time)}</td>
       <td class="num">${formatSize(v.size)}</td>
       <td class="mono">${v.h1 ?? '—'}</td>
@@ -80,6 +123,7 @@ export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
     section: 'repositories',
     body: html`<p class="muted"><a href="${url(ui, '/')}">Repositories</a> / <a href="${repoHref(ui, d.repo.name)}">${d.repo.name}</a> /</p>
       <h1 class="mono">${d.module}</h1>
+      ${d.deprecated !== null && html`<p class="warning" data-deprecated><span class="badge deprecated">deprecated</span> ${d.deprecated || 'This module is deprecated.'}</p>`}
       ${details(ui, d)}
       <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions <span class="muted">(${d.versionPage.total})</span></h2>

@@ -2,6 +2,8 @@ import type { Access } from '../../../auth/principal';
 import type { AppContext } from '../../../context';
 import type { RepositoryRow } from '../../../db/schema';
 import { BadRequest, toAppError } from '../../../errors';
+import { retractionFor, summarizeGoMod } from '../../../goproxy/gomod';
+import { selectLatest } from '../../../goproxy/version';
 import { DEFAULT_PAGE, pageOfVersions } from '../../../repos/module-service';
 import { authorizedRepository, readableRepositories } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
@@ -69,16 +71,40 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       const versionPage = pageOfVersions(versions, { cursor, limit: UI_VERSION_PAGE });
       const wanted = typeof query.version === 'string' ? query.version : typeof query.uploaded === 'string' ? query.uploaded : null;
       const selected = versions.find((v) => v.version === wanted) ?? versions[0] ?? null;
-      let goMod: { text: string } | { problem: string } | null = null;
-      if (selected) {
-        // A missing or oversized go.mod should not take the whole page down with it.
-        goMod = await modules.goMod(row, module, selected.version).then(
+      const goModOf = (version: string) =>
+        modules.goMod(row, module, version).then(
           (text) => ({ text }),
+          // A missing or oversized go.mod should not take the whole page down with it.
           (err) => ({ problem: toAppError(err).status < 500 ? toAppError(err).message : 'the go.mod could not be read' }),
         );
-      }
+      const goMod = selected ? await goModOf(selected.version) : null;
+      // Retractions and the deprecation are read from the go.mod of @latest (the highest release, else the highest
+      // pre-release), as the go command does.
+      const newest = selectLatest(versions) ?? versions[0];
+      const newestGoMod = newest && newest.version !== selected?.version ? await goModOf(newest.version) : goMod;
+      const lifecycle = newestGoMod && 'text' in newestGoMod ? summarizeGoMod(newestGoMod.text) : null;
+      const requires = goMod && 'text' in goMod ? summarizeGoMod(goMod.text).requires : [];
+      const places = await ctx.search.places(await readableRepositories(ctx, me.principal));
+      const held = await ctx.search.holders(
+        places,
+        requires.map((r) => r.path),
+      );
+      const retractions = lifecycle?.retractions ?? [];
+      const latest = selectLatest(versions.filter((v) => !retractionFor(v.version, retractions)))?.version ?? null;
       const canWrite = await may(ctx, me, row, 'write');
-      const body = modulePage(me, { repo: await ctx.repositories.view(row), module, versionPage, cursor, selected, goMod, canWrite });
+      const body = modulePage(me, {
+        repo: await ctx.repositories.view(row),
+        module,
+        versionPage,
+        cursor,
+        selected,
+        goMod,
+        canWrite,
+        latest,
+        deprecated: lifecycle?.deprecated ?? null,
+        retractions,
+        requires: requires.map((r) => ({ ...r, heldIn: held.get(r.path)?.row.name ?? null })),
+      });
       return page(ctx, me, body);
     })
     .post('/repositories/:name/versions/delete', async ({ ui, params, form }) => {
