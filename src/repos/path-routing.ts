@@ -60,3 +60,8 @@ export async function routeMembers(
   );
   return owning.some(Boolean) ? members.filter((_, i) => owning[i]) : members;
 }
+
+/** The namespaces the hosted repositories among `rows` own, each once, in order: what a team puts in GONOSUMDB. */
+export function ownedNamespaces(rows: RepositoryRow[]): string[] {
+  return [...new Set(rows.filter((r) => r.type === 'hosted').flatMap((r) => r.namespaces))];
+}

@@ -195,11 +195,53 @@ describe('web UI repository pages', () => {
     expect((await t.api('GET', '/repositories/outer')).status).toBe(404);
   });
 
+  test('namespaces and proxy path rules are edited in the form, a bad glob is refused beside its field, and a missing field is left alone', async () => {
+    expect((await ui.page('/repositories/internal/edit')).html).toContain('<label for="namespaces">');
+    const bad = await ui.post('/repositories/internal/edit', { type: 'hosted', writePolicy: 'allow', namespaces: 'corp.example/[z-a]' });
+    expect(bad.status).toBe(400);
+    expect(fieldError(await bad.text(), 'namespaces')).toContain('runs backwards');
+    const ok = await ui.post('/repositories/internal/edit', {
+      type: 'hosted',
+      writePolicy: 'allow',
+      namespaces: 'corp.example, github.com/myorg/*',
+    });
+    expect(ok.status).toBe(303);
+    expect((await view('internal')).namespaces).toEqual(['corp.example', 'github.com/myorg/*']);
+    expect((await ui.page('/repositories/internal/edit')).html).toContain('value="corp.example, github.com/myorg/*"');
+    // A form without the field (an older page) keeps the namespaces.
+    expect((await ui.post('/repositories/internal/edit', { type: 'hosted', writePolicy: 'allow' })).status).toBe(303);
+    expect((await view('internal')).namespaces).toEqual(['corp.example', 'github.com/myorg/*']);
+
+    const rules = await ui.post('/repositories/upstream/edit', {
+      type: 'proxy',
+      remoteUrl: 'https://goproxy.invalid',
+      upstreamUsername: 'bot',
+      includePaths: 'github.com/*',
+      excludePaths: 'corp.example',
+    });
+    expect(rules.status).toBe(303);
+    expect(await view('upstream')).toMatchObject({ includePaths: ['github.com/*'], excludePaths: ['corp.example'] });
+    const badRule = await ui.post('/repositories/upstream/edit', {
+      type: 'proxy',
+      remoteUrl: 'https://goproxy.invalid',
+      upstreamUsername: 'bot',
+      excludePaths: 'corp\\',
+    });
+    expect(badRule.status).toBe(400);
+    expect(fieldError(await badRule.text(), 'excludePaths')).toContain('escapes nothing');
+  });
+
+  test("a group's setup snippet names its hosted members' real namespaces for GONOSUMDB, never a placeholder", async () => {
+    const { html } = await ui.page('/repositories/all');
+    expect(html).toContain('export GONOSUMDB=corp.example,github.com/myorg/*');
+    expect(html).not.toContain('yourorg');
+  });
+
   test('a repository page shows the GOPROXY line with a token placeholder, the .netrc line and GONOSUMDB', async () => {
     const { html } = await ui.page('/repositories/internal');
     expect(html).toContain('export GOPROXY=http://USERNAME:TOKEN@orbit.test/go/internal/');
     expect(html).toContain('machine orbit.test login USERNAME password TOKEN');
-    expect(html).toContain('export GONOSUMDB=');
+    expect(html).toContain('export GONOSUMDB=corp.example,github.com/myorg/*');
     expect(html).toContain('id="upload-form"');
     expect(html).toContain('data-endpoint="/go/internal/"');
   });

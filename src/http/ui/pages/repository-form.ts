@@ -16,6 +16,10 @@ export interface RepositoryFormValues {
   /** A proxy's settings.checksumVerification ("sumdb" or "off") and settings.noSumdbPatterns (GONOSUMDB syntax). */
   checksumVerification: string;
   noSumdbPatterns: string;
+  /** Path patterns as typed, comma-separated: a hosted repository's namespaces, a proxy's include and exclude rules. */
+  namespaces: string;
+  includePaths: string;
+  excludePaths: string;
   /** Ordered member names. */
   members: string[];
   anonymousRead: boolean;
@@ -37,6 +41,9 @@ export const EMPTY_FORM: RepositoryFormValues = {
   upstreamUsername: '',
   checksumVerification: 'sumdb',
   noSumdbPatterns: '',
+  namespaces: '',
+  includePaths: '',
+  excludePaths: '',
   members: [],
   anonymousRead: false,
   writePolicy: 'allow_once',
@@ -52,6 +59,9 @@ export function formValuesOf(view: RepositoryView): RepositoryFormValues {
     upstreamUsername: typeof view.settings.upstreamUsername === 'string' ? view.settings.upstreamUsername : '',
     checksumVerification: view.settings.checksumVerification === 'off' ? 'off' : 'sumdb',
     noSumdbPatterns: typeof view.settings.noSumdbPatterns === 'string' ? view.settings.noSumdbPatterns : '',
+    namespaces: view.namespaces.join(', '),
+    includePaths: view.includePaths.join(', '),
+    excludePaths: view.excludePaths.join(', '),
     members: view.members,
     anonymousRead: view.anonymousRead,
     writePolicy: view.writePolicy,
@@ -174,6 +184,40 @@ export function repositoryFormPage(
             placeholder: 'corp.example/*, github.com/acme/private',
             error: e.noSumdbPatterns,
             hint: 'Comma-separated module path patterns, as GONOSUMDB: private modules the database does not know, fetched without the check.',
+          })}
+        </fieldset>`
+        }
+        ${
+          has('hosted') &&
+          textField({
+            id: 'namespaces',
+            label: 'Namespaces (module paths this repository owns)',
+            value: v.namespaces,
+            placeholder: 'corp.example, github.com/myorg/*',
+            showFor: ['hosted'],
+            error: e.namespaces,
+            hint: 'Comma-separated module path patterns, as GOPRIVATE. Through a group, these paths are asked of this repository only, never of a proxy member, so a public module cannot stand in for them; uploads outside them are refused. Empty: owns nothing, takes any path.',
+          })
+        }
+        ${
+          has('proxy') &&
+          html`<fieldset data-show-for="proxy">
+          <legend>Module path rules</legend>
+          ${textField({
+            id: 'includePaths',
+            label: 'Only these paths',
+            value: v.includePaths,
+            placeholder: 'github.com/*, golang.org/x',
+            error: e.includePaths,
+            hint: 'Comma-separated module path patterns, as GOPRIVATE: only matching paths are asked of the upstream. Empty: every path.',
+          })}
+          ${textField({
+            id: 'excludePaths',
+            label: 'Never these paths',
+            value: v.excludePaths,
+            placeholder: 'corp.example',
+            error: e.excludePaths,
+            hint: 'Matching paths are answered 404 at once and never sent to the upstream.',
           })}
         </fieldset>`
         }

@@ -29,6 +29,8 @@ export interface RepositoryPageData {
   modules: ModulePage | null;
   /** Groups: their members' modules (only members the viewer may read); null otherwise. */
   groupModules: SearchPage | null;
+  /** Module path patterns owned here (a group: by the hosted members the viewer may read), for the GONOSUMDB snippet. */
+  namespaces: string[];
   query: string;
   offset: number;
   pageSize: number;
@@ -143,7 +145,7 @@ export function repositoryPage(ui: SignedInEnv, d: RepositoryPageData): Html {
           ${ui.principal.isAdmin && html`<a class="button secondary" href="${repoHref(ui, repo.name, '/delete')}">Delete</a>`}</div>`
         }
       </div>
-      ${setupSnippets(ui, repo, d.modules?.modules.map((m) => m.module) ?? [])}
+      ${setupSnippets(ui, repo, d.namespaces, d.modules?.modules.map((m) => m.module) ?? [])}
       ${uploads && uploadForm(ui, repo)}
       ${modulesSection(ui, d)}
       ${tombstonesSection(ui, d)}`,

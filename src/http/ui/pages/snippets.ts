@@ -5,29 +5,36 @@ import type { UiEnv } from '../session';
 import { goproxyUrl } from './repositories';
 
 /**
- * Module path patterns for GONOSUMDB: the first two path elements of the modules stored here
- * (example.com/acme), or a placeholder when there are none yet.
+ * Module path patterns for GONOSUMDB: the namespaces owned here when there are any, else the first two
+ * path elements of the modules stored here (example.com/acme); undefined when nothing is known, so that
+ * no placeholder is ever copied as if it were a setting.
  */
-export function privatePatterns(modules: string[]): string {
+export function privatePatterns(namespaces: string[], modules: string[]): string | undefined {
+  if (namespaces.length) return namespaces.join(',');
   const patterns = new Set(modules.map((m) => m.split('/').slice(0, 2).join('/')));
-  return patterns.size ? [...patterns].sort().join(',') : 'example.com/yourorg';
+  return patterns.size ? [...patterns].sort().join(',') : undefined;
 }
 
 /** The go command's setup for one repository: GOPROXY (with a token placeholder), .netrc, checksum database. */
-export function setupSnippets(ui: UiEnv, repo: RepositoryView, modulePaths: string[]): Html {
+export function setupSnippets(ui: UiEnv, repo: RepositoryView, namespaces: string[], modulePaths: string[]): Html {
   const plain = goproxyUrl(ui, repo);
   const u = new URL(plain);
   const withToken = `${u.protocol}//USERNAME:TOKEN@${u.host}${u.pathname}`;
-  const patterns = privatePatterns(modulePaths);
+  const patterns = privatePatterns(namespaces, modulePaths);
   const env = [
     repo.anonymousRead ? `export GOPROXY=${plain}` : `export GOPROXY=${withToken}`,
     ...(repo.type === 'proxy'
       ? []
-      : [
-          '# Modules only this server has are unknown to the public checksum database:',
-          `export GONOSUMDB=${patterns}`,
-          `# or: export GOPRIVATE=${patterns} GONOPROXY=none  (GONOPROXY=none keeps them coming through GOPROXY)`,
-        ]),
+      : patterns
+        ? [
+            '# Modules only this server has are unknown to the public checksum database:',
+            `export GONOSUMDB=${patterns}`,
+            `# or: export GOPRIVATE=${patterns} GONOPROXY=none  (GONOPROXY=none keeps them coming through GOPROXY)`,
+          ]
+        : [
+            '# Private modules are unknown to the public checksum database: set GONOSUMDB to their path patterns',
+            `# (give ${repo.type === 'group' ? 'its hosted members' : 'this repository'} namespaces, and they are named here).`,
+          ]),
   ].join('\n');
   const netrc = `machine ${u.host} login USERNAME password TOKEN`;
   return html`<section class="panel" aria-labelledby="setup-h">

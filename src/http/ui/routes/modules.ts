@@ -5,6 +5,7 @@ import { BadRequest, toAppError } from '../../../errors';
 import { retractionFor, summarizeGoMod } from '../../../goproxy/gomod';
 import { selectLatest } from '../../../goproxy/version';
 import { DEFAULT_PAGE, pageOfVersions } from '../../../repos/module-service';
+import { ownedNamespaces } from '../../../repos/path-routing';
 import { authorizedRepository, readableRepositories } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
 import { str } from '../forms';
@@ -40,18 +41,14 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       const row = await authorizedRepository(ctx, me.principal, params.name, 'read');
       const q = typeof query.q === 'string' ? query.q.trim() : '';
       const offset = Math.max(0, Number.parseInt(String(query.offset ?? '0'), 10) || 0);
+      // A group's page lists its members' modules, from the members this viewer may read only.
+      const places = row.type === 'group' ? await ctx.search.groupPlaces(row, await readableRepositories(ctx, me.principal)) : null;
       const data = {
         repo: await ctx.repositories.view(row),
         modules: row.type === 'group' ? null : await modules.listModules(row, { prefix: q, offset, limit: DEFAULT_PAGE }),
-        // A group's page lists its members' modules, from the members this viewer may read only.
-        groupModules:
-          row.type === 'group'
-            ? await ctx.search.search(await ctx.search.groupPlaces(row, await readableRepositories(ctx, me.principal)), {
-                q,
-                offset,
-                limit: DEFAULT_PAGE,
-              })
-            : null,
+        groupModules: places ? await ctx.search.search(places, { q, offset, limit: DEFAULT_PAGE }) : null,
+        // What the setup snippet names for GONOSUMDB: the namespaces owned here, or through the members the viewer may read.
+        namespaces: places ? ownedNamespaces(places.map((p) => p.row)) : row.namespaces,
         query: q,
         offset,
         pageSize: DEFAULT_PAGE,

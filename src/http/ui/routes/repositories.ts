@@ -1,6 +1,7 @@
 import type { AppContext } from '../../../context';
 import type { RepositoryType, WritePolicy } from '../../../db/schema';
 import { BadRequest } from '../../../errors';
+import { splitPathPatterns } from '../../../goproxy/path-patterns';
 import type { RepositoryInput, RepositoryPatch, RepositoryView } from '../../../repos/repository-service';
 import { authorizedRepository } from '../../repository-access';
 import { actor, done, page, signedIn, uiController } from '../controller';
@@ -25,7 +26,7 @@ function fieldsOf(err: unknown): Record<string, string> {
 }
 
 /** The form as submitted, members ordered by their position inputs (unnumbered ones last, as listed). */
-export function readRepositoryForm(form: FormData): RepositoryFormValues & { upstreamPassword: string } {
+export function readRepositoryForm(form: FormData): RepositoryFormValues & { upstreamPassword: string; pathFieldsSent: string[] } {
   const ticked = form.getAll('members').filter((m): m is string => typeof m === 'string');
   const position = (name: string) => {
     const n = Number.parseInt(str(form, `position:${name}`), 10);
@@ -42,12 +43,20 @@ export function readRepositoryForm(form: FormData): RepositoryFormValues & { ups
     upstreamPassword: str(form, 'upstreamPassword'),
     checksumVerification: str(form, 'checksumVerification') || 'sumdb',
     noSumdbPatterns: str(form, 'noSumdbPatterns').trim(),
+    namespaces: str(form, 'namespaces').trim(),
+    includePaths: str(form, 'includePaths').trim(),
+    excludePaths: str(form, 'excludePaths').trim(),
+    // A path field the form did not have is left as it is, never cleared.
+    pathFieldsSent: ['namespaces', 'includePaths', 'excludePaths'].filter((f) => form.has(f)),
     members: members.map((m) => m.name),
     anonymousRead: form.get('anonymousRead') !== null,
     // Empty when the form had no such field (edit forms of proxies and groups): left as it is.
     writePolicy: str(form, 'writePolicy'),
   };
 }
+
+/** A comma-separated field as a list of patterns; RepositoryService checks each. */
+const patternList = (value: string): string[] => splitPathPatterns(value);
 
 function writePolicyOf(value: string): WritePolicy {
   if (!WRITE_POLICIES.some(([p]) => p === value))
@@ -64,6 +73,9 @@ export function createInput(v: ReturnType<typeof readRepositoryForm>): Repositor
     // Fields of the other types stay in the page (hidden), so only the chosen type's are passed on.
     remoteUrl: proxy ? v.remoteUrl : undefined,
     members: v.type === 'group' ? v.members : undefined,
+    namespaces: v.type === 'hosted' ? patternList(v.namespaces) : undefined,
+    includePaths: proxy ? patternList(v.includePaths) : undefined,
+    excludePaths: proxy ? patternList(v.excludePaths) : undefined,
     anonymousRead: v.anonymousRead,
     writePolicy: writePolicyOf(v.writePolicy || 'allow_once'),
     description: v.description,
@@ -87,7 +99,11 @@ function checksumSettings(v: ReturnType<typeof readRepositoryForm>) {
 export function updatePatch(current: RepositoryView, v: ReturnType<typeof readRepositoryForm>): RepositoryPatch {
   const patch: RepositoryPatch = { description: v.description, anonymousRead: v.anonymousRead };
   if (v.writePolicy) patch.writePolicy = writePolicyOf(v.writePolicy);
+  const sent = (f: string) => v.pathFieldsSent.includes(f);
+  if (current.type === 'hosted' && sent('namespaces')) patch.namespaces = patternList(v.namespaces);
   if (current.type === 'proxy') {
+    if (sent('includePaths')) patch.includePaths = patternList(v.includePaths);
+    if (sent('excludePaths')) patch.excludePaths = patternList(v.excludePaths);
     patch.remoteUrl = v.remoteUrl;
     // An empty password keeps the stored one; an empty username clears both.
     patch.settings = v.upstreamUsername
