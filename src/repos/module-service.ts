@@ -6,6 +6,7 @@ import { BadRequest, NotFound } from '../errors';
 import { sortByModulePath } from '../goproxy/module-path';
 import { compareVersions, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
+import { type Readme, readReadme } from './readme';
 import type { Actor, GoRepository } from './repository';
 import { findVersionRow, listVersionRows } from './version-rows';
 
@@ -150,6 +151,11 @@ export class ModuleService {
    */
   async versionPage(repo: RepositoryRow, module: string, query: VersionPageQuery = {}): Promise<VersionPage> {
     return pageOfVersions(await this.listVersions(repo, module), query);
+  }
+
+  /** The README at the root of one version's zip, if it has one and the zip is stored here. */
+  async readme(repo: RepositoryRow, module: string, version: string): Promise<Readme | null> {
+    return readReadme(this.storage, await this.row(repo, module, version));
   }
 
   async version(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionView> {

@@ -6,6 +6,17 @@ import { signIn, type UiClient } from './ui-helpers';
 
 const APP = 'example.com/acme/app';
 const DEP = 'example.com/acme/dep';
+const BIG = 'example.com/acme/big';
+const HOSTILE_README = `# App
+
+Use it <script>alert('readme')</script> carefully.
+
+<img src="x" onerror="alert('img')">
+
+[click](javascript:alert('link')) [guide](docs/guide.md) [site](https://example.com/app)
+
+![logo](logo.png)
+`;
 // The go command reads retractions and the deprecation from @latest's go.mod: the highest release, not a newer pre-release.
 const NEWEST_GOMOD = `// Deprecated: use example.com/acme/app/v2 instead.
 module ${APP}
@@ -31,13 +42,14 @@ describe('web UI module page: badges, go.sum lines, requirements', () => {
     t = await startTestApp();
     ui = await signIn(t, 'admin', ADMIN_PASSWORD);
     await t.api('POST', '/repositories', { name: 'internal', type: 'hosted' });
-    for (const [m, v, gomod] of [
+    for (const [m, v, gomod, readme] of [
       [DEP, 'v1.0.0', `module ${DEP}\n\ngo 1.22\n`],
       [APP, 'v1.0.0', `module ${APP}\n\ngo 1.22\n`],
-      [APP, 'v1.1.0', NEWEST_GOMOD],
+      [APP, 'v1.1.0', NEWEST_GOMOD, HOSTILE_README],
+      [BIG, 'v1.0.0', `module ${BIG}\n\ngo 1.22\n`, `# Big\n\n${'word '.repeat(60_000)}`],
       [APP, 'v1.2.0-rc.1', `module ${APP}\n\ngo 1.22\n`],
     ]) {
-      const zip = buildModuleZip(m, v, { 'go.mod': gomod, 'a.go': 'package a\n' });
+      const zip = buildModuleZip(m, v, { 'go.mod': gomod, 'a.go': 'package a\n', ...(readme ? { 'README.md': readme } : {}) });
       const res = await t.request(`/go/internal/${m}/@v/${v}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: new Uint8Array(zip) });
       expect(res.status).toBe(201);
     }
@@ -84,5 +96,24 @@ describe('web UI module page: badges, go.sum lines, requirements', () => {
     );
     expect(html).toContain('example.com/elsewhere v0.1.0</span> <span class="muted">indirect</span>');
     expect(html).not.toContain('module=example.com%2Felsewhere');
+  });
+
+  test('the README of @latest is rendered as Markdown with its hostile markup left as text', async () => {
+    const { html } = await ui.page(page());
+    const readme = html.slice(html.indexOf('<div class="readme" data-readme>'), html.indexOf('</section>', html.indexOf('data-readme')));
+    expect(html).toContain('<h2 id="readme-h">README.md <span class="muted">(v1.1.0)</span></h2>');
+    expect(readme).toContain('<h1>App</h1>');
+    expect(readme).not.toMatch(/<script|<img|onerror="|href="javascript/i);
+    expect(readme).toContain('&lt;script&gt;');
+    expect(readme).toContain('<a href="https://example.com/app" rel="nofollow noopener noreferrer">site</a>');
+    expect(readme).not.toContain('docs/guide.md');
+    expect(readme).toContain('<span class="muted">[logo]</span>');
+  });
+
+  test('a module without a README shows none, and a huge one shows its start and says so', async () => {
+    expect((await ui.page(`/repositories/internal/module?module=${encodeURIComponent(DEP)}`)).html).not.toContain('data-readme');
+    const { html } = await ui.page(`/repositories/internal/module?module=${encodeURIComponent(BIG)}`);
+    expect(html).toContain('<h1>Big</h1>');
+    expect(html).toContain('Only the first 256 KiB of the README are shown.');
   });
 });

@@ -1,9 +1,11 @@
 import { type GoModRequire, type Retraction, retractionFor } from '../../../goproxy/gomod';
 import { isPrerelease } from '../../../goproxy/version';
 import type { ModuleVersionView, VersionPage } from '../../../repos/module-service';
+import { README_MAX_BYTES, type Readme } from '../../../repos/readme';
 import type { RepositoryView } from '../../../repos/repository-service';
 import { type Html, html } from '../html';
 import { copyBlock, copyLine, csrfField, layout, url } from '../layout';
+import { renderMarkdown } from '../markdown';
 import type { SignedInEnv } from '../session';
 import { repoHref } from './repositories';
 import { formatSize, formatTime, moduleHref } from './repository';
@@ -28,6 +30,18 @@ export interface ModulePageData {
   retractions: Retraction[];
   /** The shown version's requirements, each with the repository here that holds that module (null: none the viewer may read). */
   requires: (GoModRequire & { heldIn: string | null })[];
+  /** The README of @latest's zip; null: none, or its zip is not stored here. */
+  readme: (Readme & { version: string }) | null;
+}
+
+function readmeSection(d: ModulePageData): Html {
+  if (!d.readme) return html``;
+  const r = d.readme;
+  return html`<section class="panel" aria-labelledby="readme-h">
+    <h2 id="readme-h">${r.name} <span class="muted">(${r.version})</span></h2>
+    <div class="readme" data-readme>${renderMarkdown(r.text)}</div>
+    ${r.truncated && html`<p class="muted">Only the first ${README_MAX_BYTES / 1024} KiB of the README are shown.</p>`}
+  </section>`;
 }
 
 /** Latest, pre-release and retracted badges of one version. */
@@ -125,6 +139,7 @@ export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
       <h1 class="mono">${d.module}</h1>
       ${d.deprecated !== null && html`<p class="warning" data-deprecated><span class="badge deprecated">deprecated</span> ${d.deprecated || 'This module is deprecated.'}</p>`}
       ${details(ui, d)}
+      ${readmeSection(d)}
       <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions <span class="muted">(${d.versionPage.total})</span></h2>
         <div class="table-wrap"><table>

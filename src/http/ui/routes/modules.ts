@@ -88,8 +88,19 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       );
       const retractions = lifecycle?.retractions ?? [];
       const latest = selectLatest(versions.filter((v) => !retractionFor(v.version, retractions)))?.version ?? null;
+      // The README of @latest, as a module's home page shows the release people are pointed to.
+      const readme = newest
+        ? await modules.readme(row, module, newest.version).then(
+            (r) => (r ? { ...r, version: newest.version } : null),
+            (err) => {
+              ctx.log.warn('README could not be read', { err: toAppError(err).message, module, version: newest.version });
+              return null;
+            },
+          )
+        : null;
       const canWrite = await may(ctx, me, row, 'write');
       const body = modulePage(me, {
+        readme,
         repo: await ctx.repositories.view(row),
         module,
         versionPage,
