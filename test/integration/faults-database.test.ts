@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { Elysia } from 'elysia';
+import postgres from 'postgres';
+import { DatabaseTimeout } from '../../src/db/deadline';
 import { type DatabaseHandle, DEADLINE_SLACK_MS, openDatabase } from '../../src/db/open';
+import { toAppError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { createOrbitRepos, type OrbitRepos } from '../../src/plugin';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
@@ -137,4 +141,97 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     }
     await recovers(admin);
   }, 90_000);
+});
+
+// A statement the client gave up on used to run on in the server until it ended by itself.
+describe.skipIf(!pgUrl)('a timed-out PostgreSQL statement is stopped on the server', () => {
+  const TIMEOUT_MS = 500;
+  let db: { url: string; drop(): Promise<void> };
+  let database: DatabaseHandle;
+  let observer: ReturnType<typeof postgres>;
+
+  /** Statements of ours still running (or waiting on a lock) whose text contains `marker`, seen from another session. */
+  const running = async (marker: string) => {
+    const rows = await observer`
+      select pid from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like ${`%${marker}%`}`;
+    return rows.length;
+  };
+  /** Waits until none runs; how long that took, or Infinity after `boundMs`. */
+  const goneWithin = async (marker: string, boundMs: number) => {
+    const started = performance.now();
+    while (performance.now() - started < boundMs) {
+      if ((await running(marker)) === 0) return performance.now() - started;
+      await Bun.sleep(100);
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabaseUrl();
+    database = await openDatabase({ url: db.url, maxConnections: 4, statementTimeoutMs: TIMEOUT_MS });
+    observer = postgres(db.url, { max: 1, onnotice: () => {} });
+    await observer`create table cancel_probe (id int primary key, n int not null)`;
+    await observer`insert into cancel_probe values (1, 0)`;
+  }, HANG_LIMIT_MS);
+  afterAll(async () => {
+    await observer?.end({ timeout: 5 });
+    await database?.close();
+    await db?.drop();
+  });
+
+  test(
+    'a slow statement ends at statement_timeout with a 503-class error and no longer runs',
+    async () => {
+      const err = await database.db.execute(sql`select pg_sleep(30) /* probe-a */`).catch((e) => e);
+      expect(toAppError(err).status).toBe(503);
+      // Seconds, not the 30 the statement asked for.
+      expect(await goneWithin('probe-a', 10_000)).toBeLessThan(10_000);
+    },
+    HANG_LIMIT_MS,
+  );
+
+  test(
+    'a statement past the client deadline is cancelled on the server, not abandoned',
+    async () => {
+      // statement_timeout switched off for this transaction: only the client-side deadline can end it.
+      const err = await database.db
+        .transaction(async (tx) => {
+          await tx.execute(sql`set local statement_timeout = 0`);
+          await tx.execute(sql`select pg_sleep(30) /* probe-b */`);
+        })
+        .catch((e) => e);
+      expect(toAppError(err)).toBeInstanceOf(DatabaseTimeout);
+      expect(await goneWithin('probe-b', 10_000)).toBeLessThan(10_000);
+    },
+    HANG_LIMIT_MS,
+  );
+
+  test(
+    'a statement waiting on a lock another connection holds gives up and stops waiting',
+    async () => {
+      const holder = postgres(db.url, { max: 1, onnotice: () => {} });
+      try {
+        const release = Promise.withResolvers<void>();
+        const locked = Promise.withResolvers<void>();
+        const holding = holder.begin(async (tx) => {
+          await tx`select * from cancel_probe where id = 1 for update`;
+          locked.resolve();
+          await release.promise;
+        });
+        await locked.promise;
+        const err = await database.db.execute(sql`update cancel_probe set n = n + 1 where id = 1 /* probe-c */`).catch((e) => e);
+        expect(toAppError(err).status).toBe(503);
+        expect(await goneWithin('probe-c', 10_000)).toBeLessThan(10_000);
+        release.resolve();
+        await holding;
+        // The update did not happen later behind the lock.
+        const [row] = await observer`select n from cancel_probe where id = 1`;
+        expect(row.n).toBe(0);
+      } finally {
+        await holder.end({ timeout: 5 });
+      }
+    },
+    HANG_LIMIT_MS,
+  );
 });
