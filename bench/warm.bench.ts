@@ -46,6 +46,8 @@ const MOD_PRIV = 'example.com/bench/priv';
 const MOD_MANY = 'example.com/bench/many';
 const MOD_ONE = 'example.com/bench/one';
 const MOD_UP = 'example.com/bench/upstream';
+/** Owned by the hosted repository `owned` (namespaces): a group asks it alone, never the proxy member before it (issue 18). */
+const MOD_OWNED = 'example.com/bench/owned/core';
 const V = 'v1.0.0';
 const MANY = Number(args.get('versions') ?? 1000);
 
@@ -156,6 +158,8 @@ async function setUp(server: ServerProcess, stubUrl: string): Promise<{ token: s
   for (let i = 1; i <= 4; i++) await make({ name: `empty${i}`, type: 'hosted', anonymousRead: true });
   await make({ name: 'group', type: 'group', members: ['hosted', 'proxy'], anonymousRead: true });
   await make({ name: 'group5', type: 'group', members: ['empty1', 'empty2', 'empty3', 'empty4', 'hosted'], anonymousRead: true });
+  await make({ name: 'owned', type: 'hosted', anonymousRead: true, namespaces: ['example.com/bench/owned'] });
+  await make({ name: 'routed', type: 'group', members: ['proxy', 'empty1', 'empty2', 'empty3', 'owned'], anonymousRead: true });
   await api(server, 'POST', '/api/v1/users', { username: 'bench', password: 'bench-password' });
   await api(server, 'PUT', '/api/v1/repositories/private/permissions/bench', { role: 'read' });
   const { token } = await api(server, 'POST', '/api/v1/tokens', { name: 'bench' }, basic('bench', 'bench-password'));
@@ -165,6 +169,7 @@ async function setUp(server: ServerProcess, stubUrl: string): Promise<{ token: s
   await upload(server, 'hosted', MOD_PUB, V, adminAuth);
   await upload(server, 'private', MOD_PRIV, V, adminAuth);
   await upload(server, 'hosted', MOD_ONE, V, adminAuth);
+  await upload(server, 'owned', MOD_OWNED, V, adminAuth);
   const versions = Array.from({ length: MANY }, (_, i) => `v1.${Math.floor(i / 100)}.${i % 100}`);
   await pool(versions, 4, (v) => upload(server, 'hosted', MOD_MANY, v, adminAuth));
   return { token };
@@ -204,6 +209,12 @@ function scenarios(token: string): Scenario[] {
     },
     { name: 'member list directly', path: `/go/hosted/${MOD_PUB}/@v/list`, status: 200 },
     { name: 'group of 5 list', path: `/go/group5/${MOD_PUB}/@v/list`, status: 200, vs: { name: 'member list directly', want: 0.8 } },
+    {
+      name: 'routed group list (owned path)',
+      path: `/go/routed/${MOD_OWNED}/@v/list`,
+      status: 200,
+      vs: { name: 'member list directly', want: 0.8 },
+    },
   ].filter((s) => !ONLY || ONLY.some((o) => s.name.includes(o)));
 }
 
