@@ -209,6 +209,66 @@ describe('the web UI in a browser', () => {
     expect(await page.locator('main').textContent()).toContain('No module path starts with');
   });
 
+  test('a developer finds a module from the header search, reads its README with hostile markup as text, and pages to a retracted version', async () => {
+    const WIDGET = 'example.com/acme/widget';
+    const put = async (version: string, files: Record<string, string>) => {
+      const zip = buildModuleZip(WIDGET, version, { 'go.mod': `module ${WIDGET}\n\ngo 1.22\n`, 'w.go': 'package widget\n', ...files });
+      const res = await fetch(`${base}${PREFIX}/go/internal/${WIDGET}/@v/${version}.zip`, {
+        method: 'PUT',
+        headers: { authorization: basic('admin', PASSWORD) },
+        body: new Uint8Array(zip),
+      });
+      expect(res.status).toBe(201);
+    };
+    // 55 versions before v1.0.0: the table shows 50 a page, so v0.1.0 is on the second.
+    for (let minor = 1; minor <= 55; minor++) await put(`v0.${minor}.0`, {});
+    await put('v1.0.0', {
+      'go.mod': `module ${WIDGET}\n\ngo 1.22\n\nretract v0.1.0 // leaks secrets into logs\n`,
+      'README.md': [
+        '# Widget',
+        '',
+        'Widgets for everyone. <script>window.__readmeXss = "script"</script>',
+        '',
+        '<img src="x" onerror="window.__readmeXss = \'img\'">',
+        '',
+        "[run me](javascript:window.__readmeXss='link') and [the guide](docs/guide.md)",
+        '',
+      ].join('\n'),
+    });
+
+    await page.goto(`${base}${PREFIX}/`);
+    await page.getByLabel('Search modules').fill('widget');
+    await page.getByLabel('Search modules').press('Enter');
+    await page.waitForURL(/\/search\?q=widget/);
+    await shot('search.png');
+    await page.getByRole('link', { name: WIDGET }).click();
+    await page.getByRole('heading', { name: WIDGET, exact: true }).waitFor();
+
+    const readme = page.locator('[data-readme]');
+    expect(await readme.locator('h1').textContent()).toBe('Widget');
+    expect(await readme.textContent()).toContain('<script>window.__readmeXss = "script"</script>');
+    expect(await readme.locator('script, img, [onerror]').count()).toBe(0);
+    expect(await readme.locator('a[href^="javascript" i]').count()).toBe(0);
+    expect(await readme.getByText('the guide').getAttribute('href')).toBeNull();
+    expect(await page.evaluate(() => (window as { __readmeXss?: string }).__readmeXss)).toBeUndefined();
+    await page.locator('#readme-h').scrollIntoViewIfNeeded();
+    await shot('module-page.png');
+
+    const versions = page.locator('section[aria-labelledby="versions-h"]');
+    expect(await versions.locator('tbody tr').count()).toBe(50);
+    expect(await versions.locator('tbody tr').first().textContent()).toContain('latest');
+    await page.getByRole('link', { name: 'Older →' }).click();
+    expect(await versions.locator('tbody tr').count()).toBe(6);
+    const retracted = versions.locator('tbody tr', { hasText: 'v0.1.0' });
+    expect(await retracted.locator('.badge.retracted').getAttribute('title')).toBe('leaks secrets into logs');
+    await retracted.getByRole('link', { name: 'v0.1.0' }).click();
+    expect(await page.locator('[data-retracted]').textContent()).toContain('leaks secrets into logs');
+    // Choosing a version keeps the page of the table it was chosen from.
+    expect(await versions.locator('tbody tr').count()).toBe(6);
+    await page.getByRole('link', { name: '← Newest' }).click();
+    expect(await versions.locator('tbody tr').count()).toBe(50);
+  }, 90_000);
+
   test('a token is shown once, works for the go protocol, and stops working when revoked', async () => {
     await page.getByRole('link', { name: 'Tokens' }).click();
     await page.getByLabel('Name', { exact: true }).fill('ci');

@@ -123,7 +123,7 @@ function versionPager(ui: SignedInEnv, d: ModulePageData): Html {
 export function modulePage(ui: SignedInEnv, d: ModulePageData): Html {
   const rows = d.versionPage.versions.map(
     (v) => html`<tr${v.version === d.selected?.version ? html` class="selected" aria-current="true"` : ''}>
-      <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}">${v.version}</a>${versionBadges(d, v.version)}</td>
+      <td><a class="mono" href="${moduleHref(ui, d.repo.name, d.module, v.version)}${d.cursor ? `&cursor=${encodeURIComponent(d.cursor)}` : ''}">${v.version}</a>${versionBadges(d, v.version)}</td>
       <td>${formatTime(v.time)}</td>
       <td class="num">${formatSize(v.size)}</td>
       <td class="mono">${v.h1 ?? '—'}</td>
