@@ -7,7 +7,7 @@
  *   bun bench/faults.bench.ts [clients=8] [phaseSeconds=6] [timeoutMs=2000]
  *
  * Per phase: requests tried, answered correctly (2xx while nothing is broken; 503 with Retry-After,
- * within the timeout and a margin, while a dependency is down; S3 frozen: reads only, within 35 s), answered wrongly (a 4xx, a 500, a
+ * within the timeout and a margin, while a dependency is down; S3 frozen: reads within 35 s, uploads within the write deadline plus the staged copy's cleanup), answered wrongly (a 4xx, a 500, a
  * 503 without Retry-After, or too late), and the time to answer. At the end, lost = publishes that
  * were acknowledged (201) but whose version or audit entry is missing: must be 0.
  */
@@ -57,6 +57,7 @@ const server = await startServerProcess({
   ORBITREPO_S3_ACCESS_KEY_ID: s3.accessKeyId,
   ORBITREPO_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
   ORBITREPO_S3_FORCE_PATH_STYLE: 'true',
+  ORBITREPO_S3_WRITE_TIMEOUT_MS: String(timeoutMs),
 });
 
 const admin = { authorization: ADMIN_AUTH };
@@ -165,11 +166,17 @@ try {
   s3Proxy.restore();
   results[results.length - 1].recoveryMs = await recovery('zip');
 
-  // Reads only: a frozen S3 costs three 10 s request timeouts (the SDK retries); part uploads are allowed two minutes.
+  // A frozen S3 costs a read three 10 s request timeouts (the SDK retries).
   s3Proxy.freeze();
   results.push(await phase('S3 frozen (reads)', true, ['zip'], 3 * 10_000 + 5_000));
   s3Proxy.restore();
   results[results.length - 1].recoveryMs = await recovery('zip');
+
+  // Uploads: one write deadline (ORBITREPO_S3_WRITE_TIMEOUT_MS = timeoutMs), then the staged copy's delete (quick requests).
+  s3Proxy.freeze();
+  results.push(await phase('S3 frozen (uploads)', true, ['publish'], timeoutMs + 3 * 10_000 + 5_000));
+  s3Proxy.restore();
+  results[results.length - 1].recoveryMs = await recovery('publish');
 
   results.push(await phase('after', false, all));
 

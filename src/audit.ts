@@ -21,7 +21,9 @@ export interface AuditLogOptions {
 }
 
 /**
- * Admin actions, kept in the database. The entry is written after the action succeeded, so a
+ * Admin actions, kept in the database. Where the action is itself a database write (publishing,
+ * repository changes, purging a tombstone) its entry is written in the same transaction (recordIn):
+ * both commit or neither does. Elsewhere the entry is written after the action succeeded, so a
  * database blip in between would lose it: the write is retried a few times, and when it still
  * fails the action's caller gets the failure (503 for an outage) and the entry goes to the
  * server log in full. An entry is never dropped without a trace.
@@ -42,6 +44,15 @@ export class AuditLog {
   /** The audit log, newest first, a page at a time (see listAudit). */
   list(filter: AuditFilter, page: { cursor?: string; limit?: number } = {}): Promise<AuditPage> {
     return listAudit(this.db, filter, page);
+  }
+
+  /**
+   * Writes the entry in the caller's transaction, so the action and its entry commit together: when the
+   * entry cannot be written the transaction, and with it the action, is rolled back (an outage is a 503).
+   * For actions that are database writes; record() is for the rest.
+   */
+  async recordIn(tx: Database, entry: AuditEntry): Promise<void> {
+    await this.write(entry, tx);
   }
 
   async record(entry: AuditEntry): Promise<void> {
@@ -72,8 +83,8 @@ export class AuditLog {
     }
   }
 
-  private async write(entry: AuditEntry): Promise<void> {
-    await this.db.insert(auditLog).values({
+  private async write(entry: AuditEntry, db: Database = this.db): Promise<void> {
+    await db.insert(auditLog).values({
       actor: entry.actor,
       action: entry.action,
       repository: entry.repository ?? null,

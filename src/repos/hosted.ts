@@ -173,14 +173,15 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
           throw err instanceof Conflict ? this.alreadyPublished(module, version) : err;
         });
       if (restores) await clearTombstone(tx, this.row.id, module, version);
-    });
-    await this.deps.audit.record({
-      actor: actor.username,
-      action: 'module.publish',
-      repository: this.row.name,
-      target: `${module}@${version}`,
-      details: { h1: checked.h1, size: staged.size, ...(restores ? { restored: true } : {}) },
-      clientAddress: actor.clientAddress,
+      // In the row's transaction: no version without its audit entry (the blobs left by a rollback are collected).
+      await this.deps.audit.recordIn(tx as unknown as Database, {
+        actor: actor.username,
+        action: 'module.publish',
+        repository: this.row.name,
+        target: `${module}@${version}`,
+        details: { h1: checked.h1, size: staged.size, ...(restores ? { restored: true } : {}) },
+        clientAddress: actor.clientAddress,
+      });
     });
     return { module, version, created: true, h1: checked.h1, size: staged.size, ...(checked.notes.length ? { notes: checked.notes } : {}) };
   }

@@ -288,14 +288,14 @@ export class RepositoryService {
         .returning();
       if (!created) throw new Conflict(`repository "${input.name}" already exists`, { field: 'name' });
       if (input.type === 'group') await this.setMembers(tx as unknown as Database, created, input.members ?? []);
+      await this.audit.recordIn(tx as unknown as Database, {
+        actor: actor.username,
+        action: 'repository.create',
+        repository: created.name,
+        clientAddress: actor.clientAddress,
+        details: { type: created.type },
+      });
       return created;
-    });
-    await this.audit.record({
-      actor: actor.username,
-      action: 'repository.create',
-      repository: row.name,
-      clientAddress: actor.clientAddress,
-      details: { type: row.type },
     });
     return this.view(row);
   }
@@ -333,14 +333,14 @@ export class RepositoryService {
         await this.setMembers(t, current, patch.members);
       }
       const [updated] = await t.update(repositories).set(changes).where(eq(repositories.id, current.id)).returning();
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'repository.update',
+        repository: name,
+        clientAddress: actor.clientAddress,
+        details: { fields: Object.keys(patch) },
+      });
       return updated;
-    });
-    await this.audit.record({
-      actor: actor.username,
-      action: 'repository.update',
-      repository: name,
-      clientAddress: actor.clientAddress,
-      details: { fields: Object.keys(patch) },
     });
     return this.view(row);
   }
@@ -366,8 +366,13 @@ export class RepositoryService {
         );
       }
       await t.delete(repositories).where(eq(repositories.id, row.id));
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'repository.delete',
+        repository: name,
+        clientAddress: actor.clientAddress,
+      });
     });
-    await this.audit.record({ actor: actor.username, action: 'repository.delete', repository: name, clientAddress: actor.clientAddress });
   }
 
   /** Replaces a group's members, refusing unknown names, duplicates, and cycles through nested groups. */

@@ -93,18 +93,21 @@ export class TombstoneService {
   /** Forgets a deleted version's hashes: different bytes may then be published under it, breaking every go.sum that pinned the old. */
   async purge(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
     if (!module || !version) throw new BadRequest('module and version are required');
-    const [gone] = await this.db
-      .delete(versionTombstones)
-      .where(where(repo.id, module, version))
-      .returning();
-    if (!gone) throw new NotFound(`repository ${JSON.stringify(repo.name)} has no tombstone for ${module}@${version}`);
-    await this.audit.record({
-      actor: actor.username,
-      action: 'tombstone.purge',
-      repository: repo.name,
-      target: `${module}@${version}`,
-      details: { h1: gone.h1, goModH1: gone.goModH1 },
-      clientAddress: actor.clientAddress,
+    await this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const [gone] = await t
+        .delete(versionTombstones)
+        .where(where(repo.id, module, version))
+        .returning();
+      if (!gone) throw new NotFound(`repository ${JSON.stringify(repo.name)} has no tombstone for ${module}@${version}`);
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'tombstone.purge',
+        repository: repo.name,
+        target: `${module}@${version}`,
+        details: { h1: gone.h1, goModH1: gone.goModH1 },
+        clientAddress: actor.clientAddress,
+      });
     });
   }
 }
