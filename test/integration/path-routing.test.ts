@@ -221,6 +221,13 @@ describe.each(testDatabaseKinds())('module path routing on %s', (dbKind) => {
       expect((await t.api('GET', '/repositories/bad1')).status).toBe(404);
     });
 
+    test('the fields are documented in the OpenAPI document, for creation, changes and answers', async () => {
+      const text = JSON.stringify(await (await t.request('/swagger/json')).json());
+      for (const field of ['namespaces', 'includePaths', 'excludePaths']) expect(text).toContain(`"${field}"`);
+      expect(text).toContain("the go command's GOPRIVATE glob syntax");
+      expect(text).toContain('never asked of the upstream');
+    });
+
     test('a list that is not of strings is refused', async () => {
       expect((await t.api('PATCH', '/repositories/internal', { namespaces: 'corp.example' })).status).toBe(400);
       expect((await t.api('PATCH', '/repositories/internal', { namespaces: [1] })).status).toBe(400);

@@ -43,6 +43,9 @@ export function refuseUnknownFields(schema: SchemaShape, value: unknown, path = 
 export function strictBody<S extends TSchema>(schema: S) {
   return {
     body: schema,
+    // For the OpenAPI document only: a parser given as a function (the controller's readJsonBody, which runs
+    // first and answers every body) leaves the documented request body without a content type or schema.
+    parse: 'application/json' as const,
     transform({ body }: { body: unknown }) {
       refuseUnknownFields(schema as SchemaShape, body);
     },
