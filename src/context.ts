@@ -129,7 +129,7 @@ export function createContext(opts: {
       gosumdb,
       fullGcEveryBytes: opts.settings?.fullGcEveryBytes ?? DEFAULT_FULL_GC_EVERY_BYTES,
     },
-    new VersionCache(caching),
+    new VersionCache(caching, metrics),
   );
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
   return {

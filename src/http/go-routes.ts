@@ -4,7 +4,6 @@ import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound } from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
-import { GroupRepository } from '../repos/group';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoRepository } from '../repos/repository';
 import { fileResponse, textResponse } from './file-response';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
@@ -55,9 +54,9 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
  * for a group, on every repository an answer could come from).
  */
 async function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): Promise<boolean> {
-  if (!(repo instanceof GroupRepository)) return repo.row.anonymousRead;
-  repo.readingAs((member) => ctx.permissions.authorize(principal, member, 'read'));
-  return repo.row.anonymousRead && (await repo.everyMemberAnonymousRead());
+  if (!repo.members) return repo.row.anonymousRead;
+  repo.members.readingAs((member) => ctx.permissions.authorize(principal, member, 'read'));
+  return repo.row.anonymousRead && (await repo.members.everyMemberAnonymousRead());
 }
 
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */

@@ -1,9 +1,23 @@
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
-import { NotFound } from '../errors';
+import { NotFound, UpstreamMissing } from '../errors';
 import { isCanonicalVersion } from '../goproxy/version';
-import { type Expiring, type ExpiringLists, hasExpiringLists, notFoundFreshness } from './expiring';
-import type { Actor, GoFile, GoRepository, ModuleReader, UploadKind, UploadResult } from './repository';
+import { type Metrics, noMetrics } from '../observability/metrics';
+import { noteCacheOutcome } from '../observability/request-scope';
+import {
+  absentUntil,
+  type Expiring,
+  type ExpiringFiles,
+  type ExpiringReader,
+  type FileKind,
+  hasExpiringFiles,
+  isExpiringReader,
+  notFoundUntil,
+  UNTIL_WRITTEN,
+} from './expiring';
+import { isDenial } from './group';
+import type { MayReadMember } from './member-access';
+import type { Actor, GoFile, GoRepository, GroupMembers, ModuleReader, UploadKind, UploadResult } from './repository';
 
 /** Bus topic of the version caches. Key: `${repositoryId}:${module}`; published after any write to that module's versions. */
 export const MODULE_TOPIC = 'module';
@@ -17,12 +31,18 @@ interface Stored {
   /** Group answers merge members': any write to the module, in any repository, drops them. */
   group: boolean;
   ok: boolean;
+  /** The answer, or the NotFound's message. */
   value: unknown;
+  /** A remembered upstream 410 (passed on as a 410). */
+  gone?: boolean;
   /** Date.now() after which it is not served; Infinity: until invalidated. */
   expiresAt: number;
 }
 
-const forever = <T>(value: T): Expiring<T> => ({ value, freshForMs: Number.POSITIVE_INFINITY });
+/** An answer of a reader that cannot say how long it holds: a hosted one until written, any other not kept. */
+const lasting =
+  (repo: GoRepository) =>
+  <T>(value: T): Expiring<T> => ({ value, until: repo.row.type === 'hosted' ? UNTIL_WRITTEN : 0 });
 
 /**
  * The answers of the reading methods (list, @latest, .info, .mod, .zip) of every repository, kept in
@@ -35,17 +55,21 @@ const forever = <T>(value: T): Expiring<T> => ({ value, freshForMs: Number.POSIT
  *   delete) publishes MODULE_TOPIC. A published version's .info text, and its .mod and .zip as GoFile
  *   (blob key, size, ETag; the body still streams from storage on every request);
  * - proxy: .info/.mod/.zip of a canonical version once stored, until evicted; list, @latest and remembered
- *   upstream 404s no longer than their metadata row is fresh (an in-memory copy must not outlive it);
+ *   upstream 404s until their metadata row expires (the entry's deadline is the row's: expiring.ts);
  *   version queries (branches, "v1.2") are not kept;
- * - group: the merged list and @latest, as long as the shortest-lived member answer, dropped by any write
- *   to the module in any repository and by any repository change (members). A group's .info/.mod/.zip are
- *   not kept here: they come from its members' kept answers.
+ * - group: every answer, keyed also by the members the caller may read (a member's content reaches only
+ *   callers who may read it), as long as the shortest-lived member answer and absence it was made of;
+ *   dropped by any write to the module in any repository and by any repository change (members, rows).
  * A repository edit or delete (topic `repository`) drops that repository's answers and every group's.
  */
 export class VersionCache {
   private readonly answers: CacheRegion<Stored>;
 
-  constructor(private readonly caching: Caching) {
+  /** metrics: a proxy's answer from memory still counts as its cache hit (or negative hit), as from its rows. */
+  constructor(
+    private readonly caching: Caching,
+    private readonly metrics: Metrics = noMetrics,
+  ) {
     this.answers = caching.cache.region<Stored>('repos.answers');
     caching.bus.subscribe(MODULE_TOPIC, (key) => {
       const at = key.indexOf(':');
@@ -68,48 +92,62 @@ export class VersionCache {
     return this.caching.bus.publish(MODULE_TOPIC, `${repositoryId}:${module}`);
   }
 
-  /** @internal The answer, from memory or from load (kept as long as load says). */
+  /**
+   * @internal The answer, from memory or from load (kept until the deadline load gives). audience: for a
+   * group, the members the caller may read (part of the key); undefined: do not keep, just load.
+   */
   async read<T>(
     repo: GoRepository,
     kind: ReadKind,
     module: string,
     version: string,
+    audience: string | undefined,
     load: () => Promise<Expiring<T>>,
   ): Promise<Expiring<T>> {
-    const key = `${repo.row.id}\u0001${kind}\u0001${module}\u0001${version}`;
-    const stored = await this.answers.load(
+    if (audience === undefined) return load();
+    let loaded = false;
+    const key = `${repo.row.id}\u0001${kind}\u0001${module}\u0001${version}\u0001${audience}`;
+    const stored = (await this.answers.load(
       key,
       async () => {
+        loaded = true;
         const base = { repositoryId: repo.row.id, module, group: repo.row.type === 'group' };
         try {
           const got = await load();
-          return { ...base, ok: true, value: got.value, expiresAt: Date.now() + got.freshForMs };
+          return { ...base, ok: true, value: got.value, expiresAt: got.until };
         } catch (err) {
-          const freshForMs = rememberable(err, repo);
-          if (freshForMs === undefined) throw err;
-          return { ...base, ok: false, value: (err as Error).message, expiresAt: Date.now() + freshForMs };
+          const until = rememberable(err, repo);
+          if (until === undefined) throw err;
+          const gone = err instanceof UpstreamMissing && err.upstreamStatus === 410;
+          return { ...base, ok: false, value: (err as Error).message, gone, expiresAt: until };
         }
       },
+      // Asked when it is stored: the LRU's deadline is then exactly expiresAt.
       (s) => s.expiresAt - Date.now(),
-    );
-    const freshForMs = stored!.expiresAt - Date.now();
-    if (!stored!.ok) throw Object.assign(new NotFound(stored!.value as string), { freshForMs: Math.max(0, freshForMs) });
-    return { value: stored!.value as T, freshForMs: Math.max(0, freshForMs) };
+    )) as Stored;
+    if (!loaded && repo.row.type === 'proxy') {
+      const outcome = stored.ok ? 'hit' : 'negative_hit';
+      this.metrics.cache(repo.row.name, outcome);
+      noteCacheOutcome(outcome);
+    }
+    if (!stored.ok) {
+      const message = stored.value as string;
+      throw absentUntil(stored.gone ? new UpstreamMissing(410, message) : new NotFound(message), stored.expiresAt);
+    }
+    return { value: stored.value as T, until: stored.expiresAt };
   }
 }
 
 /**
- * How long a NotFound may be remembered, or undefined when it must not be: a hosted repository's
- * (plain NotFound) until the next write to the module; a remembered upstream 404 for its freshness.
- * A fresh upstream 404/410 (UpstreamMissing) is not: the metadata row it leaves answers the next request.
- * A group's plain NotFound means every member's absence lasts until a write (else group.ts makes it Remembered).
+ * Until when a NotFound may be remembered, or undefined when it must not be: as its maker said (a proxy's
+ * remembered upstream 404: its row's expiry; a group's: its members' shortest absence); a hosted
+ * repository's plain NotFound until the next write to the module. Any other error is not remembered.
  */
 function rememberable(err: unknown, repo: GoRepository): number | undefined {
-  const remembered = notFoundFreshness(err);
-  if (err instanceof NotFound && remembered !== undefined) return remembered;
-  if (!(err instanceof NotFound) || err.constructor !== NotFound) return undefined;
-  if (repo.row.type === 'hosted' || repo.row.type === 'group') return Number.POSITIVE_INFINITY;
-  return notFoundFreshness(err);
+  if (!(err instanceof NotFound)) return undefined;
+  const until = notFoundUntil(err);
+  if (until !== undefined) return until;
+  return repo.row.type === 'hosted' && err.constructor === NotFound ? UNTIL_WRITTEN : undefined;
 }
 
 /**
@@ -121,9 +159,11 @@ function rememberable(err: unknown, repo: GoRepository): number | undefined {
 export function cachedRepository(repo: GoRepository, cache: VersionCache): GoRepository {
   const { publisher, remover } = repo;
   const id = repo.row.id;
+  const members = repo.members && new Members(repo.members);
   return {
     row: repo.row,
-    reader: new CachedReader(repo, cache),
+    reader: new CachedReader(repo, cache, members),
+    members,
     checksums: repo.checksums,
     publisher: publisher && {
       async upload(
@@ -154,10 +194,71 @@ export function cachedRepository(repo: GoRepository, cache: VersionCache): GoRep
   };
 }
 
-class CachedReader implements ModuleReader, ExpiringLists {
+/** A group's members role, passed on, remembering whether the group is read through another one. */
+class Members implements GroupMembers {
+  nested = false;
+  constructor(private readonly inner: GroupMembers) {}
+
+  readingAs(mayRead: MayReadMember): void {
+    this.inner.readingAs(mayRead);
+  }
+
+  nestedIn(chain: string[]): void {
+    this.nested = chain.length > 0;
+    this.inner.nestedIn(chain);
+  }
+
+  get mayRead(): MayReadMember {
+    return this.inner.mayRead;
+  }
+
+  everyMemberAnonymousRead(): Promise<boolean> {
+    return this.inner.everyMemberAnonymousRead();
+  }
+
+  hostedMembers(): Promise<string[]> {
+    return this.inner.hostedMembers();
+  }
+
+  reachable() {
+    return this.inner.reachable();
+  }
+
+  /**
+   * The ids of the reachable repositories the caller may read: what a group's answer depends on besides
+   * the rows themselves. Undefined (do not keep) when nested, or when a question failed (it fails again, uncached).
+   */
+  async audience(): Promise<string | undefined> {
+    if (this.nested) return undefined;
+    try {
+      const rows = await this.inner.reachable();
+      const mayRead = this.inner.mayRead;
+      const verdicts = await Promise.all(
+        rows.map((r) =>
+          mayRead(r).then(
+            () => true,
+            (err: unknown) => {
+              if (isDenial(err)) return false;
+              throw err;
+            },
+          ),
+        ),
+      );
+      return rows
+        .filter((_, i) => verdicts[i])
+        .map((r) => r.id)
+        .join(',');
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
   constructor(
     private readonly repo: GoRepository,
     private readonly cache: VersionCache,
+    private readonly members: Members | undefined,
   ) {}
 
   async list(module: string): Promise<string[]> {
@@ -168,34 +269,43 @@ class CachedReader implements ModuleReader, ExpiringLists {
     return (await this.latestExpiring(module)).value;
   }
 
-  listExpiring(module: string): Promise<Expiring<string[]>> {
+  /** '' for a repository whose answers are the same for every caller; a group's readable members; undefined: not kept. */
+  private audience(): Promise<string | undefined> | string {
+    return this.members ? this.members.audience() : '';
+  }
+
+  async listExpiring(module: string): Promise<Expiring<string[]>> {
     const inner = this.repo.reader;
-    const load = hasExpiringLists(inner) ? () => inner.listExpiring(module) : async () => forever(await inner.list(module));
-    return this.cache.read(this.repo, 'list', module, '', load);
+    const load = isExpiringReader(inner) ? () => inner.listExpiring(module) : async () => lasting(this.repo)(await inner.list(module));
+    return this.cache.read(this.repo, 'list', module, '', await this.audience(), load);
   }
 
-  latestExpiring(module: string): Promise<Expiring<string>> {
+  async latestExpiring(module: string): Promise<Expiring<string>> {
     const inner = this.repo.reader;
-    const load = hasExpiringLists(inner) ? () => inner.latestExpiring(module) : async () => forever(await inner.latest(module));
-    return this.cache.read(this.repo, 'latest', module, '', load);
+    const load = isExpiringReader(inner) ? () => inner.latestExpiring(module) : async () => lasting(this.repo)(await inner.latest(module));
+    return this.cache.read(this.repo, 'latest', module, '', await this.audience(), load);
   }
 
-  info(module: string, version: string): Promise<string> {
-    return this.file('info', module, version, () => this.repo.reader.info(module, version));
+  async info(module: string, version: string): Promise<string> {
+    return (await this.fileExpiring('info', module, version)).value as string;
   }
 
-  mod(module: string, version: string): Promise<GoFile> {
-    return this.file('mod', module, version, () => this.repo.reader.mod(module, version));
+  async mod(module: string, version: string): Promise<GoFile> {
+    return (await this.fileExpiring('mod', module, version)).value as GoFile;
   }
 
-  zip(module: string, version: string): Promise<GoFile> {
-    return this.file('zip', module, version, () => this.repo.reader.zip(module, version));
+  async zip(module: string, version: string): Promise<GoFile> {
+    return (await this.fileExpiring('zip', module, version)).value as GoFile;
   }
 
-  private async file<T>(kind: 'info' | 'mod' | 'zip', module: string, version: string, read: () => Promise<T>): Promise<T> {
-    const type = this.repo.row.type;
-    // Groups: their members' answers are kept. Proxy version queries resolve differently over time.
-    if (type === 'group' || (type === 'proxy' && !isCanonicalVersion(version))) return read();
-    return (await this.cache.read(this.repo, kind, module, version, async () => forever(await read()))).value;
+  async fileExpiring(kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
+    const inner = this.repo.reader;
+    const load = hasExpiringFiles(inner)
+      ? () => inner.fileExpiring(kind, module, version)
+      : // A stored version's files (hosted, or a proxy's canonical version) change only by a write or an eviction.
+        async () => ({ value: await inner[kind](module, version), until: UNTIL_WRITTEN });
+    // Proxy version queries (branches, "v1.2") resolve differently over time.
+    if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };
+    return this.cache.read(this.repo, kind, module, version, await this.audience(), load);
   }
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/open';
 import { moduleVersions } from '../db/schema';
 import type { Logger } from '../log';
+import { type ExpiringReader, isExpiringReader } from './expiring';
 import type { GoFile, GoRepository, ModuleReader } from './repository';
 
 /** How often each process adds its counts to the database. */
@@ -101,9 +102,13 @@ export class DownloadRecorder {
 export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder): GoRepository {
   const inner = repo.reader;
   const id = repo.row.id;
-  const reader: ModuleReader = {
+  const reader: ModuleReader & Partial<ExpiringReader> = {
     list: (module) => inner.list(module),
     latest: (module) => inner.latest(module),
+    // How long a list holds (a proxy's metadata row) is passed on, or a cache in front would keep it forever.
+    ...(isExpiringReader(inner)
+      ? { listExpiring: (module: string) => inner.listExpiring(module), latestExpiring: (module: string) => inner.latestExpiring(module) }
+      : {}),
     info: (module, version) => inner.info(module, version),
     mod: (module, version) => inner.mod(module, version),
     async zip(module, version): Promise<GoFile> {

@@ -12,11 +12,22 @@ import {
 } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { sumdbLookupModule } from '../goproxy/sumdb-record';
-import { passThroughVersions, selectLatest } from '../goproxy/version';
+import { isCanonicalVersion, passThroughVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
+import {
+  absentUntil,
+  type Expiring,
+  type ExpiringFiles,
+  type ExpiringReader,
+  type FileKind,
+  hasExpiringFiles,
+  isExpiringReader,
+  notFoundUntil,
+  UNTIL_WRITTEN,
+} from './expiring';
 import { EVERY_MEMBER, type MayReadMember } from './member-access';
 import { ownsPath, routeMembers } from './path-routing';
-import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer } from './repository';
+import type { ChecksumRelay, GoFile, GoRepository, GroupMembers, ModuleReader, SumdbAnswer } from './repository';
 
 /**
  * How deep groups may nest. Cycles are refused when members are written, but two concurrent admin
@@ -36,7 +47,7 @@ interface Denial {
   error: Unauthorized | Forbidden;
 }
 
-function isDenial(err: unknown): err is Unauthorized | Forbidden {
+export function isDenial(err: unknown): err is Unauthorized | Forbidden {
   return err instanceof Unauthorized || err instanceof Forbidden;
 }
 
@@ -50,6 +61,34 @@ interface LatestAnswer {
 /** "This member does not have it": NotFound, including an upstream's 404 and 410 (UpstreamMissing), which the go command treats alike. */
 function isAbsent(err: unknown): boolean {
   return err instanceof NotFound;
+}
+
+/**
+ * Until when a member's "not found" holds: as its maker said (a proxy's remembered 404: its row's expiry;
+ * a cached answer: its own deadline); a hosted repository's plain one until a write to the module
+ * (which invalidates); anything else (a fresh upstream 404, a fake) not at all.
+ */
+function absenceUntil(member: GoRepository, err: unknown): number {
+  const until = notFoundUntil(err);
+  if (until !== undefined) return until;
+  return member.row.type === 'hosted' && (err as Error).constructor === NotFound ? UNTIL_WRITTEN : 0;
+}
+
+/** A member's list or @latest with its deadline; a reader that cannot say holds until written only if hosted. */
+async function memberLists<T>(member: GoRepository, kind: 'list' | 'latest', module: string): Promise<Expiring<T>> {
+  const r = member.reader;
+  if (isExpiringReader(r)) return (await (kind === 'list' ? r.listExpiring(module) : r.latestExpiring(module))) as Expiring<T>;
+  const value = (await (kind === 'list' ? r.list(module) : r.latest(module))) as T;
+  return { value, until: member.row.type === 'hosted' ? UNTIL_WRITTEN : 0 };
+}
+
+/** A member's version file with its deadline: a hosted version, or a proxy's stored one, holds until written or evicted. */
+async function memberFile(member: GoRepository, kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
+  const r = member.reader;
+  if (hasExpiringFiles(r)) return r.fileExpiring(kind, module, version);
+  const value = await r[kind](module, version);
+  const lasting = member.row.type === 'hosted' || (member.row.type === 'proxy' && isCanonicalVersion(version));
+  return { value, until: lasting ? UNTIL_WRITTEN : 0 };
 }
 
 /**
@@ -97,12 +136,13 @@ function parseLatest(text: string): LatestAnswer {
  * the path, so it tells an outsider nothing about what is stored there.
  * Members are built per call from the current rows, so admin changes apply to the next request.
  */
-export class GroupRepository implements GoRepository, ModuleReader, ChecksumRelay {
+export class GroupRepository implements GoRepository, ModuleReader, ExpiringReader, ExpiringFiles, GroupMembers, ChecksumRelay {
   readonly reader: ModuleReader = this;
   readonly checksums: ChecksumRelay = this;
+  readonly members: GroupMembers = this;
   /** Names of the groups this one is being read through, outermost first; empty when asked directly. */
   private chain: string[] = [];
-  private mayRead: MayReadMember = EVERY_MEMBER;
+  mayRead: MayReadMember = EVERY_MEMBER;
 
   constructor(
     readonly row: RepositoryRow,
@@ -137,7 +177,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
    * owns it), split into those the caller may read, in order, and those it may not. Routing comes first,
    * so an owner the caller may not read is a denial, never a reason to ask a proxy instead.
    */
-  private async members(module: string): Promise<{ readable: GoRepository[]; denied: Denial[] }> {
+  private async memberRepos(module: string): Promise<{ readable: GoRepository[]; denied: Denial[] }> {
     const chain = this.ownChain();
     const rows = await routeMembers(await this.deps.repositories.memberRows(this.row.id), module, (g) =>
       this.leavesOf(g, [...chain, g.name]),
@@ -160,18 +200,29 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
       }
       if (err) throw err;
       const member = this.deps.instantiate(r);
-      readable.push(member instanceof GroupRepository ? member.nestedIn(chain).readingAs(this.mayRead) : member);
+      member.members?.nestedIn(chain);
+      member.members?.readingAs(this.mayRead);
+      readable.push(member);
     }
     return { readable, denied };
   }
 
   /** Non-group repositories reachable through the members, depth-first in member order, each once. */
-  private leaves(): Promise<RepositoryRow[]> {
-    return this.leavesOf(this.row, this.ownChain());
+  private async leaves(): Promise<RepositoryRow[]> {
+    return (await this.reachable()).filter((r) => r.type !== 'group');
   }
 
   /** Non-group repositories reachable through `root`'s members (root a group, `chain` the path to it). */
   private async leavesOf(root: RepositoryRow, chain: string[]): Promise<RepositoryRow[]> {
+    return (await this.reachableFrom(root, chain)).filter((r) => r.type !== 'group');
+  }
+
+  /** Every repository reachable through the members (member groups too), depth-first in member order, each once. */
+  reachable(): Promise<RepositoryRow[]> {
+    return this.reachableFrom(this.row, this.ownChain());
+  }
+
+  private async reachableFrom(root: RepositoryRow, chain: string[]): Promise<RepositoryRow[]> {
     const out: RepositoryRow[] = [];
     const seen = new Set<number>([root.id]);
     const visit = async (group: RepositoryRow, chain: string[]): Promise<void> => {
@@ -179,8 +230,8 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
       for (const row of await this.deps.repositories.memberRows(group.id)) {
         if (seen.has(row.id)) continue;
         seen.add(row.id);
+        out.push(row);
         if (row.type === 'group') await visit(row, [...chain, row.name]);
-        else out.push(row);
       }
     };
     await visit(root, chain);
@@ -218,25 +269,36 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     return new NotFound(`${what} not found in any member of group "${this.row.name}" (${members.map((m) => m.row.name).join(', ')})`);
   }
 
-  /** The first member's answer, in order, skipping members that lack it or fail. */
-  private async first<T>(module: string, what: string, read: (m: GoRepository) => Promise<T>): Promise<T> {
-    const { readable: members, denied } = await this.members(module);
+  /** A "not found" holds as long as every member's absence; other errors are not remembered at all. */
+  private absent(err: AppError, until: number): AppError {
+    return err instanceof NotFound ? absentUntil(err, until) : err;
+  }
+
+  /**
+   * The first member's answer, in order, skipping members that lack it or fail. It holds as long as the
+   * answer and every absence before it (a member that failed could answer next time: not at all).
+   */
+  private async first<T>(module: string, what: string, read: (m: GoRepository) => Promise<Expiring<T>>): Promise<Expiring<T>> {
+    const { readable: members, denied } = await this.memberRepos(module);
     const failures: Failure[] = [];
+    let until = UNTIL_WRITTEN;
     for (const member of members) {
       try {
-        return await read(member);
+        const got = await read(member);
+        return { value: got.value, until: Math.min(until, got.until, failures.length ? 0 : UNTIL_WRITTEN) };
       } catch (err) {
         // A nested group that found nothing readable for this caller said 401/403: that is a denial too.
         if (isDenial(err)) denied.push({ member: member.row.name, error: err });
-        else if (!isAbsent(err)) failures.push(this.failure(member, err));
+        else if (isAbsent(err)) until = Math.min(until, absenceUntil(member, err));
+        else failures.push(this.failure(member, err));
       }
     }
-    throw this.unanswered(what, members, failures, denied);
+    throw this.absent(this.unanswered(what, members, failures, denied), until);
   }
 
-  /** Every member's answer, asked concurrently, in member order; any failure fails the whole. */
-  private async all<T>(module: string, what: string, read: (m: GoRepository) => Promise<T>): Promise<T[]> {
-    const { readable: members, denied } = await this.members(module);
+  /** Every member's answer, asked concurrently, in member order; any failure fails the whole. Holds as long as every part. */
+  private async all<T>(module: string, what: string, read: (m: GoRepository) => Promise<Expiring<T>>): Promise<Expiring<T[]>> {
+    const { readable: members, denied } = await this.memberRepos(module);
     const outcomes = await Promise.all(
       members.map((member) =>
         read(member).then(
@@ -247,26 +309,38 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
     );
     const answers: T[] = [];
     const failures: Failure[] = [];
+    let until = UNTIL_WRITTEN;
     for (const o of outcomes) {
-      if (o.ok) answers.push(o.value);
-      else if (isDenial(o.err)) denied.push({ member: o.member.row.name, error: o.err });
-      else if (!isAbsent(o.err)) failures.push(this.failure(o.member, o.err));
+      if (o.ok) {
+        answers.push(o.value.value);
+        until = Math.min(until, o.value.until);
+      } else if (isDenial(o.err)) denied.push({ member: o.member.row.name, error: o.err });
+      else if (isAbsent(o.err)) until = Math.min(until, absenceUntil(o.member, o.err));
+      else failures.push(this.failure(o.member, o.err));
     }
     // Members the caller may not read do not fail a merge: the caller sees what it may read.
-    if (failures.length || answers.length === 0) throw this.unanswered(what, members, failures, denied);
-    return answers;
+    if (failures.length || answers.length === 0) throw this.absent(this.unanswered(what, members, failures, denied), until);
+    return { value: answers, until };
   }
 
   async list(module: string): Promise<string[]> {
-    const lists = await this.all(module, module, (m) => m.reader.list(module));
-    // Members' lists as they give them: a proxy member's pseudo-versions are what an untagged module has.
-    return passThroughVersions(lists.flat());
+    return (await this.listExpiring(module)).value;
   }
 
   async latest(module: string): Promise<string> {
+    return (await this.latestExpiring(module)).value;
+  }
+
+  async listExpiring(module: string): Promise<Expiring<string[]>> {
+    const lists = await this.all(module, module, (m) => memberLists<string[]>(m, 'list', module));
+    // Members' lists as they give them: a proxy member's pseudo-versions are what an untagged module has.
+    return { value: passThroughVersions(lists.value.flat()), until: lists.until };
+  }
+
+  async latestExpiring(module: string): Promise<Expiring<string>> {
     const answers = await this.all(module, `${module}@latest`, (m) => this.memberLatest(m, module));
     // Answers are in member order and selectLatest keeps the first of equals, so ties go to the earlier member.
-    return selectLatest(answers)!.text;
+    return { value: selectLatest(answers.value)!.text, until: answers.until };
   }
 
   /**
@@ -274,31 +348,39 @@ export class GroupRepository implements GoRepository, ModuleReader, ChecksumRela
    * that list, as it does itself when an upstream has no @latest: otherwise a member's higher version would
    * be left out of the group's choice.
    */
-  private async memberLatest(member: GoRepository, module: string): Promise<LatestAnswer> {
+  private async memberLatest(member: GoRepository, module: string): Promise<Expiring<LatestAnswer>> {
     try {
-      return parseLatest(await member.reader.latest(module));
+      const got = await memberLists<string>(member, 'latest', module);
+      return { value: parseLatest(got.value), until: got.until };
     } catch (err) {
       if (!isAbsent(err)) throw err;
-      const listed = await member.reader.list(module).catch((e: unknown) => {
-        if (isAbsent(e)) throw err;
+      // Holds as long as the missing @latest, the list and the chosen version's .info.
+      const missing = absenceUntil(member, err);
+      const listed = await memberLists<string[]>(member, 'list', module).catch((e: unknown) => {
+        if (isAbsent(e)) throw absentUntil(err as NotFound, Math.min(missing, absenceUntil(member, e)));
         throw e;
       });
-      const best = selectLatest(listed.map((version) => ({ version })));
-      if (!best) throw err;
-      return parseLatest(await member.reader.info(module, best.version));
+      const best = selectLatest(listed.value.map((version) => ({ version })));
+      if (!best) throw absentUntil(err as NotFound, Math.min(missing, listed.until));
+      const info = await memberFile(member, 'info', module, best.version);
+      return { value: parseLatest(info.value as string), until: Math.min(missing, listed.until, info.until) };
     }
   }
 
-  info(module: string, version: string): Promise<string> {
-    return this.first(module, `${module}@${version}`, (m) => m.reader.info(module, version));
+  fileExpiring(kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
+    return this.first(module, `${module}@${version}`, (m) => memberFile(m, kind, module, version));
   }
 
-  mod(module: string, version: string): Promise<GoFile> {
-    return this.first(module, `${module}@${version}`, (m) => m.reader.mod(module, version));
+  async info(module: string, version: string): Promise<string> {
+    return (await this.fileExpiring('info', module, version)).value as string;
   }
 
-  zip(module: string, version: string): Promise<GoFile> {
-    return this.first(module, `${module}@${version}`, (m) => m.reader.zip(module, version));
+  async mod(module: string, version: string): Promise<GoFile> {
+    return (await this.fileExpiring('mod', module, version)).value as GoFile;
+  }
+
+  async zip(module: string, version: string): Promise<GoFile> {
+    return (await this.fileExpiring('zip', module, version)).value as GoFile;
   }
 
   /** Hosted repositories reachable through the members, in order: where an upload meant for this group belongs. */

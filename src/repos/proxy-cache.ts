@@ -5,6 +5,7 @@ import { NotFound, UpstreamMissing } from '../errors';
 import type { Logger } from '../log';
 import type { CacheOutcome } from '../observability/metrics';
 import type { FetchCoalescer } from './coalesce';
+import { absentUntil } from './expiring';
 import { isUpstreamFailure } from './upstream';
 
 /** One remembered upstream answer: a 200 with its body, or a 404/410 whose body is our one-line message. */
@@ -15,6 +16,11 @@ export interface CachedAnswer {
   fetchedAt: Date;
   /** Computed by the database, so processes with skewed clocks agree. */
   fresh: boolean;
+  /**
+   * Date.now() by which the row expires, measured from before it was read (so never later than the row's
+   * own expiry, whatever this process's clock says); 0 once expired. An in-memory copy lasts no longer.
+   */
+  until: number;
 }
 
 export interface AnswerPolicy {
@@ -42,6 +48,8 @@ export interface Served {
   body: Uint8Array;
   contentType: string | null;
   stale: boolean;
+  /** Date.now() after which a copy must not be served (the row's expiry); 0 for a stale answer. */
+  until: number;
 }
 
 /**
@@ -60,6 +68,7 @@ export class ProxyMetadataCache {
   ) {}
 
   async get(key: string): Promise<CachedAnswer | undefined> {
+    const asked = Date.now();
     const [row] = await this.db
       .select({
         status: proxyCacheEntries.status,
@@ -67,15 +76,21 @@ export class ProxyMetadataCache {
         contentType: proxyCacheEntries.contentType,
         fetchedAt: proxyCacheEntries.fetchedAt,
         fresh: sql<boolean>`${proxyCacheEntries.expiresAt} > now()`,
+        remainingMs: sql<number>`greatest(0, extract(epoch from ${proxyCacheEntries.expiresAt} - now()) * 1000)::float8`,
       })
       .from(proxyCacheEntries)
       .where(and(eq(proxyCacheEntries.repositoryId, this.repositoryId), eq(proxyCacheEntries.key, key)))
       .limit(1);
     if (!row) return undefined;
-    return { ...row, body: row.body ?? new Uint8Array(0), fresh: row.fresh === true || (row.fresh as unknown) === 't' };
+    const { remainingMs, ...rest } = row;
+    const fresh = row.fresh === true || (row.fresh as unknown) === 't';
+    // Truncated to whole milliseconds, downwards: the copy ends no later than the row.
+    return { ...rest, body: row.body ?? new Uint8Array(0), fresh, until: fresh ? asked + Math.floor(Number(remainingMs)) : 0 };
   }
 
   async put(key: string, status: number, answer: UpstreamAnswer, ttlSeconds: number): Promise<CachedAnswer> {
+    // Before the insert: the row's clock_timestamp() is later, so its expiry is too.
+    const asked = Date.now();
     const values = {
       status,
       body: answer.bytes,
@@ -88,7 +103,15 @@ export class ProxyMetadataCache {
       .values({ repositoryId: this.repositoryId, key, ...values })
       .onConflictDoUpdate({ target: [proxyCacheEntries.repositoryId, proxyCacheEntries.key], set: values })
       .returning({ fetchedAt: proxyCacheEntries.fetchedAt });
-    return { status, body: answer.bytes, contentType: answer.contentType, fetchedAt: row.fetchedAt, fresh: ttlSeconds > 0 };
+    const fresh = ttlSeconds > 0;
+    return {
+      status,
+      body: answer.bytes,
+      contentType: answer.contentType,
+      fetchedAt: row.fetchedAt,
+      fresh,
+      until: fresh ? asked + ttlSeconds * 1000 : 0,
+    };
   }
 
   async delete(key: string): Promise<void> {
@@ -160,11 +183,11 @@ function orStale<T>(refresh: Promise<T>, ms: number): Promise<T | typeof SLOW> {
 
 function served(entry: CachedAnswer, stale: boolean): Served {
   if (entry.status !== 200) throw missingAnswer(entry);
-  return { body: entry.body, contentType: entry.contentType, stale };
+  return { body: entry.body, contentType: entry.contentType, stale, until: stale ? 0 : entry.until };
 }
 
-/** A remembered 404/410 as the error it was, so a 410 is passed on as a 410. */
+/** A remembered 404/410 as the error it was, so a 410 is passed on as a 410; true until the row expires (absentUntil). */
 export function missingAnswer(entry: CachedAnswer): NotFound {
   const message = new TextDecoder().decode(entry.body);
-  return entry.status === 410 ? new UpstreamMissing(410, message) : new NotFound(message);
+  return absentUntil(entry.status === 410 ? new UpstreamMissing(410, message) : new NotFound(message), entry.until);
 }

@@ -26,6 +26,7 @@ import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import { ChecksumCheck } from './checksum-check';
 import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
+import { absentUntil, type Expiring, type ExpiringReader, notFoundUntil, UNTIL_WRITTEN } from './expiring';
 import { blobGoFileAt } from './go-file';
 import { proxyAdmits, refusedByRules } from './path-routing';
 import { pacedBody, pacedReader } from './periodic-full-gc';
@@ -68,7 +69,7 @@ const encode = (s: string) => new TextEncoder().encode(s);
  * upstream failures. Every upstream fetch is coalesced (FetchCoalescer, process-wide and across
  * processes): the repository says what to fetch and where it lands, the coalescer how often.
  */
-export class ProxyRepository implements GoRepository, ModuleReader, VersionRemover, ChecksumRelay {
+export class ProxyRepository implements GoRepository, ModuleReader, ExpiringReader, VersionRemover, ChecksumRelay {
   readonly reader: ModuleReader = this;
   readonly remover: VersionRemover = this;
   readonly checksums: ChecksumRelay = this;
@@ -118,31 +119,44 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
 
   /** A path the repository's rules keep from the upstream is a 404 before anything is looked up (path-routing.ts). */
   private admit(module: string): void {
-    if (!proxyAdmits(this.row, module)) throw refusedByRules(this.row, module);
+    // Holds until the row's rules change (which drops every copy of this repository's answers).
+    if (!proxyAdmits(this.row, module)) throw absentUntil(refusedByRules(this.row, module), UNTIL_WRITTEN);
   }
 
   async list(module: string): Promise<string[]> {
+    return (await this.listExpiring(module)).value;
+  }
+
+  async latest(module: string): Promise<string> {
+    return (await this.latestExpiring(module)).value;
+  }
+
+  /** The list, true until its metadata row expires (a copy served from memory lasts no longer). */
+  async listExpiring(module: string): Promise<Expiring<string[]>> {
     this.admit(module);
-    return passThroughVersions((await this.listed(module)).map((c) => c.version));
+    const { value, until } = await this.listed(module);
+    return { value: passThroughVersions(value.map((c) => c.version)), until };
   }
 
   /** The upstream's @v/list lines (version and any time), else, the upstream down, the versions cached here. */
-  private async listed(module: string): Promise<LatestCandidate[]> {
+  private async listed(module: string): Promise<Expiring<LatestCandidate[]>> {
     try {
       const got = await this.cache.answer(`list:${module}`, this.policy, (signal) =>
         this.upstream.bytes(goPaths.list(module), signal, MAX_LIST_BYTES),
       );
-      return parseVersionList(decode(got.body));
+      return { value: parseVersionList(decode(got.body)), until: got.until };
     } catch (err) {
       // Never listed before and the upstream is down: the versions cached here are better than nothing.
       const cached = isUpstreamFailure(err) ? await listVersionTimes(this.deps.db, this.row.id, module) : [];
       if (cached.length === 0) throw err;
       this.deps.log.warn('upstream failed; listing the versions cached here', { repository: this.row.name, module, err });
-      return cached.map((v) => ({ version: v.version }));
+      // Not kept: the next request tries the upstream again.
+      return { value: cached.map((v) => ({ version: v.version })), until: 0 };
     }
   }
 
-  async latest(module: string): Promise<string> {
+  /** @latest, true until its metadata row (or, answered from the list, the list's and the 404's rows) expires. */
+  async latestExpiring(module: string): Promise<Expiring<string>> {
     this.admit(module);
     try {
       const got = await this.cache.answer(`latest:${module}`, this.policy, async (signal) => {
@@ -150,23 +164,31 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
         upstreamInfo(res.bytes, res.url);
         return res;
       });
-      return decode(got.body);
+      return { value: decode(got.body), until: got.until };
     } catch (err) {
       // An upstream without @latest (static or mirrored GOPROXY, 404/410): the go command then picks from
       // the list itself (release, prerelease, newest pseudo-version), and so must we, or untagged modules never resolve.
       if (err instanceof NotFound) {
-        const version = latestFromList(await this.listed(module));
-        if (!version) throw err;
-        return this.info(module, version);
+        const listed = await this.listed(module);
+        const until = Math.min(notFoundUntil(err) ?? 0, listed.until);
+        const version = latestFromList(listed.value);
+        if (!version) throw absentUntil(err, until);
+        const info = await this.infoExpiring(module, version);
+        return { value: info.value, until: Math.min(until, info.until) };
       }
       const best = isUpstreamFailure(err) ? selectLatest(await listVersionTimes(this.deps.db, this.row.id, module)) : undefined;
       if (!best) throw err;
       this.deps.log.warn('upstream failed; answering @latest from the versions cached here', { repository: this.row.name, module, err });
-      return formatInfo(best.version, best.time);
+      return { value: formatInfo(best.version, best.time), until: 0 };
     }
   }
 
   async info(module: string, version: string): Promise<string> {
+    return (await this.infoExpiring(module, version)).value;
+  }
+
+  /** A stored version's .info lasts until evicted; a query's answer until its metadata row expires. */
+  private async infoExpiring(module: string, version: string): Promise<Expiring<string>> {
     this.admit(module);
     // A query (branch, commit, "v1.2") resolves differently over time: cached with the metadata TTL, not forever.
     if (!isCanonicalVersion(version)) {
@@ -175,11 +197,11 @@ export class ProxyRepository implements GoRepository, ModuleReader, VersionRemov
         upstreamInfo(res.bytes, res.url);
         return res;
       });
-      return decode(got.body);
+      return { value: decode(got.body), until: got.until };
     }
     const row = await this.cachedFile(module, version, 'info');
     const bytes = await new Response(await this.deps.storage.get(row.infoKey!)).arrayBuffer();
-    return decode(new Uint8Array(bytes));
+    return { value: decode(new Uint8Array(bytes)), until: UNTIL_WRITTEN };
   }
 
   async mod(module: string, version: string): Promise<GoFile> {

@@ -22,9 +22,7 @@ export class RepositoryRegistry {
 
   instantiate = (row: RepositoryRow): GoRepository => {
     const repo = this.build(row);
-    // Hosted only for now: proxies' and groups' answers (which the decorator can keep, bounded by their
-    // metadata rows' freshness) still have tests that expire rows or swap members behind its back.
-    return this.versions && row.type === 'hosted' ? this.versions.wrap(repo) : repo;
+    return this.versions ? this.versions.wrap(repo) : repo;
   };
 
   private build(row: RepositoryRow): GoRepository {
@@ -52,7 +50,7 @@ export class RepositoryRegistry {
           `repository ${name} is a proxy of ${repo.row.remoteUrl}: it caches modules on first request and takes no uploads; publish to a hosted repository`,
         );
       case 'group': {
-        const hosted = await (this.instantiate(repo.row) as GroupRepository).hostedMembers();
+        const hosted = (await repo.members?.hostedMembers()) ?? [];
         return new MethodNotAllowed(
           hosted.length
             ? `group ${name} takes no uploads: upload to a hosted member: ${hosted.join(', ')}`

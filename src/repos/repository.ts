@@ -1,4 +1,5 @@
 import type { RepositoryRow } from '../db/schema';
+import type { MayReadMember } from './member-access';
 
 /** Bytes start..end of a file, both inclusive and inside it (the caller checked them against its size). */
 export interface FileRange {
@@ -83,9 +84,27 @@ export interface ChecksumRelay {
 export interface GoRepository {
   readonly row: RepositoryRow;
   readonly reader: ModuleReader;
+  /** Groups only: the members its answers come from. Decorators pass it on, so callers ask for it, never for a class. */
+  readonly members?: GroupMembers;
   readonly publisher?: ModulePublisher;
   readonly remover?: VersionRemover;
   readonly checksums?: ChecksumRelay;
+}
+
+/** What a group has and other repositories do not: members, read on behalf of a caller. */
+export interface GroupMembers {
+  /** From now on reads on behalf of a caller: members it may not read are skipped (group.ts). */
+  readingAs(mayRead: MayReadMember): void;
+  /** Said by a parent group: the names of the groups this one is read through, outermost first. */
+  nestedIn(chain: string[]): void;
+  /** The caller's question: may it read each member? (EVERY_MEMBER unless readingAs said otherwise.) */
+  readonly mayRead: MayReadMember;
+  /** True when every repository an answer could come from reads anonymously: only then may a shared cache keep it. */
+  everyMemberAnonymousRead(): Promise<boolean>;
+  /** Hosted repositories reachable through the members, in order: where an upload meant for this group belongs. */
+  hostedMembers(): Promise<string[]>;
+  /** Every repository an answer could come from or pass through (member groups too), depth-first, each once. */
+  reachable(): Promise<RepositoryRow[]>;
 }
 
 export interface SumdbAnswer {

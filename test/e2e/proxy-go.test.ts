@@ -3,6 +3,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proxyCacheEntries } from '../../src/db/schema';
 import { ADMIN_AUTH, ADMIN_PASSWORD } from '../support/app';
+import { expireProxyAnswers } from '../support/expire';
 import { type GoEnv, type GoModDownload, goAvailable, machineGoEnv, makeGoEnv, parseJsonStream, runGo } from '../support/go';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { startTestServer, type TestServer } from '../support/server';
@@ -134,7 +135,7 @@ describe.skipIf(!goAvailable())('the go command through a proxy repository', () 
       expect(build.code).toBe(0);
       expect(Bun.spawnSync([join(e.root, 'consumer-bin')]).stdout.toString()).toBe('hello v1.1.0 blue\n');
       // list still answers from the last good answer, even once it is past its TTL.
-      await proxy.ctx.db.update(proxyCacheEntries).set({ expiresAt: new Date(0) });
+      await expireProxyAnswers(proxy.ctx);
       const list = await go(e, ['list', '-m', '-versions', GREET], copy);
       expect(list.stdout.trim()).toBe(`${GREET} v1.0.0 v1.1.0`);
     },

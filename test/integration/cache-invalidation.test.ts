@@ -15,6 +15,8 @@ import { createOrbitRepos, type OrbitRepos } from '../../src/plugin';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { ADMIN_AUTH, ADMIN_PASSWORD, basic } from '../support/app';
 import { createTestDatabaseUrl, testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
+import { startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
 
 const MOD = 'example.com/cached';
@@ -113,7 +115,7 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
       expect(`${res.status} ${await res.text()}`).toStartWith('201');
     }
     aliceToken = await (await a.api('POST', '/tokens', { name: 'ci' }, alice)).json();
-  });
+  }, HANG_LIMIT_MS);
 
   afterAll(async () => {
     for (const c of cleanups) await c().catch(() => {});
@@ -173,8 +175,10 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
       return got;
     };
     // B now remembers the absence, the list, @latest and the group's merged list.
+    const groupInfo = () => b.request(`/go/over-other/${MOD}/@v/v1.3.0.info`);
     expect((await info()).status).toBe(404);
     expect((await mod()).status).toBe(404);
+    expect((await groupInfo()).status).toBe(404);
     expect(await text(`/go/other/${MOD}/@v/list`)).toBe('v1.2.0\n');
     expect(await text(`/go/over-other/${MOD}/@v/list`)).toBe('v1.2.0\n');
     expect(JSON.parse(await text(`/go/other/${MOD}/@latest`)).Version).toBe('v1.2.0');
@@ -185,6 +189,7 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect(await statusSoon(info, 200)).toBe(200);
     if (twoProcesses) console.log(`[cache] publish seen by the other process after ${Date.now() - started} ms`);
     expect(await statusSoon(mod, 200)).toBe(200);
+    expect(await statusSoon(groupInfo, 200)).toBe(200);
     expect(await (await mod()).text()).toBe(`module ${MOD}\n`);
     expect(await textSoon(`/go/other/${MOD}/@v/list`, 'v1.2.0\nv1.3.0\n')).toBe('v1.2.0\nv1.3.0\n');
     expect(await textSoon(`/go/over-other/${MOD}/@v/list`, 'v1.2.0\nv1.3.0\n')).toBe('v1.2.0\nv1.3.0\n');
@@ -194,6 +199,7 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect(del.status).toBe(204);
     expect(await statusSoon(info, 404)).toBe(404);
     expect(await statusSoon(mod, 404)).toBe(404);
+    expect(await statusSoon(groupInfo, 404)).toBe(404);
     expect(await statusSoon(() => b.request(`/go/other/${MOD}/@v/v1.3.0.zip`), 404)).toBe(404);
     expect(await textSoon(`/go/other/${MOD}/@v/list`, 'v1.2.0\n')).toBe('v1.2.0\n');
     expect(await textSoon(`/go/over-other/${MOD}/@v/list`, 'v1.2.0\n')).toBe('v1.2.0\n');
@@ -265,6 +271,59 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect(names).toEqual(
       expect.arrayContaining(['auth.tokens', 'auth.users', 'auth.grants', 'repos.rows', 'repos.members', 'repos.answers']),
     );
+  });
+
+  test("a group's answer kept in memory is kept per set of members the caller may read: one caller's never reaches another", async () => {
+    expect(
+      (await a.api('POST', '/repositories', { name: 'mixed', type: 'group', members: ['private', 'other'], anonymousRead: true })).status,
+    ).toBe(201);
+    const list = async (auth: string | null) => (await b.request(`/go/mixed/${MOD}/@v/list`, { auth })).text();
+    for (let round = 0; round < 2; round++) {
+      expect(await list(ADMIN_AUTH)).toBe('v1.0.0\nv1.2.0\n');
+      expect(await list(null)).toBe('v1.2.0\n');
+    }
+    const anonymousPrivate = () => b.request(`/go/mixed/${MOD}/@v/v1.0.0.info`);
+    expect((await b.request(`/go/mixed/${MOD}/@v/v1.0.0.info`, { auth: ADMIN_AUTH })).status).toBe(200);
+    expect((await anonymousPrivate()).status).toBe(401);
+    // A grant changed in A changes what alice may read, so B answers her from another entry.
+    const aliceList = async () => (await b.request(`/go/mixed/${MOD}/@v/list`, { auth: alice })).text();
+    const aliceListSoon = async (want: string) => {
+      const deadline = Date.now() + 5_000;
+      let got = await aliceList();
+      while (got !== want && Date.now() < deadline) {
+        await Bun.sleep(20);
+        got = await aliceList();
+      }
+      return got;
+    };
+    expect((await a.api('DELETE', '/repositories/private/permissions/alice')).status).toBe(204);
+    expect(await aliceListSoon('v1.2.0\n')).toBe('v1.2.0\n');
+    expect((await a.api('PUT', '/repositories/private/permissions/alice', { role: 'read' })).status).toBe(200);
+    expect(await aliceListSoon('v1.0.0\nv1.2.0\n')).toBe('v1.0.0\nv1.2.0\n');
+    expect(await list(null)).toBe('v1.2.0\n');
+  });
+
+  test("a proxy's version evicted in A is fetched again by B, whose copy in memory is dropped", async () => {
+    const stub = await startStubUpstream();
+    cleanups.unshift(() => stub.close());
+    const module = 'example.com/proxied/cached';
+    stub.addModule(module, 'v1.0.0');
+    expect(
+      (await a.api('POST', '/repositories', { name: 'px', type: 'proxy', remoteUrl: stub.url, settings: { checksumVerification: 'off' } }))
+        .status,
+    ).toBe(201);
+    const infoPath = stub.paths(module, 'v1.0.0').info;
+    const info = () => b.request(`/go/px/${module}/@v/v1.0.0.info`);
+    expect((await info()).status).toBe(200);
+    expect((await info()).status).toBe(200);
+    expect(stub.count(infoPath)).toBe(1);
+    expect((await a.api('DELETE', `/repositories/px/modules/versions?module=${module}&version=v1.0.0`)).status).toBe(204);
+    const deadline = Date.now() + 5_000;
+    while (stub.count(infoPath) < 2 && Date.now() < deadline) {
+      expect((await info()).status).toBe(200);
+      await Bun.sleep(20);
+    }
+    expect(stub.count(infoPath)).toBe(2);
   });
 });
 

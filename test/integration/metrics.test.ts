@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';
 import { createOrbitRepos, type OrbitReposOptions } from '../../src/plugin';
 import { ADMIN_AUTH, ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { expireProxyAnswers } from '../support/expire';
 import { sample } from '../support/metrics';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
@@ -115,7 +116,7 @@ test('an upstream failure counts as an upstream error and the stale answer as st
   stub.addModule('example.com/flaky', 'v1.0.0');
   expect((await get('/go/go-proxy/example.com/flaky/@v/list')).status).toBe(200);
   // Age the cached list so that the next ask goes upstream, which now fails.
-  await t.ctx.db.execute(sql`update proxy_cache_entries set expires_at = now() - interval '1 second'`);
+  await expireProxyAnswers(t.ctx);
   stub.fault(stub.paths('example.com/flaky').list, { kind: 'status', status: 503 });
   const before = await scrape();
   expect((await get('/go/go-proxy/example.com/flaky/@v/list')).status).toBe(200);

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
 import { proxyCacheEntries } from '../../src/db/schema';
+import type { ExpiringReader } from '../../src/repos/expiring';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { expireProxyAnswers } from '../support/expire';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 
-/** Makes every cached list/@latest answer of the repository expire now, as if the TTL had passed. */
+/** Makes every cached list/@latest answer of the repository expire now, as if the TTL had passed (in memory too). */
 async function expireAll(t: TestApp): Promise<void> {
-  await t.ctx.db.update(proxyCacheEntries).set({ expiresAt: new Date(0) });
+  await expireProxyAnswers(t.ctx);
 }
 
 describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on %s', (dbKind) => {
@@ -51,6 +53,42 @@ describe.each(testDatabaseKinds())('proxy repository list, @latest and sumdb on 
       expect(JSON.parse((await text(m.latest)).body)).toEqual({ Version: 'v1.1.0', Time: '2024-02-01T00:00:00Z' });
     }
     expect([stub.count(m.p.list), stub.count(m.p.latest)]).toEqual([1, 1]);
+  });
+
+  test("a copy in memory ends when its row does: its deadline is the row's expiry, for lists, @latest and remembered 404s", async () => {
+    expect(
+      (
+        await t.api('POST', '/repositories', {
+          name: 'go-proxy-short',
+          type: 'proxy',
+          remoteUrl: stub.url,
+          settings: { metadataTtlSeconds: 1, negativeTtlSeconds: 1, connectTimeoutMs: 2000, responseTimeoutMs: 2000 },
+        })
+      ).status,
+    ).toBe(201);
+    const m = fresh();
+    const short = (path: string) => path.replace('/go/go-proxy/', '/go/go-proxy-short/');
+    const missing = `/go/go-proxy-short/${m.module}/@v/v9.0.0.info`;
+    expect((await text(short(m.list))).body).toBe('v1.0.0\nv1.1.0\n');
+    expect(JSON.parse((await text(short(m.latest))).body).Version).toBe('v1.1.0');
+    expect((await text(missing)).status).toBe(404);
+    // The deadline the reader gives (and the memory keeps) is never later than the row's expiry.
+    const repo = await t.ctx.registry.open('go-proxy-short');
+    const reader = repo.reader as unknown as ExpiringReader;
+    const listed = await reader.listExpiring(m.module);
+    const [row] = await t.ctx.db
+      .select({ expiresAt: proxyCacheEntries.expiresAt })
+      .from(proxyCacheEntries)
+      .where(eq(proxyCacheEntries.key, `list:${m.module}`));
+    expect(listed.until).toBeLessThanOrEqual(row.expiresAt.getTime());
+    expect(listed.until).toBeGreaterThan(row.expiresAt.getTime() - 1000);
+    // With nothing but time passing, all three are asked again once their rows have expired.
+    stub.addModule(m.module, 'v1.2.0');
+    stub.addModule(m.module, 'v9.0.0');
+    await Bun.sleep(Math.max(listed.until, row.expiresAt.getTime()) - Date.now() + 1100);
+    expect((await text(short(m.list))).body).toBe('v1.0.0\nv1.1.0\nv1.2.0\nv9.0.0\n');
+    expect(JSON.parse((await text(short(m.latest))).body).Version).toBe('v9.0.0');
+    expect((await text(missing)).status).toBe(200);
   });
 
   test('an expired list is fetched again and shows new versions', async () => {

@@ -1,6 +1,7 @@
 import type { RepositoryRow, RepositoryType } from '../../src/db/schema';
 import { type AppError, NotFound } from '../../src/errors';
 import { listVersions, passThroughVersions, selectLatest } from '../../src/goproxy/version';
+import { absentUntil, type Expiring, type ExpiringFiles, type ExpiringReader, type FileKind } from '../../src/repos/expiring';
 import type { ChecksumRelay, GoFile, GoRepository, ModuleReader, SumdbAnswer, VersionRemover } from '../../src/repos/repository';
 
 /** One version a fake member serves: its time and the bytes of its .mod and .zip. */
@@ -33,6 +34,9 @@ export function fakeRow(name: string, type: RepositoryType = 'hosted', id = 0): 
   };
 }
 
+/** A fake's "not found" holds no longer than its content: not at all. */
+const gone = (err: NotFound) => absentUntil(err, 0);
+
 function textFile(text: string): GoFile {
   const bytes = new TextEncoder().encode(text);
   return {
@@ -46,7 +50,7 @@ function textFile(text: string): GoFile {
  * An in-memory repository (reading, removing, relaying) for group tests: serves what it is given, or fails every call with `fail`,
  * and counts calls so tests can see which members were asked. `delayMs` makes concurrency observable.
  */
-export class FakeRepository implements GoRepository, ModuleReader, VersionRemover, ChecksumRelay {
+export class FakeRepository implements GoRepository, ModuleReader, ExpiringReader, ExpiringFiles, VersionRemover, ChecksumRelay {
   readonly reader: ModuleReader = this;
   readonly remover: VersionRemover = this;
   readonly checksums: ChecksumRelay = this;
@@ -77,13 +81,13 @@ export class FakeRepository implements GoRepository, ModuleReader, VersionRemove
 
   private versions(module: string): Record<string, FakeVersion> {
     const vs = this.modules[module];
-    if (!vs) throw new NotFound(`${module}: unknown module in ${this.row.name}`);
+    if (!vs) throw gone(new NotFound(`${module}: unknown module in ${this.row.name}`));
     return vs;
   }
 
   private version(module: string, version: string): FakeVersion {
     const v = this.versions(module)[version];
-    if (!v) throw new NotFound(`${module}@${version}: unknown version in ${this.row.name}`);
+    if (!v) throw gone(new NotFound(`${module}@${version}: unknown version in ${this.row.name}`));
     return v;
   }
 
@@ -103,8 +107,21 @@ export class FakeRepository implements GoRepository, ModuleReader, VersionRemove
     await this.enter(`latest ${module}`);
     const vs = this.versions(module);
     const best = selectLatest(Object.entries(vs).map(([version, v]) => ({ version, time: v.time })));
-    if (!best) throw new NotFound(`${module}: no versions in ${this.row.name}`);
+    if (!best) throw gone(new NotFound(`${module}: no versions in ${this.row.name}`));
     return this.infoText(best.version, vs[best.version]);
+  }
+
+  // What a fake serves changes at the test's will, with no write to invalidate a copy: no answer of it may be kept.
+  async listExpiring(module: string): Promise<Expiring<string[]>> {
+    return { value: await this.list(module), until: 0 };
+  }
+
+  async latestExpiring(module: string): Promise<Expiring<string>> {
+    return { value: await this.latest(module), until: 0 };
+  }
+
+  async fileExpiring(kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
+    return { value: await this[kind](module, version), until: 0 };
   }
 
   async info(module: string, version: string): Promise<string> {
