@@ -59,6 +59,18 @@ async function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Pr
   return repo.row.anonymousRead && (await repo.members.everyMemberAnonymousRead());
 }
 
+/**
+ * @v/list bodies by the list they were made from. A list answered from memory is the same array until the
+ * module is written to (cached-repository.ts), so a 1000-version list is joined once, not on every request.
+ */
+const listBodies = new WeakMap<string[], string>();
+
+function listBody(versions: string[]): string {
+  let body = listBodies.get(versions);
+  if (body === undefined) listBodies.set(versions, (body = versions.map((v) => `${v}\n`).join('')));
+  return body;
+}
+
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
 export function goRoutes(ctx: GoRoutesDeps) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
@@ -111,7 +123,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
 
       switch (req.kind) {
         case 'list':
-          return textResponse(request, (await repo.reader.list(req.module)).map((v) => `${v}\n`).join(''), TEXT, cache.metadata);
+          return textResponse(request, listBody(await repo.reader.list(req.module)), TEXT, cache.metadata);
         case 'latest':
           return textResponse(request, await repo.reader.latest(req.module), JSON_TYPE, cache.metadata);
         case 'info':
