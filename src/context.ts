@@ -12,6 +12,7 @@ import { InvalidationBus } from './cache/invalidation';
 import { DEFAULT_CACHE_BYTES, LruCache } from './cache/lru';
 import type { Database, DatabaseHandle } from './db/open';
 import { BlobCollector } from './lifecycle/blob-gc';
+import { CleanupService } from './lifecycle/cleanup';
 import type { Logger } from './log';
 import { type Metrics, noMetrics } from './observability/metrics';
 import { VersionCache } from './repos/cached-repository';
@@ -73,6 +74,7 @@ export interface AppContext {
   coalescer: FetchCoalescer;
   registry: RepositoryRegistry;
   collector: BlobCollector;
+  cleanup: CleanupService;
   /** What repositories store, for the admin API and the UI alike. */
   modules: ModuleService;
   /** Module paths across every repository a viewer may read (the UI's search, a group's page). */
@@ -150,6 +152,7 @@ export function createContext(opts: {
     coalescer,
     registry,
     collector: new BlobCollector({ database, db, storage, audit, log }),
+    cleanup: new CleanupService({ db, modules, audit, log }),
     modules,
     search: new ModuleSearch(db, (groupId) => repositories.memberRows(groupId)),
     tombstones: new TombstoneService(db, audit),

@@ -5,6 +5,7 @@ import { type Config, ConfigError, DEFAULT_SWEEP_INTERVAL_MS, loadConfig } from 
 import { type AppContext, createContext, type PluginSettings } from './context';
 import { type DatabaseHandle, openDatabase } from './db/open';
 import { auditRoutes } from './http/admin/audit';
+import { cleanupRoutes } from './http/admin/cleanup';
 import { apiNotFoundRoutes } from './http/admin/controller';
 import { maintenanceRoutes } from './http/admin/maintenance';
 import { moduleRoutes } from './http/admin/modules';
@@ -170,6 +171,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     app = app.use(moduleRoutes(ctx));
     app = app.use(maintenanceRoutes(ctx));
     app = app.use(tombstoneRoutes(ctx));
+    app = app.use(cleanupRoutes(ctx));
     app = app.use(auditRoutes(ctx));
     app = app.use(apiNotFoundRoutes(ctx));
     if (on(opts.swagger)) app = app.use(openApiRoutes(ctx, prefix));
