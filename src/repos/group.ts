@@ -12,7 +12,7 @@ import {
 } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { sumdbLookupModule } from '../goproxy/sumdb-record';
-import { isCanonicalVersion, passThroughVersions, selectLatest } from '../goproxy/version';
+import { isCanonicalVersion, latestFromList, passThroughVersions, selectLatest } from '../goproxy/version';
 import type { RepoDeps } from './deps';
 import {
   absentUntil,
@@ -360,9 +360,10 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
         if (isAbsent(e)) throw absentUntil(err as NotFound, Math.min(missing, absenceUntil(member, e)));
         throw e;
       });
-      const best = selectLatest(listed.value.map((version) => ({ version })));
+      // As the go command picks: a pseudo-version whose time cannot be read is skipped, not a failure.
+      const best = latestFromList(listed.value.map((version) => ({ version })));
       if (!best) throw absentUntil(err as NotFound, Math.min(missing, listed.until));
-      const info = await memberFile(member, 'info', module, best.version);
+      const info = await memberFile(member, 'info', module, best);
       return { value: parseLatest(info.value as string), until: Math.min(missing, listed.until, info.until) };
     }
   }

@@ -176,3 +176,19 @@ export function goDefaultSumdbKey(): string | undefined {
   const key = line ? /:\s*"([^"]+)"/.exec(line)?.[1] : undefined;
   return key?.startsWith(`${name}+`) ? key : undefined;
 }
+
+/** The first entry of `go env GOPROXY` when it is a URL that answers from here, else null with the reason. */
+export async function liveUpstream(): Promise<{ url: string; sumdb: string } | { skip: string }> {
+  if (!goAvailable()) return { skip: 'no go command on PATH' };
+  const first = (await machineGoEnv('GOPROXY')).split(/[,|]/)[0];
+  if (!/^https?:\/\//.test(first)) return { skip: `go env GOPROXY starts with ${JSON.stringify(first)}, not a URL` };
+  const sumdb = (await machineGoEnv('GOSUMDB')).split(/\s+/)[0].split('+')[0];
+  if (!sumdb || sumdb === 'off') return { skip: 'go env GOSUMDB is off' };
+  try {
+    const res = await fetch(`${first.replace(/\/+$/, '')}/rsc.io/quote/@v/v1.5.2.info`, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) return { skip: `${first} answered ${res.status}` };
+  } catch (err) {
+    return { skip: `${first} cannot be reached: ${(err as Error).message}` };
+  }
+  return { url: first.replace(/\/+$/, ''), sumdb };
+}
