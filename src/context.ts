@@ -92,6 +92,9 @@ export interface AppContext {
 
 let instances = 0;
 
+/** Checksum databases whose missing verifier key this process has already warned about. */
+const warnedWithoutKey = new Set<string>();
+
 export function createContext(opts: {
   database: DatabaseHandle;
   storage: BlobStore;
@@ -113,11 +116,14 @@ export function createContext(opts: {
   const coalescer = new FetchCoalescer(database, log);
   const downloads = new DownloadRecorder(db, log);
   const gosumdb = resolveGosumdb(opts.settings?.gosumdb);
-  if (gosumdb && !gosumdb.verifier)
+  // Once per process and database: every plugin instance (each test's app) would otherwise say it again.
+  if (gosumdb && !gosumdb.verifier && !warnedWithoutKey.has(gosumdb.name)) {
+    warnedWithoutKey.add(gosumdb.name);
     log.warn(
       'checksum database given without a verifier key: proxy repositories compare fetched files with its records as served, without checking the signed tree head or inclusion proofs; give ORBITREPO_GOSUMDB as name+hash+key to verify them',
       { sumdb: gosumdb.name },
     );
+  }
   const registry = new RepositoryRegistry(
     {
       db,

@@ -128,12 +128,12 @@ export class StubUpstream {
     else this.records.delete(`${module}@${version}`);
   }
 
-  /** The checksum database record as served, for comparing with what a proxy stored. */
   /** Makes /sumdb/{name}/… a 404, as from an upstream that does not relay that database. */
   refuseSumdb(name: string): void {
     this.unrelayed.add(name);
   }
 
+  /** The checksum database record as served, for comparing with what a proxy stored. */
   sumdbRecord(module: string, version: string): StubSumdbRecord | undefined {
     return this.records.get(`${module}@${version}`);
   }
