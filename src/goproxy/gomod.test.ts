@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { InvalidGoModError } from './errors';
-import { checkGoModModule, goModForZip, parseModuleDirective, retractionFor, summarizeGoMod } from './gomod';
+import { checkGoModModule, goModForZip, parseModuleDirective, replaceOnlyNote, retractionFor, summarizeGoMod } from './gomod';
 
 const dec = new TextDecoder();
 
@@ -58,14 +58,26 @@ describe('checkGoModModule', () => {
     expect(() => checkGoModModule('example.com/a', 'module example.com/a\n')).not.toThrow();
   });
 
-  test('refuses a go.mod naming another module, in words a person can act on', () => {
-    expect(() => checkGoModModule('example.com/b', 'module example.com/a\n')).toThrow(
-      'module path in go.mod is example.com/a but URL says example.com/b',
-    );
+  // A fork's go.mod names the module it forks; the go command takes it through replace, so must a server.
+  test('accepts a go.mod naming another module', () => {
+    expect(() => checkGoModModule('example.com/b', 'module example.com/a\n')).not.toThrow();
   });
 
   test('refuses a go.mod without a module directive', () => {
     expect(() => checkGoModModule('example.com/a', 'go 1.21\n')).toThrow(InvalidGoModError);
+  });
+});
+
+describe('replaceOnlyNote', () => {
+  test('says nothing of a go.mod naming the module of the URL, or naming none', () => {
+    expect(replaceOnlyNote('example.com/a', 'v1.0.0', 'module example.com/a\n')).toBeUndefined();
+    expect(replaceOnlyNote('example.com/a', 'v1.0.0', 'go 1.21\n')).toBeUndefined();
+  });
+
+  test('tells of a fork that it is usable through replace only, with the directive to write', () => {
+    expect(replaceOnlyNote('example.com/fork', 'v1.2.0', 'module example.com/orig\n')).toBe(
+      'go.mod names module example.com/orig, not example.com/fork: the go command uses this version only through a replace directive (replace example.com/orig => example.com/fork v1.2.0); a require of example.com/fork fails',
+    );
   });
 });
 

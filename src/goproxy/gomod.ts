@@ -123,14 +123,22 @@ export function goModForZip(modulePath: string, rootGoMod: Uint8Array | null): U
   return new TextEncoder().encode(`module ${autoQuote(modulePath)}\n`);
 }
 
-/** Refuses a go.mod whose module directive is missing or names another module than the URL. */
-export function checkGoModModule(modulePath: string, goModText: string): void {
+/**
+ * A version whose go.mod names another module than the URL (a fork published under its own path, its
+ * go.mod still naming the original) is no error: the go command takes it as the target of a `replace`
+ * directive, and only a `require` of it fails. What such a version is good for, in one line for its
+ * uploader and its page; undefined when go.mod names the module of the URL or names none.
+ */
+export function replaceOnlyNote(modulePath: string, version: string, goModText: string): string | undefined {
   const declared = parseModuleDirective(goModText);
-  if (declared === null) {
+  if (declared === null || declared === modulePath) return undefined;
+  return `go.mod names module ${declared}, not ${modulePath}: the go command uses this version only through a replace directive (replace ${declared} => ${modulePath} ${version}); a require of ${modulePath} fails`;
+}
+
+/** Refuses a go.mod without a module directive (the go command can use it in no way); another module's name is a fork (replaceOnlyNote). */
+export function checkGoModModule(modulePath: string, goModText: string): void {
+  if (parseModuleDirective(goModText) === null) {
     throw new InvalidGoModError('gomod-no-module', `go.mod has no module directive; add "module ${modulePath}"`);
-  }
-  if (declared !== modulePath) {
-    throw new InvalidGoModError('gomod-module-mismatch', `module path in go.mod is ${declared} but URL says ${modulePath}`);
   }
 }
 

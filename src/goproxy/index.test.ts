@@ -46,6 +46,7 @@ test.each([
   'parseModuleDirective',
   'goModForZip',
   'checkGoModModule',
+  'replaceOnlyNote',
 ])('the package exports %s', (name) => {
   expect(typeof (goproxy as Record<string, unknown>)[name]).toBe('function');
 });

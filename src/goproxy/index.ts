@@ -3,7 +3,7 @@
 export { goModHash, type HashedFile, hash1, sha256Hex } from './dirhash';
 export { GoProtocolError, InvalidGoModError, InvalidPathError, InvalidVersionError, InvalidZipError } from './errors';
 export { escapePath, escapeVersion, unescapePath, unescapeVersion } from './escape';
-export { checkGoModModule, goModForZip, parseModuleDirective } from './gomod';
+export { checkGoModModule, goModForZip, parseModuleDirective, replaceOnlyNote } from './gomod';
 export type { InflateEngine } from './inflate';
 export { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from './info';
 export {

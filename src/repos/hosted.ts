@@ -3,7 +3,7 @@ import type { ModuleVersionRow, RepositoryRow } from '../db/schema';
 import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { InvalidZipError } from '../goproxy/errors';
-import { checkGoModModule, goModForZip } from '../goproxy/gomod';
+import { checkGoModModule, goModForZip, replaceOnlyNote } from '../goproxy/gomod';
 import { formatInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { checkIncompatible, checkUploadVersion } from '../goproxy/publish-rules';
 import { isPseudoVersion, listVersions, pseudoVersionTime, selectLatest } from '../goproxy/version';
@@ -183,7 +183,9 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
         clientAddress: actor.clientAddress,
       });
     });
-    return { module, version, created: true, h1: checked.h1, size: staged.size, ...(checked.notes.length ? { notes: checked.notes } : {}) };
+    const forked = checked.goMod ? replaceOnlyNote(module, version, new TextDecoder().decode(checked.goMod)) : undefined;
+    const notes = forked ? [forked, ...checked.notes] : checked.notes;
+    return { module, version, created: true, h1: checked.h1, size: staged.size, ...(notes.length ? { notes } : {}) };
   }
 
   /** Streams the body to a staged blob; a body that breaks off is the client's doing, not a server fault. */

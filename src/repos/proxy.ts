@@ -3,7 +3,6 @@ import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db
 import { AppError, BadUpstream, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { GoProtocolError } from '../goproxy/errors';
-import { checkGoModModule } from '../goproxy/gomod';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { goPaths } from '../goproxy/request-path';
 import { type SumdbRecord, sumdbLookupModule } from '../goproxy/sumdb-record';
@@ -332,11 +331,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       });
       return res.bytes.byteLength;
     }
-    try {
-      checkGoModModule(module, decode(res.bytes));
-    } catch (err) {
-      throw new BadUpstream(`upstream ${res.url} served an unusable go.mod: ${(err as Error).message}`);
-    }
+    // Stored as served: whether its module line fits is the go command's call (a fork's go.mod names the
+    // module it forks and is used through replace); the checksum database vouches for the bytes.
     const goModH1 = goModHash(module, version, res.bytes);
     await this.verifyChecksum(module, version, { goModH1 }, res.url);
     const staged = await stageBlob(this.deps.storage, res.bytes);

@@ -70,7 +70,6 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     ['a file that is not a zip', `${MOD}/@v/v2.0.0-bad.zip`, () => new TextEncoder().encode('not a zip at all')],
     ['a zip whose prefix names another module', `${MOD}/@v/v1.2.0.zip`, () => zipOf('example.com/other', 'v1.2.0')],
     ['a zip whose prefix names another version', `${MOD}/@v/v1.2.0.zip`, () => zipOf(MOD, 'v1.3.0')],
-    ['a go.mod that declares another module', `${MOD}/@v/v1.2.0.zip`, () => zipOf(MOD, 'v1.2.0', { 'go.mod': goMod('example.com/else') })],
     ['a go.mod without a module directive', `${MOD}/@v/v1.2.0.zip`, () => zipOf(MOD, 'v1.2.0', { 'go.mod': 'go 1.21\n' })],
     ['a version with build metadata', `${MOD}/@v/v1.2.0+meta.zip`, () => zipOf(MOD, 'v1.2.0+meta')],
     ['a shorthand version', `${MOD}/@v/v1.2.zip`, () => zipOf(MOD, 'v1.2')],
@@ -129,9 +128,15 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
     expect(plain.notes).toBeUndefined();
   });
 
-  test('a go.mod naming another module says both names', async () => {
-    const text = await (await put(`hosted/${MOD}/@v/v1.2.0.zip`, zipOf(MOD, 'v1.2.0', { 'go.mod': goMod('example.com/else') }))).text();
-    expect(text).toBe(`module path in go.mod is example.com/else but URL says ${MOD}\n`);
+  // A fork keeps the go.mod of the module it forks; the go command takes it through replace (it used to be a 400).
+  test('a fork whose go.mod names another module is published, and the answer says it is usable through replace only', async () => {
+    const fork = `${MOD}-fork`;
+    const res = await put(`hosted/${fork}/@v/v1.2.0.zip`, zipOf(fork, 'v1.2.0', { 'go.mod': goMod('example.com/else') }));
+    expect(res.status).toBe(201);
+    expect((await res.json()).notes).toEqual([
+      `go.mod names module example.com/else, not ${fork}: the go command uses this version only through a replace directive (replace example.com/else => ${fork} v1.2.0); a require of ${fork} fails`,
+    ]);
+    expect(await (await t.request(`/go/hosted/${fork}/@v/v1.2.0.mod`, { auth: ADMIN_AUTH })).text()).toBe(goMod('example.com/else'));
   });
 
   test('a v2+ module without go.mod may be published as +incompatible, and pseudo-versions are accepted', async () => {

@@ -55,6 +55,18 @@ describe('web UI module and version pages', () => {
     expect(html).toContain('uploaded by admin');
   });
 
+  test('a fork (its go.mod names another module) says on its page that it is usable through replace only, with the replace to write', async () => {
+    const fork = 'example.com/acme/fork';
+    const zip = buildModuleZip(fork, 'v1.0.1', { 'go.mod': `module ${mod}\n\ngo 1.22\n`, 'a.go': 'package a\n' });
+    const res = await t.request(`/go/internal/${fork}/@v/v1.0.1.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: new Uint8Array(zip) });
+    expect(res.status).toBe(201);
+    const { html } = await ui.page(`/repositories/internal/module?module=${encodeURIComponent(fork)}`);
+    expect(html).toContain('data-replace-only');
+    expect(html).toContain(`replace ${mod} =&gt; ${fork} v1.0.1`);
+    expect(html).toContain(`value="go mod edit -replace ${mod}=${fork}@v1.0.1"`);
+    expect(html).not.toContain(`value="go get ${fork}@v1.0.1"`);
+  });
+
   test('choosing a version shows that one', async () => {
     const { html } = await ui.page(page('v1.0.0'));
     expect(html).toContain(`value="go get ${mod}@v1.0.0"`);

@@ -1,4 +1,4 @@
-import { type GoModRequire, type Retraction, retractionFor } from '../../../goproxy/gomod';
+import { type GoModRequire, parseModuleDirective, type Retraction, replaceOnlyNote, retractionFor } from '../../../goproxy/gomod';
 import { isPrerelease } from '../../../goproxy/version';
 import type { ModuleVersionView, VersionPage } from '../../../repos/module-service';
 import { README_MAX_BYTES, type Readme } from '../../../repos/readme';
@@ -85,6 +85,16 @@ function retraction(d: ModulePageData, version: string): Html {
   return html`<p class="warning" data-retracted="${version}">Retracted by the module's authors${r.rationale ? html`: ${r.rationale}` : '.'} The go command skips it for @latest and warns when a build uses it.</p>`;
 }
 
+/** The go get line; for a fork (its go.mod names another module), the replace it is usable through, and why. */
+function howToUse(d: ModulePageData, version: string): Html {
+  const text = d.goMod && 'text' in d.goMod ? d.goMod.text : null;
+  const note = text === null ? undefined : replaceOnlyNote(d.module, version, text);
+  if (note === undefined || text === null) return copyLine('go-get', 'Add it to a module', `go get ${d.module}@${version}`);
+  const declared = parseModuleDirective(text);
+  return html`<p class="warning" data-replace-only>Usable through <code>replace</code> only: ${note}.</p>
+    ${copyLine('go-replace', 'Use it in place of the module it forks', `go mod edit -replace ${declared}=${d.module}@${version}`)}`;
+}
+
 function details(ui: SignedInEnv, d: ModulePageData): Html {
   const v = d.selected;
   if (!v) return html``;
@@ -94,7 +104,7 @@ function details(ui: SignedInEnv, d: ModulePageData): Html {
   return html`<section class="panel" aria-labelledby="version-h">
     <h2 id="version-h"><span class="mono">${d.module}@${v.version}</span>${versionBadges(d, v.version)}</h2>
     ${retraction(d, v.version)}
-    ${copyLine('go-get', 'Add it to a module', `go get ${d.module}@${v.version}`)}
+    ${howToUse(d, v.version)}
     ${goSumBlock(d, v)}
     <dl class="grid2">
       <div><dt class="muted">Time</dt><dd>${formatTime(v.time)}</dd></div>
