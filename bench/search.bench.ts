@@ -76,7 +76,7 @@ for (const kind of kinds) {
     for (let i = 0; i < rows.length; i += 2000) await t.ctx.db.insert(moduleVersions).values(rows.slice(i, i + 2000));
     if (kind === 'postgres') await t.ctx.db.execute('analyze module_versions');
     // A developer who reads every repository through grants (an administrator would skip the permission checks).
-    const dev = await t.ctx.users.create({ username: 'dev', password: DEV_PASSWORD });
+    const dev = await t.ctx.users.create({ username: 'dev', password: DEV_PASSWORD }, { username: 'test' });
     for (const name of [...names, 'everything']) await t.api('PUT', `/repositories/${name}/permissions/dev`, { role: 'read' });
     const ui = await signIn(t, 'dev', DEV_PASSWORD);
     const principal: Principal = { kind: 'user', userId: dev.id, username: 'dev', isAdmin: false, via: 'session' };

@@ -4,6 +4,12 @@ import { auditLog } from './db/schema';
 import { BadRequest, ServiceUnavailable, toAppError } from './errors';
 import type { Logger } from './log';
 
+/** Who is writing, for rows and the audit log. Never credentials. */
+export interface Actor {
+  username: string | null;
+  clientAddress?: string;
+}
+
 export interface AuditEntry {
   actor: string | null;
   action: string;
@@ -21,12 +27,13 @@ export interface AuditLogOptions {
 }
 
 /**
- * Admin actions, kept in the database. Where the action is itself a database write (publishing,
- * repository changes, purging a tombstone) its entry is written in the same transaction (recordIn):
- * both commit or neither does. Elsewhere the entry is written after the action succeeded, so a
- * database blip in between would lose it: the write is retried a few times, and when it still
- * fails the action's caller gets the failure (503 for an outage) and the entry goes to the
- * server log in full. An entry is never dropped without a trace.
+ * Admin actions, kept in the database. Every action that is a database write (publishing, deleting a
+ * version, repository, user, token and grant changes, cleanup policies, purging a tombstone) writes its
+ * entry in its own transaction (recordIn): both commit or neither does. Only what is not one database
+ * write (a blob collection, which deletes from storage; a cleanup run's summary, after its removals
+ * each committed with their own entries) writes its entry after the action (record): the write is
+ * retried a few times, and when it still fails the action's caller gets the failure (503 for an
+ * outage) and the entry goes to the server log in full. An entry is never dropped without a trace.
  */
 export class AuditLog {
   private readonly retryDelaysMs: number[];

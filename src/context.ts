@@ -110,8 +110,8 @@ export function createContext(opts: {
   const cache = new LruCache({ maxBytes: opts.settings?.cacheBytes ?? DEFAULT_CACHE_BYTES, active: () => invalidation.listening });
   const caching: Caching = { cache, bus: invalidation };
   const sessions = new SessionService(db);
-  const users: UserService = new CachedUserService(db, log, caching, sessions);
-  const tokens: TokenService = new CachedTokenService(db, caching);
+  const users: UserService = new CachedUserService(db, log, audit, caching, sessions);
+  const tokens: TokenService = new CachedTokenService(db, audit, caching);
   const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
   const coalescer = new FetchCoalescer(database, log);
   const downloads = new DownloadRecorder(db, log);
@@ -139,7 +139,7 @@ export function createContext(opts: {
     },
     new VersionCache(caching, metrics),
   );
-  const modules = new ModuleService(db, storage, (row) => registry.instantiate(row), audit);
+  const modules = new ModuleService(db, storage, (row) => registry.instantiate(row));
   return {
     id: `orbitrepos-${++instances}`,
     settings: opts.settings ?? {},
@@ -153,7 +153,7 @@ export function createContext(opts: {
     auth: new AuthService({ users, tokens, sessions, log }),
     tokens,
     sessions,
-    permissions: new CachedPermissionService(db, caching),
+    permissions: new CachedPermissionService(db, audit, caching),
     repositories,
     coalescer,
     registry,

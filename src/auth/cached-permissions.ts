@@ -1,3 +1,4 @@
+import type { Actor, AuditLog } from '../audit';
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
 import type { Database } from '../db/open';
@@ -14,8 +15,8 @@ export class CachedPermissionService extends PermissionService {
   private readonly roles: CacheRegion<Role | null>;
   private readonly caching: Caching;
 
-  constructor(db: Database, caching: Caching) {
-    super(db);
+  constructor(db: Database, audit: AuditLog, caching: Caching) {
+    super(db, audit);
     this.caching = caching;
     this.roles = caching.cache.region<Role | null>('auth.grants');
     caching.bus.subscribe('grant', (key) => this.roles.delete(key));
@@ -29,14 +30,14 @@ export class CachedPermissionService extends PermissionService {
     return role ?? null;
   }
 
-  override async grant(repo: RepositoryRow, username: string, role: Role): Promise<{ grant: Grant; previous: Role | null }> {
-    const result = await super.grant(repo, username, role);
+  override async grant(repo: RepositoryRow, username: string, role: Role, actor: Actor): Promise<{ grant: Grant; previous: Role | null }> {
+    const result = await super.grant(repo, username, role, actor);
     await this.caching.bus.publish('grant', `${repo.id}:${username}`);
     return result;
   }
 
-  override async revoke(repo: RepositoryRow, username: string): Promise<Role> {
-    const role = await super.revoke(repo, username);
+  override async revoke(repo: RepositoryRow, username: string, actor: Actor): Promise<Role> {
+    const role = await super.revoke(repo, username, actor);
     await this.caching.bus.publish('grant', `${repo.id}:${username}`);
     return role;
   }

@@ -1,3 +1,4 @@
+import type { Actor, AuditLog } from '../audit';
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
 import type { Database } from '../db/open';
@@ -16,8 +17,8 @@ export class CachedTokenService extends TokenService {
   private readonly byHash: CacheRegion<Found>;
   private readonly caching: Caching;
 
-  constructor(db: Database, caching: Caching, now?: () => number) {
-    super(db, now);
+  constructor(db: Database, audit: AuditLog, caching: Caching, now?: () => number) {
+    super(db, audit, now);
     this.caching = caching;
     this.byHash = caching.cache.region<Found>('auth.tokens');
     caching.bus.subscribe('token', (id) => this.byHash.deleteWhere((v) => String(v.token.id) === id));
@@ -29,14 +30,14 @@ export class CachedTokenService extends TokenService {
     return found ?? null;
   }
 
-  override async create(user: UserRow, input: { name: string; expiresAt?: string | Date | null }) {
-    const made = await super.create(user, input);
+  override async create(user: UserRow, input: { name: string; expiresAt?: string | Date | null }, actor: Actor) {
+    const made = await super.create(user, input, actor);
     await this.caching.bus.publish('token', String(made.token.id));
     return made;
   }
 
-  override async revoke(id: number): Promise<TokenView> {
-    const view = await super.revoke(id);
+  override async revoke(id: number, actor: Actor): Promise<TokenView> {
+    const view = await super.revoke(id, actor);
     await this.caching.bus.publish('token', String(id));
     return view;
   }

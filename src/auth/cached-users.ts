@@ -1,10 +1,11 @@
+import type { Actor, AuditLog } from '../audit';
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
 import type { Database } from '../db/open';
 import type { UserRow } from '../db/schema';
 import type { Logger } from '../log';
 import type { SessionService } from './sessions';
-import { type UserPatch, UserService } from './users';
+import { type UserChange, type UserPatch, UserService } from './users';
 
 /**
  * UserService with `byName` answered from memory: Basic password sign-in reads the user row on every
@@ -16,8 +17,8 @@ export class CachedUserService extends UserService {
   private readonly byUsername: CacheRegion<UserRow>;
   private readonly caching: Caching;
 
-  constructor(db: Database, log: Logger, caching: Caching, sessions?: SessionService) {
-    super(db, log, sessions);
+  constructor(db: Database, log: Logger, audit: AuditLog, caching: Caching, sessions?: SessionService) {
+    super(db, log, audit, sessions);
     this.caching = caching;
     this.byUsername = caching.cache.region<UserRow>('auth.users');
     caching.bus.subscribe('user', (username) => {
@@ -32,23 +33,23 @@ export class CachedUserService extends UserService {
     return this.byUsername.load(username, () => super.byName(username));
   }
 
-  override async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRow> {
-    const row = await super.create(input);
+  override async create(input: { username: string; password: string; isAdmin?: boolean }, actor: Actor): Promise<UserRow> {
+    const row = await super.create(input, actor);
     await this.caching.bus.publish('user', row.username);
     return row;
   }
 
-  override async update(username: string, patch: UserPatch, keepSessionId?: string): Promise<UserRow> {
+  override async update(username: string, patch: UserPatch, change: UserChange): Promise<UserRow> {
     try {
-      return await super.update(username, patch, keepSessionId);
+      return await super.update(username, patch, change);
     } finally {
       // Also after a failure: the row may have changed before ending the sessions failed.
       await this.caching.bus.publish('user', username);
     }
   }
 
-  override async delete(username: string): Promise<UserRow> {
-    const row = await super.delete(username);
+  override async delete(username: string, actor: Actor): Promise<UserRow> {
+    const row = await super.delete(username, actor);
     await this.caching.bus.publish('user', username);
     return row;
   }

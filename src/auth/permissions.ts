@@ -1,4 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
+import type { Actor, AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type RepositoryRow, type Role, repositoryPermissions, users } from '../db/schema';
 import { BadRequest, Forbidden, NotFound, Unauthorized } from '../errors';
@@ -30,7 +31,10 @@ export function hiddenRepository(principal: Principal, name: string): Unauthoriz
  * (read < write < admin), except reading a repository with anonymousRead.
  */
 export class PermissionService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditLog,
+  ) {}
 
   async roleOf(principal: Principal, repo: RepositoryRow): Promise<Role | null> {
     if (principal.kind !== 'user') return null;
@@ -79,35 +83,59 @@ export class PermissionService {
     return rows.map((r) => ({ username: r.username, role: r.role, createdAt: r.createdAt.toISOString() }));
   }
 
-  /** Gives a user a role on a repository, replacing any role they had. */
-  async grant(repo: RepositoryRow, username: string, role: Role): Promise<{ grant: Grant; previous: Role | null }> {
+  /** Gives a user a role on a repository, replacing any role they had; the grant and its audit entry commit together. */
+  async grant(repo: RepositoryRow, username: string, role: Role, actor: Actor): Promise<{ grant: Grant; previous: Role | null }> {
     if (!ROLES.includes(role)) throw new BadRequest(`role must be one of ${ROLES.join(', ')}`);
-    const user = await this.userByName(username);
-    const [before] = await this.db
-      .select({ role: repositoryPermissions.role })
-      .from(repositoryPermissions)
-      .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)));
-    const [row] = await this.db
-      .insert(repositoryPermissions)
-      .values({ repositoryId: repo.id, userId: user.id, role })
-      .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.userId], set: { role } })
-      .returning();
-    return { grant: { username, role: row.role, createdAt: row.createdAt.toISOString() }, previous: before?.role ?? null };
+    return this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const user = await this.userByName(t, username);
+      const [before] = await t
+        .select({ role: repositoryPermissions.role })
+        .from(repositoryPermissions)
+        .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)))
+        .for('update');
+      const [row] = await t
+        .insert(repositoryPermissions)
+        .values({ repositoryId: repo.id, userId: user.id, role })
+        .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.userId], set: { role } })
+        .returning();
+      const previous = before?.role ?? null;
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'permission.grant',
+        repository: repo.name,
+        target: username,
+        details: { role: row.role, previous },
+        clientAddress: actor.clientAddress,
+      });
+      return { grant: { username, role: row.role, createdAt: row.createdAt.toISOString() }, previous };
+    });
   }
 
-  /** Takes a user's grant away; NotFound when they had none. */
-  async revoke(repo: RepositoryRow, username: string): Promise<Role> {
-    const user = await this.userByName(username);
-    const [row] = await this.db
-      .delete(repositoryPermissions)
-      .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)))
-      .returning();
-    if (!row) throw new NotFound(`user "${username}" has no grant on repository "${repo.name}"`);
-    return row.role;
+  /** Takes a user's grant away (NotFound when they had none); the removal and its audit entry commit together. */
+  async revoke(repo: RepositoryRow, username: string, actor: Actor): Promise<Role> {
+    return this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const user = await this.userByName(t, username);
+      const [row] = await t
+        .delete(repositoryPermissions)
+        .where(and(eq(repositoryPermissions.repositoryId, repo.id), eq(repositoryPermissions.userId, user.id)))
+        .returning();
+      if (!row) throw new NotFound(`user "${username}" has no grant on repository "${repo.name}"`);
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'permission.revoke',
+        repository: repo.name,
+        target: username,
+        details: { role: row.role },
+        clientAddress: actor.clientAddress,
+      });
+      return row.role;
+    });
   }
 
-  private async userByName(username: string) {
-    const [user] = await this.db.select({ id: users.id }).from(users).where(eq(users.username, username)).limit(1);
+  private async userByName(db: Database, username: string) {
+    const [user] = await db.select({ id: users.id }).from(users).where(eq(users.username, username)).limit(1);
     if (!user) throw new NotFound(`user "${username}" does not exist`);
     return user;
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { openMigratedPglite } from '../../test/support/pglite';
+import { AuditLog } from '../audit';
 import type { DatabaseHandle } from '../db/open';
 import type { UserRow } from '../db/schema';
 import { silentLogger } from '../log';
@@ -35,7 +36,10 @@ describe('SessionService', () => {
   let sessions: SessionService;
   beforeAll(async () => {
     database = await openMigratedPglite();
-    user = await new UserService(database.db, silentLogger).create({ username: 'bob', password: 'bob-password' });
+    user = await new UserService(database.db, silentLogger, new AuditLog(database.db, silentLogger)).create(
+      { username: 'bob', password: 'bob-password' },
+      { username: 'test' },
+    );
     sessions = new SessionService(database.db, 60_000, () => now);
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
 import { openMigratedPglite } from '../../test/support/pglite';
+import { AuditLog } from '../audit';
 import type { DatabaseHandle } from '../db/open';
 import { apiTokens, type UserRow } from '../db/schema';
 import { BadRequest } from '../errors';
@@ -26,6 +27,8 @@ describe('token secrets', () => {
   });
 });
 
+const TEST_ACTOR = { username: 'test' };
+
 describe('TokenService', () => {
   let database: DatabaseHandle;
   let user: UserRow;
@@ -33,15 +36,16 @@ describe('TokenService', () => {
   let tokens: TokenService;
   beforeAll(async () => {
     database = await openMigratedPglite();
-    user = await new UserService(database.db, silentLogger).create({ username: 'alice', password: 'alice-pw' });
-    tokens = new TokenService(database.db, () => now);
+    const audit = new AuditLog(database.db, silentLogger);
+    user = await new UserService(database.db, silentLogger, audit).create({ username: 'alice', password: 'alice-pw' }, TEST_ACTOR);
+    tokens = new TokenService(database.db, audit, () => now);
   });
   afterAll(async () => {
     await database?.close();
   });
 
   test('creating stores the hash and a short display prefix, never the secret', async () => {
-    const { token, secret } = await tokens.create(user, { name: 'ci' });
+    const { token, secret } = await tokens.create(user, { name: 'ci' }, TEST_ACTOR);
     const [row] = await database.db.select().from(apiTokens).where(eq(apiTokens.id, token.id));
     expect(row.tokenHash).toBe(hashToken(secret));
     expect(secret.startsWith(row.displayPrefix)).toBe(true);
@@ -55,32 +59,32 @@ describe('TokenService', () => {
     ['an expiry in the past', { name: 'x', expiresAt: '2029-12-31T00:00:00Z' }],
     ['an unparsable expiry', { name: 'x', expiresAt: 'tomorrow' }],
   ])('creating with %s is refused', async (_, input) => {
-    await expect(tokens.create(user, input)).rejects.toBeInstanceOf(BadRequest);
+    await expect(tokens.create(user, input, TEST_ACTOR)).rejects.toBeInstanceOf(BadRequest);
   });
 
   test('lookup finds the token by its secret, and isUsable reports revoked and expired', async () => {
-    const { token, secret } = await tokens.create(user, { name: 'short', expiresAt: new Date(now + 1_000) });
+    const { token, secret } = await tokens.create(user, { name: 'short', expiresAt: new Date(now + 1_000) }, TEST_ACTOR);
     const found = await tokens.lookup(secret);
     expect(found?.user.username).toBe('alice');
     expect(tokens.isUsable(found!.token)).toBe('ok');
     now += 1_000;
     expect(tokens.isUsable(found!.token)).toBe('expired');
-    await tokens.revoke(token.id);
+    await tokens.revoke(token.id, TEST_ACTOR);
     expect(tokens.isUsable((await tokens.lookup(secret))!.token)).toBe('revoked');
     expect(await tokens.lookup(`${secret}x`)).toBeNull();
   });
 
   test('revoking twice keeps the first revocation time', async () => {
-    const { token } = await tokens.create(user, { name: 'twice' });
-    const first = await tokens.revoke(token.id);
+    const { token } = await tokens.create(user, { name: 'twice' }, TEST_ACTOR);
+    const first = await tokens.revoke(token.id, TEST_ACTOR);
     now += 5_000;
-    const second = await tokens.revoke(token.id);
+    const second = await tokens.revoke(token.id, TEST_ACTOR);
     expect(second.revokedAt).toBe(first.revokedAt);
   });
 
   // The go command sends the token on every request; a write per request would be the real cost of auth.
   test('lastUsedAt is written at most once a minute', async () => {
-    const { token, secret } = await tokens.create(user, { name: 'busy' });
+    const { token, secret } = await tokens.create(user, { name: 'busy' }, TEST_ACTOR);
     const lastUsed = async () =>
       (await database.db.select().from(apiTokens).where(eq(apiTokens.id, token.id)))[0].lastUsedAt?.getTime() ?? null;
     const start = now;

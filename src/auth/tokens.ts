@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Actor, AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ApiTokenRow, apiTokens, type UserRow, users } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
@@ -65,11 +66,19 @@ export class TokenService {
 
   constructor(
     private readonly db: Database,
+    private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Makes a token and returns its secret: the only time the secret exists outside the caller's hands. */
-  async create(user: UserRow, input: { name: string; expiresAt?: string | Date | null }): Promise<{ token: TokenView; secret: string }> {
+  /**
+   * Makes a token and returns its secret: the only time the secret exists outside the caller's hands.
+   * The row and its `token.create` audit entry commit together.
+   */
+  async create(
+    user: UserRow,
+    input: { name: string; expiresAt?: string | Date | null },
+    actor: Actor,
+  ): Promise<{ token: TokenView; secret: string }> {
     const name = input.name.trim();
     if (!name || name.length > 100) throw new BadRequest('token name must be 1-100 characters', { field: 'name' });
     let expiresAt: Date | null = null;
@@ -79,10 +88,20 @@ export class TokenService {
       if (expiresAt.getTime() <= this.now()) throw new BadRequest('expiresAt must be in the future', { field: 'expiresAt' });
     }
     const secret = generateTokenSecret();
-    const [row] = await this.db
-      .insert(apiTokens)
-      .values({ userId: user.id, name, tokenHash: hashToken(secret), displayPrefix: secret.slice(0, DISPLAY_LENGTH), expiresAt })
-      .returning();
+    const row = await this.db.transaction(async (tx) => {
+      const [made] = await tx
+        .insert(apiTokens)
+        .values({ userId: user.id, name, tokenHash: hashToken(secret), displayPrefix: secret.slice(0, DISPLAY_LENGTH), expiresAt })
+        .returning();
+      await this.audit.recordIn(tx as unknown as Database, {
+        actor: actor.username,
+        action: 'token.create',
+        target: `${user.username}/${made.id}`,
+        details: { name: made.name, expiresAt: made.expiresAt?.toISOString() ?? null },
+        clientAddress: actor.clientAddress,
+      });
+      return made;
+    });
     return { token: tokenView(row, user.username), secret };
   }
 
@@ -92,8 +111,8 @@ export class TokenService {
   }
 
   /** The token with this id and its owner's name, or NotFound. */
-  async get(id: number): Promise<{ row: ApiTokenRow; username: string }> {
-    const [found] = await this.db
+  async get(id: number, db: Database = this.db): Promise<{ row: ApiTokenRow; username: string }> {
+    const [found] = await db
       .select({ row: apiTokens, username: users.username })
       .from(apiTokens)
       .innerJoin(users, eq(users.id, apiTokens.userId))
@@ -103,14 +122,25 @@ export class TokenService {
     return found;
   }
 
-  /** Marks the token revoked; revoking twice keeps the first time. */
-  async revoke(id: number): Promise<TokenView> {
-    const { username } = await this.get(id);
-    await this.db
-      .update(apiTokens)
-      .set({ revokedAt: new Date(this.now()) })
-      .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
-    return tokenView((await this.get(id)).row, username);
+  /** Marks the token revoked (revoking twice keeps the first time); the change and its `token.revoke` audit entry commit together. */
+  async revoke(id: number, actor: Actor): Promise<TokenView> {
+    return this.db.transaction(async (tx) => {
+      const t = tx as unknown as Database;
+      const { username } = await this.get(id, t);
+      await t
+        .update(apiTokens)
+        .set({ revokedAt: new Date(this.now()) })
+        .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
+      const view = tokenView((await this.get(id, t)).row, username);
+      await this.audit.recordIn(t, {
+        actor: actor.username,
+        action: 'token.revoke',
+        target: `${username}/${id}`,
+        details: { name: view.name },
+        clientAddress: actor.clientAddress,
+      });
+      return view;
+    });
   }
 
   /**

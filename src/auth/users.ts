@@ -1,4 +1,5 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
+import type { Actor, AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type UserRow, users } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
@@ -47,6 +48,15 @@ export interface UserPatch {
   disabled?: boolean;
 }
 
+/** Who changes a user, and how: the audit entry written with the change. */
+export interface UserChange {
+  actor: Actor;
+  /** A session of the user that survives a new password (the one that changed it). */
+  keepSessionId?: string;
+  /** The user changing their own password with the current one: audited as `user.password`, not `user.update`. */
+  ownPassword?: boolean;
+}
+
 export class UserService {
   /**
    * Whether the enabled administrator `admin` still has the password "admin". Known after
@@ -57,10 +67,12 @@ export class UserService {
   constructor(
     private readonly db: Database,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
     private readonly sessions?: SessionService,
   ) {}
 
-  async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRow> {
+  /** Makes a user; the row and its `user.create` audit entry commit together. */
+  async create(input: { username: string; password: string; isAdmin?: boolean }, actor: Actor): Promise<UserRow> {
     if (!USERNAME_PATTERN.test(input.username) || RESERVED_USERNAMES.has(input.username)) {
       throw new BadRequest(
         'username must be 1-64 of lowercase letters, digits, ".", "_", "-", starting with a letter or digit (and not "me")',
@@ -69,13 +81,22 @@ export class UserService {
     }
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
-    const [row] = await this.db
-      .insert(users)
-      .values({ username: input.username, passwordHash, isAdmin: input.isAdmin ?? false })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) throw new Conflict(`user "${input.username}" already exists`, { field: 'username' });
-    return row;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({ username: input.username, passwordHash, isAdmin: input.isAdmin ?? false })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) throw new Conflict(`user "${input.username}" already exists`, { field: 'username' });
+      await this.audit.recordIn(tx as unknown as Database, {
+        actor: actor.username,
+        action: 'user.create',
+        target: row.username,
+        details: { isAdmin: row.isAdmin },
+        clientAddress: actor.clientAddress,
+      });
+      return row;
+    });
   }
 
   async list(): Promise<UserRow[]> {
@@ -101,9 +122,10 @@ export class UserService {
   /**
    * Changes password, admin flag or disabled. Taking away the last enabled administrator is refused (409):
    * nobody could manage the server afterwards. A new password or a disabled account ends the user's UI
-   * sessions, except `keepSessionId` (the session that changed its own password).
+   * sessions, except `change.keepSessionId` (the session that changed its own password). The change and
+   * its audit entry commit together.
    */
-  async update(username: string, patch: UserPatch, keepSessionId?: string): Promise<UserRow> {
+  async update(username: string, patch: UserPatch, change: UserChange): Promise<UserRow> {
     if (patch.password !== undefined) checkPassword(patch.password);
     const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
     const row = await this.db.transaction(async (tx) => {
@@ -120,19 +142,43 @@ export class UserService {
         })
         .where(eq(users.id, target.id))
         .returning();
+      const { actor } = change;
+      if (change.ownPassword) {
+        await this.audit.recordIn(tx as unknown as Database, {
+          actor: actor.username,
+          action: 'user.password',
+          target: updated.username,
+          clientAddress: actor.clientAddress,
+        });
+      } else {
+        const details = { isAdmin: patch.isAdmin, disabled: patch.disabled, passwordChanged: patch.password !== undefined || undefined };
+        await this.audit.recordIn(tx as unknown as Database, {
+          actor: actor.username,
+          action: 'user.update',
+          target: updated.username,
+          details: JSON.parse(JSON.stringify(details)),
+          clientAddress: actor.clientAddress,
+        });
+      }
       return updated;
     });
-    if (passwordHash !== undefined || patch.disabled === true) await this.sessions?.destroyUserSessions(row.id, keepSessionId);
+    if (passwordHash !== undefined || patch.disabled === true) await this.sessions?.destroyUserSessions(row.id, change.keepSessionId);
     if (row.username === 'admin') await this.refreshDefaultPassword();
     return row;
   }
 
-  async delete(username: string): Promise<UserRow> {
+  async delete(username: string, actor: Actor): Promise<UserRow> {
     const row = await this.db.transaction(async (tx) => {
       const target = await this.lockForAdminChange(tx as unknown as Database, username);
       if (target.isAdmin && !target.disabled) await this.refuseIfLastAdmin(tx as unknown as Database, target, 'delete');
       // Tokens, grants and sessions go with the row (ON DELETE CASCADE).
       await tx.delete(users).where(eq(users.id, target.id));
+      await this.audit.recordIn(tx as unknown as Database, {
+        actor: actor.username,
+        action: 'user.delete',
+        target: target.username,
+        clientAddress: actor.clientAddress,
+      });
       return target;
     });
     if (row.username === 'admin') await this.refreshDefaultPassword();

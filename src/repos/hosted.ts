@@ -18,7 +18,14 @@ import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
 import type { Actor, GoFile, GoRepository, ModulePublisher, ModuleReader, UploadKind, UploadResult, VersionRemover } from './repository';
 import { checkAgainstTombstone, clearTombstone, rememberDeleted } from './tombstones';
-import { deleteVersionRow, findVersionRow, insertVersionRow, listVersionTimes, type NewVersionRow, upsertVersionRow } from './version-rows';
+import {
+  deleteVersionAudited,
+  findVersionRow,
+  insertVersionRow,
+  listVersionTimes,
+  type NewVersionRow,
+  upsertVersionRow,
+} from './version-rows';
 
 /** Largest module zip accepted, as the go command's own limit (golang.org/x/mod/zip MaxZipFile). */
 export const MAX_ZIP_UPLOAD_BYTES = 500 * 1024 * 1024;
@@ -98,10 +105,8 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
     }
     // Blobs stay (the blob collector takes them once nothing refers to them). Under allow_once the hashes
     // stay too, in a tombstone: go.sum files pin them, so only the same bytes may take the version again.
-    const row = await this.deps.db.transaction(async (tx) => {
-      const gone = await deleteVersionRow(tx as unknown as Database, this.row.id, module, version);
-      if (gone && this.row.writePolicy === 'allow_once') await rememberDeleted(tx as unknown as Database, gone, actor.username);
-      return gone;
+    const row = await deleteVersionAudited(this.deps, this.row, module, version, actor, async (tx, gone) => {
+      if (this.row.writePolicy === 'allow_once') await rememberDeleted(tx, gone, actor.username);
     });
     if (!row) throw this.unknownVersion(module, version);
   }

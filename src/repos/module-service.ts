@@ -1,5 +1,4 @@
 import { and, eq, inArray, like, max, sql } from 'drizzle-orm';
-import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
@@ -81,7 +80,6 @@ export class ModuleService {
     private readonly db: Database,
     private readonly storage: BlobStore,
     private readonly instantiate: (row: RepositoryRow) => GoRepository,
-    private readonly audit: AuditLog,
   ) {}
 
   async listModules(repo: RepositoryRow, query: ModuleQuery = {}): Promise<ModulePage> {
@@ -173,17 +171,10 @@ export class ModuleService {
     return new Response(await this.storage.get(row.modKey)).text();
   }
 
-  /** Unpublishes (hosted) or evicts (proxy) one version through its repository, and records who did it. */
+  /** Unpublishes (hosted) or evicts (proxy) one version through its repository, which audits it in the same transaction. */
   async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
     const { remover } = this.refuseWithoutOwnVersions(repo);
     await remover!.deleteVersion(module, version, actor);
-    await this.audit.record({
-      actor: actor.username,
-      action: 'module.delete',
-      repository: repo.name,
-      target: `${module}@${version}`,
-      clientAddress: actor.clientAddress,
-    });
   }
 
   /**

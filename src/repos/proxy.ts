@@ -42,7 +42,7 @@ import {
   type VersionRemover,
 } from './repository';
 import { DEFAULT_CONNECT_TIMEOUT_MS, isUpstreamFailure, UpstreamClient } from './upstream';
-import { deleteVersionRow, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
+import { deleteVersionAudited, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
 
 export const DEFAULT_METADATA_TTL_SECONDS = 300;
 export const DEFAULT_NEGATIVE_TTL_SECONDS = 60;
@@ -216,9 +216,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */
-  async deleteVersion(module: string, version: string, _actor: Actor): Promise<void> {
-    // The caller (ModuleService) records the audit entry, as for hosted unpublishing.
-    const row = await deleteVersionRow(this.deps.db, this.row.id, module, version);
+  async deleteVersion(module: string, version: string, actor: Actor): Promise<void> {
+    const row = await deleteVersionAudited(this.deps, this.row, module, version, actor);
     for (const kind of ['info', 'mod', 'zip'] as const) await this.cache.delete(missingKey(kind, module, version));
     if (!row) throw new NotFound(`${module}@${version} is not cached in repository ${q(this.row.name)}`);
   }

@@ -1,3 +1,4 @@
+import type { Actor } from '../audit';
 import type { RepositoryRow } from '../db/schema';
 import type { MayReadMember } from './member-access';
 
@@ -16,11 +17,7 @@ export interface GoFile {
   open(range?: FileRange): Promise<ReadableStream<Uint8Array>>;
 }
 
-/** Who is writing, for rows and the audit log. Never credentials. */
-export interface Actor {
-  username: string | null;
-  clientAddress?: string;
-}
+export type { Actor };
 
 export type UploadKind = 'zip' | 'mod' | 'info';
 
@@ -61,7 +58,10 @@ export interface ModulePublisher {
   upload(module: string, version: string, kind: UploadKind, body: ReadableStream<Uint8Array>, actor: Actor): Promise<UploadResult>;
 }
 
-/** Removing one version: hosted unpublishes it, a proxy evicts it from its cache (the next request fetches it again). */
+/**
+ * Removing one version: hosted unpublishes it, a proxy evicts it from its cache (the next request fetches it again).
+ * The row goes with its `module.delete` audit entry, in one transaction.
+ */
 export interface VersionRemover {
   deleteVersion(module: string, version: string, actor: Actor): Promise<void>;
 }

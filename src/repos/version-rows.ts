@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Actor, AuditLog } from '../audit';
 import type { Database } from '../db/open';
-import { type ModuleVersionRow, moduleVersions } from '../db/schema';
+import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { Conflict } from '../errors';
 
 /**
@@ -142,4 +143,33 @@ export async function deleteVersionRow(
     .where(and(eq(moduleVersions.repositoryId, repositoryId), eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)))
     .returning();
   return row;
+}
+
+/**
+ * Deletes one version's row and writes its `module.delete` audit entry in one transaction (`also` runs in
+ * it too, e.g. a tombstone), so a version is never gone without its entry. Undefined when there was none.
+ */
+export async function deleteVersionAudited(
+  deps: { db: Database; audit: AuditLog },
+  repo: RepositoryRow,
+  module: string,
+  version: string,
+  actor: Actor,
+  also?: (tx: Database, gone: ModuleVersionRow) => Promise<void>,
+): Promise<ModuleVersionRow | undefined> {
+  return deps.db.transaction(async (tx) => {
+    const t = tx as unknown as Database;
+    const gone = await deleteVersionRow(t, repo.id, module, version);
+    if (!gone) return undefined;
+    await also?.(t, gone);
+    await deps.audit.recordIn(t, {
+      actor: actor.username,
+      action: 'module.delete',
+      repository: repo.name,
+      target: `${module}@${version}`,
+      details: gone.zipSize !== null ? { size: gone.zipSize } : {},
+      clientAddress: actor.clientAddress,
+    });
+    return gone;
+  });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
+import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
@@ -75,6 +75,84 @@ for (const kind of testDatabaseKinds()) {
       expect(kept.status).toBe(200);
       expect((await kept.json()).description).toBe('');
       expect(await auditCount('repository.delete')).toBe(0);
+    });
+
+    test('user create, update, password change and delete whose audit entry fails are 503 and change nothing', async () => {
+      expect((await t.api('POST', '/users', { username: 'ursula', password: 'ursula-password-1' })).status).toBe(201);
+      const ursula = basic('ursula', 'ursula-password-1');
+      await refuseAudit();
+      try {
+        expect((await t.api('POST', '/users', { username: 'never', password: 'never-password-1' })).status).toBe(503);
+        expect((await t.api('PATCH', '/users/ursula', { isAdmin: true, password: 'changed-password-1' })).status).toBe(503);
+        const own = await t.api(
+          'PUT',
+          '/users/me/password',
+          { currentPassword: 'ursula-password-1', newPassword: 'other-password-1' },
+          ursula,
+        );
+        expect(own.status).toBe(503);
+        expect((await t.api('DELETE', '/users/ursula')).status).toBe(503);
+      } finally {
+        await allowAudit();
+      }
+      expect((await t.api('GET', '/users/never')).status).toBe(404);
+      const kept = await t.api('GET', '/users/ursula');
+      expect((await kept.json()).isAdmin).toBe(false);
+      // The old password still signs in: neither change of it happened.
+      expect((await t.api('GET', '/users/me', undefined, ursula)).status).toBe(200);
+      expect(await auditCount('user.update')).toBe(0);
+      expect(await auditCount('user.password')).toBe(0);
+      expect(await auditCount('user.delete')).toBe(0);
+    });
+
+    test('token create and revoke whose audit entry fails are 503 and change nothing', async () => {
+      const made = await t.api('POST', '/tokens', { name: 'kept' });
+      expect(made.status).toBe(201);
+      const { id, token: secret } = await made.json();
+      await refuseAudit();
+      try {
+        expect((await t.api('POST', '/tokens', { name: 'never' })).status).toBe(503);
+        expect((await t.api('DELETE', `/tokens/${id}`)).status).toBe(503);
+      } finally {
+        await allowAudit();
+      }
+      const names = ((await (await t.api('GET', '/tokens')).json()) as { name: string }[]).map((x) => x.name);
+      expect(names).toEqual(['kept']);
+      // Not revoked: the token still opens the API.
+      expect((await t.api('GET', '/users/me', undefined, `Bearer ${secret}`)).status).toBe(200);
+      expect(await auditCount('token.revoke')).toBe(0);
+    });
+
+    test('a grant and its revocation whose audit entry fails are 503 and change nothing', async () => {
+      expect((await t.api('POST', '/users', { username: 'gary', password: 'gary-password-1' })).status).toBe(201);
+      expect((await t.api('PUT', '/repositories/atomic/permissions/gary', { role: 'read' })).status).toBe(200);
+      await refuseAudit();
+      try {
+        expect((await t.api('PUT', '/repositories/atomic/permissions/gary', { role: 'admin' })).status).toBe(503);
+        expect((await t.api('DELETE', '/repositories/atomic/permissions/gary')).status).toBe(503);
+      } finally {
+        await allowAudit();
+      }
+      const grants = await (await t.api('GET', '/repositories/atomic/permissions')).json();
+      expect(grants).toMatchObject([{ username: 'gary', role: 'read' }]);
+      expect(await auditCount('permission.revoke')).toBe(0);
+    });
+
+    test('a version delete and a cleanup policy change whose audit entry fails are 503 and change nothing', async () => {
+      const version = `/repositories/atomic/modules/versions?module=${encodeURIComponent(mod)}&version=v1.0.0`;
+      await refuseAudit();
+      try {
+        expect((await t.api('DELETE', version)).status).toBe(503);
+        expect((await t.api('PUT', '/repositories/atomic/cleanup-policy', { keepVersions: 1 })).status).toBe(503);
+      } finally {
+        await allowAudit();
+      }
+      expect((await t.request(`/go/atomic/${mod}/@v/v1.0.0.info`)).status).toBe(200);
+      expect(await (await t.api('GET', '/repositories/atomic/cleanup-policy')).json()).toMatchObject({ keepVersions: null });
+      expect(await auditCount('module.delete')).toBe(0);
+      // With the audit log back, the delete goes through with its entry.
+      expect((await t.api('DELETE', version)).status).toBe(204);
+      expect(await auditCount('module.delete')).toBe(1);
     });
   });
 }

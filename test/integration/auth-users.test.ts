@@ -105,14 +105,14 @@ describe.each(testDatabaseKinds())('users admin API on %s', (dbKind) => {
   // Two changes that each see "another admin exists" must not both succeed (the service locks the admin rows).
   test('two concurrent demotions of the only two administrators leave one administrator', async () => {
     const results = await Promise.allSettled([
-      t.ctx.users.update('admin', { isAdmin: false }),
-      t.ctx.users.update('carol', { isAdmin: false }),
+      t.ctx.users.update('admin', { isAdmin: false }, { actor: { username: 'test' } }),
+      t.ctx.users.update('carol', { isAdmin: false }, { actor: { username: 'test' } }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
     const admins = (await t.ctx.users.list()).filter((u) => u.isAdmin && !u.disabled);
     expect(admins.length).toBe(1);
-    await t.ctx.users.update(admins[0].username === 'admin' ? 'carol' : 'admin', { isAdmin: true });
+    await t.ctx.users.update(admins[0].username === 'admin' ? 'carol' : 'admin', { isAdmin: true }, { actor: { username: 'test' } });
   });
 
   test('deleting a user takes their tokens and grants with them', async () => {

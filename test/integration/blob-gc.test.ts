@@ -145,7 +145,7 @@ describe.each(testDatabaseKinds().flatMap((db) => storages.map(([name, make]) =>
     });
 
     test('only administrators may run the collector: anonymous is 401, a user 403', async () => {
-      await t.ctx.users.create({ username: 'plain', password: 'plain-password-1' });
+      await t.ctx.users.create({ username: 'plain', password: 'plain-password-1' }, { username: 'test' });
       expect((await t.api('POST', '/maintenance/gc', { dryRun: true }, null)).status).toBe(401);
       expect((await t.api('POST', '/maintenance/gc', { dryRun: true }, basic('plain', 'plain-password-1'))).status).toBe(403);
       const bad = await t.api('POST', '/maintenance/gc', { dryRun: 'yes' });

@@ -32,7 +32,7 @@ for (const kind of testDatabaseKinds().filter((k) => k === 'postgres')) {
     beforeAll(async () => {
       stub = await startStubUpstream();
       t = await startTestApp({ db: kind });
-      await t.ctx.users.create({ username: 'dev', password: 'dev-password-1' });
+      await t.ctx.users.create({ username: 'dev', password: 'dev-password-1' }, { username: 'test' });
       for (const [name, type] of [
         ['keep', 'hosted'],
         ['race', 'hosted'],

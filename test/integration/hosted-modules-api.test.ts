@@ -40,7 +40,7 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
       ['viewer', 'read'],
       ['editor', 'write'],
     ] as const) {
-      const user = await t.ctx.users.create({ username, password: `${username}-password-1` });
+      const user = await t.ctx.users.create({ username, password: `${username}-password-1` }, { username: 'test' });
       await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: repo.id, userId: user.id, role });
     }
   }, HANG_LIMIT_MS);

@@ -183,7 +183,7 @@ describe.each(testDatabaseKinds())('uploading to a hosted repository on %s', (db
       ['reader', 'read'],
       ['writer', 'write'],
     ] as const) {
-      const user = await t.ctx.users.create({ username, password: `${username}-password-1` });
+      const user = await t.ctx.users.create({ username, password: `${username}-password-1` }, { username: 'test' });
       await t.ctx.db.insert(repositoryPermissions).values({ repositoryId: repo.id, userId: user.id, role });
     }
     const zip = zipOf(MOD, 'v1.1.0');

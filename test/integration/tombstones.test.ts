@@ -22,7 +22,7 @@ describe.each(testDatabaseKinds())('tombstones of deleted versions on %s', (dbKi
     t = await startTestApp({ db: dbKind });
     expect((await t.api('POST', '/repositories', { name: 'once', type: 'hosted' })).status).toBe(201);
     expect((await t.api('POST', '/repositories', { name: 'loose', type: 'hosted', writePolicy: 'allow' })).status).toBe(201);
-    await t.ctx.users.create({ username: 'dev', password: 'dev-password-1' });
+    await t.ctx.users.create({ username: 'dev', password: 'dev-password-1' }, { username: 'test' });
   }, HANG_LIMIT_MS);
   afterAll(async () => {
     await t?.close();

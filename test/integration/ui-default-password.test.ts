@@ -13,7 +13,7 @@ describe('the default admin password banner', () => {
     // The server started as a fresh install would: no ORBITREPO_ADMIN_PASSWORD, so `admin` / `admin`.
     t = await startTestApp({ settings: { adminPassword: '' } });
     admin = await signIn(t, 'admin', 'admin');
-    await t.ctx.users.create({ username: 'dora', password: 'dora-password-1' });
+    await t.ctx.users.create({ username: 'dora', password: 'dora-password-1' }, { username: 'test' });
     reader = await signIn(t, 'dora', 'dora-password-1');
   }, HANG_LIMIT_MS);
   afterAll(async () => {

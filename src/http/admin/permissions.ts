@@ -5,7 +5,7 @@ import { apiController, SECURED } from './controller';
 import { strictBody } from './strict-body';
 
 /** The services these routes use, and no more. */
-export type PermissionRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
+export type PermissionRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'repositories'>;
 
 const Role = t.Union([t.Literal('read'), t.Literal('write'), t.Literal('admin')], {
   description: 'read: download; write: also upload and delete versions; admin: also settings and grants',
@@ -40,16 +40,7 @@ export function permissionRoutes(ctx: PermissionRoutesDeps) {
       '/repositories/:name/permissions/:username',
       async ({ principal, actor, params, body }) => {
         const repo = await administered(principal, params.name);
-        const { grant, previous } = await ctx.permissions.grant(repo, params.username, body.role);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'permission.grant',
-          repository: repo.name,
-          target: params.username,
-          details: { role: grant.role, previous },
-          clientAddress: actor.clientAddress,
-        });
-        return grant;
+        return (await ctx.permissions.grant(repo, params.username, body.role, actor)).grant;
       },
       {
         params: GrantParams,
@@ -62,15 +53,7 @@ export function permissionRoutes(ctx: PermissionRoutesDeps) {
       '/repositories/:name/permissions/:username',
       async ({ principal, actor, params, set }) => {
         const repo = await administered(principal, params.name);
-        const role = await ctx.permissions.revoke(repo, params.username);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'permission.revoke',
-          repository: repo.name,
-          target: params.username,
-          details: { role },
-          clientAddress: actor.clientAddress,
-        });
+        await ctx.permissions.revoke(repo, params.username, actor);
         set.status = 204;
         return null;
       },

@@ -5,7 +5,7 @@ import { apiController, SECURED } from './controller';
 import { strictBody } from './strict-body';
 
 /** The services these routes use, and no more. */
-export type TokenRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
+export type TokenRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
 
 export const TokenModel = t.Object({
   id: t.Integer(),
@@ -45,14 +45,7 @@ export function tokenRoutes(ctx: TokenRoutesDeps) {
         if (principal.via === 'token')
           throw new Forbidden('API tokens are created with a password or a web UI session, not with another token');
         const user = await ctx.users.get(principal.username);
-        const { token, secret } = await ctx.tokens.create(user, body);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'token.create',
-          target: `${user.username}/${token.id}`,
-          details: { name: token.name, expiresAt: token.expiresAt },
-          clientAddress: actor.clientAddress,
-        });
+        const { token, secret } = await ctx.tokens.create(user, body, actor);
         set.status = 201;
         set.headers['cache-control'] = 'no-store';
         return { ...token, token: secret };
@@ -89,14 +82,7 @@ export function tokenRoutes(ctx: TokenRoutesDeps) {
         if (!Number.isSafeInteger(id) || id <= 0) throw new BadRequest('token id must be a positive whole number');
         const { username } = await ctx.tokens.get(id);
         if (username !== principal.username && !principal.isAdmin) throw new Forbidden(`token ${id} belongs to another user`);
-        const token = await ctx.tokens.revoke(id);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'token.revoke',
-          target: `${username}/${id}`,
-          details: { name: token.name },
-          clientAddress: actor.clientAddress,
-        });
+        await ctx.tokens.revoke(id, actor);
         set.status = 204;
         return null;
       },

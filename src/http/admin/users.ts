@@ -8,7 +8,7 @@ import { strictBody } from './strict-body';
 import { TokenModel } from './tokens';
 
 /** The services these routes use, and no more. */
-export type UserRoutesDeps = Pick<AppContext, 'audit' | 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
+export type UserRoutesDeps = Pick<AppContext, 'auth' | 'id' | 'log' | 'permissions' | 'tokens' | 'users'>;
 
 export const UserModel = t.Object({
   id: t.Integer(),
@@ -72,14 +72,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
       '/users',
       async ({ principal, actor, body, set }) => {
         ctx.permissions.requireAdmin(principal);
-        const row = await ctx.users.create(body);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'user.create',
-          target: row.username,
-          details: { isAdmin: row.isAdmin },
-          clientAddress: actor.clientAddress,
-        });
+        const row = await ctx.users.create(body, actor);
         set.status = 201;
         return publicUser(row);
       },
@@ -104,13 +97,11 @@ export function userRoutes(ctx: UserRoutesDeps) {
           if (err instanceof AppError && err.status === 401) throw new Forbidden('the current password is wrong');
           throw err;
         }
-        await ctx.users.update(principal.username, { password: body.newPassword }, principal.sessionId);
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'user.password',
-          target: principal.username,
-          clientAddress: actor.clientAddress,
-        });
+        await ctx.users.update(
+          principal.username,
+          { password: body.newPassword },
+          { actor, keepSessionId: principal.sessionId, ownPassword: true },
+        );
         set.status = 204;
         return null;
       },
@@ -133,16 +124,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
       async ({ principal, actor, params, body }) => {
         ctx.permissions.requireAdmin(principal);
         const keep = principal.kind === 'user' && params.username === principal.username ? principal.sessionId : undefined;
-        const row = await ctx.users.update(params.username, body, keep);
-        const details = { isAdmin: body.isAdmin, disabled: body.disabled, passwordChanged: body.password !== undefined || undefined };
-        await ctx.audit.record({
-          actor: actor.username,
-          action: 'user.update',
-          target: row.username,
-          details: JSON.parse(JSON.stringify(details)),
-          clientAddress: actor.clientAddress,
-        });
-        return publicUser(row);
+        return publicUser(await ctx.users.update(params.username, body, { actor, keepSessionId: keep }));
       },
       {
         params: UsernameParam,
@@ -155,8 +137,7 @@ export function userRoutes(ctx: UserRoutesDeps) {
       '/users/:username',
       async ({ principal, actor, params, set }) => {
         ctx.permissions.requireAdmin(principal);
-        const row = await ctx.users.delete(params.username);
-        await ctx.audit.record({ actor: actor.username, action: 'user.delete', target: row.username, clientAddress: actor.clientAddress });
+        await ctx.users.delete(params.username, actor);
         set.status = 204;
         return null;
       },

@@ -5,7 +5,7 @@ import { errorsFor, isClientError, str } from '../forms';
 import { tokensPage } from '../pages/tokens';
 
 /** The services these routes use, and no more. */
-export type TokenUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'sessions' | 'settings' | 'tokens' | 'users'>;
+export type TokenUiDeps = Pick<AppContext, 'id' | 'log' | 'sessions' | 'settings' | 'tokens' | 'users'>;
 
 /** TokenService's field names that this form spells otherwise. */
 const FORM_FIELDS = { expiresAt: 'expires' };
@@ -29,15 +29,7 @@ export function tokenUiRoutes(ctx: TokenUiDeps, prefix: string) {
       const user = me.session.user;
       const values = { name: str(form, 'name'), expires: str(form, 'expires') };
       try {
-        const created = await ctx.tokens.create(user, { name: values.name, expiresAt: expiryOf(values.expires) });
-        const a = actor(me);
-        await ctx.audit.record({
-          actor: a.username,
-          action: 'token.create',
-          target: `${user.username}/${created.token.id}`,
-          details: { name: created.token.name, expiresAt: created.token.expiresAt },
-          clientAddress: a.clientAddress,
-        });
+        const created = await ctx.tokens.create(user, { name: values.name, expiresAt: expiryOf(values.expires) }, actor(me));
         // Rendered, not redirected: the secret exists only in this response and is never stored.
         return page(ctx, me, tokensPage(me, { tokens: await ctx.tokens.list(user), created }), 201);
       } catch (err) {
@@ -52,15 +44,7 @@ export function tokenUiRoutes(ctx: TokenUiDeps, prefix: string) {
       if (!Number.isSafeInteger(id) || id <= 0) throw new BadRequest('token id must be a positive whole number');
       const { username } = await ctx.tokens.get(id);
       if (username !== me.principal.username && !me.principal.isAdmin) throw new Forbidden(`token ${id} belongs to another user`);
-      const token = await ctx.tokens.revoke(id);
-      const a = actor(me);
-      await ctx.audit.record({
-        actor: a.username,
-        action: 'token.revoke',
-        target: `${username}/${id}`,
-        details: { name: token.name },
-        clientAddress: a.clientAddress,
-      });
+      const token = await ctx.tokens.revoke(id, actor(me));
       return done(ctx, me, '/tokens', `Token ${token.name} was revoked.`);
     });
 }

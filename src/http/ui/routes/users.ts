@@ -8,7 +8,7 @@ import { userPage, usersPage } from '../pages/users';
 import type { SignedInEnv } from '../session';
 
 /** The services these routes use, and no more. */
-export type UserUiDeps = Pick<AppContext, 'audit' | 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'users'>;
+export type UserUiDeps = Pick<AppContext, 'id' | 'log' | 'permissions' | 'repositories' | 'sessions' | 'settings' | 'users'>;
 
 const ROLES = new Set<string>(['read', 'write', 'admin']);
 
@@ -43,15 +43,7 @@ export function userUiRoutes(ctx: UserUiDeps, prefix: string) {
       const me = admin(ctx, signedIn(ui));
       const values = { username: str(form, 'username').trim(), isAdmin: form.get('isAdmin') !== null };
       try {
-        const row = await ctx.users.create({ ...values, password: str(form, 'password') });
-        const a = actor(me);
-        await ctx.audit.record({
-          actor: a.username,
-          action: 'user.create',
-          target: row.username,
-          details: { isAdmin: row.isAdmin },
-          clientAddress: a.clientAddress,
-        });
+        const row = await ctx.users.create({ ...values, password: str(form, 'password') }, actor(me));
         return done(ctx, me, `/users/${encodeURIComponent(row.username)}`, `User ${row.username} was created. Grant them access below.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
@@ -70,10 +62,7 @@ export function userUiRoutes(ctx: UserUiDeps, prefix: string) {
       try {
         // Changing your own password keeps this session; every other session of that user ends.
         const keep = params.username === me.principal.username ? me.session.id : undefined;
-        const row = await ctx.users.update(params.username, patch, keep);
-        const a = actor(me);
-        const details = { isAdmin: patch.isAdmin, disabled: patch.disabled, passwordChanged: !!password };
-        await ctx.audit.record({ actor: a.username, action: 'user.update', target: row.username, details, clientAddress: a.clientAddress });
+        const row = await ctx.users.update(params.username, patch, { actor: actor(me), keepSessionId: keep });
         return done(ctx, me, `/users/${encodeURIComponent(row.username)}`, `User ${row.username} was saved.`);
       } catch (err) {
         if (!isClientError(err)) throw err;
@@ -96,27 +85,8 @@ export function userUiRoutes(ctx: UserUiDeps, prefix: string) {
       const a = actor(me);
       for (const change of changes) {
         const repo = await ctx.repositories.rowByName(change.repo);
-        if (change.role) {
-          const { grant, previous } = await ctx.permissions.grant(repo, user.username, change.role);
-          await ctx.audit.record({
-            actor: a.username,
-            action: 'permission.grant',
-            repository: repo.name,
-            target: user.username,
-            details: { role: grant.role, previous },
-            clientAddress: a.clientAddress,
-          });
-        } else {
-          const role = await ctx.permissions.revoke(repo, user.username);
-          await ctx.audit.record({
-            actor: a.username,
-            action: 'permission.revoke',
-            repository: repo.name,
-            target: user.username,
-            details: { role },
-            clientAddress: a.clientAddress,
-          });
-        }
+        if (change.role) await ctx.permissions.grant(repo, user.username, change.role, a);
+        else await ctx.permissions.revoke(repo, user.username, a);
       }
       const changed = changes.length;
       return done(
