@@ -2,8 +2,19 @@ import { Elysia } from 'elysia';
 import { hiddenRepository } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
-import { BadRequest, goErrorResponse, isServerFault, MethodNotAllowed, NotFound } from '../errors';
+import {
+  BadRequest,
+  BadUpstream,
+  goErrorResponse,
+  isServerFault,
+  MethodNotAllowed,
+  NotFound,
+  UpstreamRefused,
+  UpstreamTimeout,
+} from '../errors';
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
+import { isCanonicalVersion } from '../goproxy/version';
+import { warnOutage } from '../observability/outage-log';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoRepository } from '../repos/repository';
 import { fileResponse, textResponse } from './file-response';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
@@ -71,6 +82,17 @@ function listBody(versions: string[]): string {
   return body;
 }
 
+/**
+ * By what the failure means: an upstream's refusal is an answer (info); an upstream outage fails every request
+ * until it ends, so it is said once per repository per minute (warn); only our own faults are errors.
+ */
+function logFailure(ctx: GoRoutesDeps, repoName: string, request: Request, err: unknown): void {
+  const path = new URL(request.url).pathname;
+  if (err instanceof UpstreamRefused) ctx.log.info('upstream refused', { repository: repoName, path, reason: err.message });
+  else if (err instanceof BadUpstream || err instanceof UpstreamTimeout) warnOutage(ctx.log, repoName, 'upstream outage', { path, err });
+  else if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path, err });
+}
+
 /** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
 export function goRoutes(ctx: GoRoutesDeps) {
   const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
@@ -127,7 +149,13 @@ export function goRoutes(ctx: GoRoutesDeps) {
         case 'latest':
           return textResponse(request, await repo.reader.latest(req.module), JSON_TYPE, cache.metadata);
         case 'info':
-          return textResponse(request, await repo.reader.info(req.module, req.version), JSON_TYPE, cache.version);
+          // A query (branch, commit, "latest", "v1.2") resolves differently tomorrow: short-lived like a list.
+          return textResponse(
+            request,
+            await repo.reader.info(req.module, req.version),
+            JSON_TYPE,
+            isCanonicalVersion(req.version) ? cache.version : cache.metadata,
+          );
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
           return await fileResponse(request, await repo.reader.mod(req.module, req.version), TEXT, cache.version);
@@ -135,7 +163,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
           return await fileResponse(request, await repo.reader.zip(req.module, req.version), 'application/zip', cache.version);
       }
     } catch (err) {
-      if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path: new URL(request.url).pathname, err });
+      logFailure(ctx, repoName, request, err);
       return goErrorResponse(err);
     }
   };

@@ -8,11 +8,13 @@ import {
   ServiceUnavailable,
   toAppError,
   Unauthorized,
+  UpstreamRefused,
   UpstreamTimeout,
 } from '../errors';
 import { InvalidInfoError, parseInfo } from '../goproxy/info';
 import { sumdbLookupModule } from '../goproxy/sumdb-record';
 import { isCanonicalVersion, latestFromList, passThroughVersions, selectLatest } from '../goproxy/version';
+import { warnOutage } from '../observability/outage-log';
 import type { RepoDeps } from './deps';
 import {
   absentUntil,
@@ -48,7 +50,13 @@ interface Denial {
 }
 
 export function isDenial(err: unknown): err is Unauthorized | Forbidden {
-  return err instanceof Unauthorized || err instanceof Forbidden;
+  // An upstream's 403 reaching us through a proxy member is that member's answer, not a verdict on the caller.
+  return (err instanceof Unauthorized || err instanceof Forbidden) && !(err instanceof UpstreamRefused);
+}
+
+/** A member's upstream refused the path (401/403): an answer, so it neither fails a merge nor counts as an outage. */
+function isRefusal(f: Failure): boolean {
+  return f.error instanceof UpstreamRefused;
 }
 
 /** A member's @latest answer, kept whole so the chosen member's .info text is returned unchanged. */
@@ -241,8 +249,9 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   private failure(member: GoRepository, err: unknown): Failure {
     // A loop in the configuration is the group's own fault, not a member outage: let it through as it is.
     if (err instanceof GroupTooDeep) throw err;
-    this.deps.log.warn('group member failed', { group: this.row.name, member: member.row.name, err });
-    return { member: member.row.name, error: toAppError(err) };
+    const failure = { member: member.row.name, error: toAppError(err) };
+    if (!isRefusal(failure)) warnOutage(this.deps.log, member.row.name, 'group member failed', { group: this.row.name, err });
+    return failure;
   }
 
   /**
@@ -259,8 +268,11 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
 
   /** What no member answered: an outage first, then members the caller may not read, then not found. */
   private unanswered(what: string, members: GoRepository[], failures: Failure[], denied: Denial[]): AppError {
-    if (failures.length) return memberFailure(failures);
+    const outages = failures.filter((f) => !isRefusal(f));
+    if (outages.length) return memberFailure(outages);
     if (denied.length) return this.denial(what, denied);
+    // The upstream's reason, passed on as the 403 the go command would have had from it directly.
+    if (failures.length) return new UpstreamRefused(failures.map((f) => `member "${f.member}": ${f.error.message}`).join('; '));
     return this.notFound(what, members);
   }
 
@@ -318,9 +330,11 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
       else if (isAbsent(o.err)) until = Math.min(until, absenceUntil(o.member, o.err));
       else failures.push(this.failure(o.member, o.err));
     }
-    // Members the caller may not read do not fail a merge: the caller sees what it may read.
-    if (failures.length || answers.length === 0) throw this.absent(this.unanswered(what, members, failures, denied), until);
-    return { value: answers, until };
+    // Members the caller may not read, or whose upstream refuses the path, do not fail a merge: an outage does.
+    if (failures.some((f) => !isRefusal(f)) || answers.length === 0)
+      throw this.absent(this.unanswered(what, members, failures, denied), until);
+    // A merge without a refusing member's part holds no longer than this request: the refusal may lift.
+    return { value: answers, until: failures.length ? 0 : until };
   }
 
   async list(module: string): Promise<string[]> {

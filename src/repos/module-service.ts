@@ -3,7 +3,7 @@ import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
 import { sortByModulePath } from '../goproxy/module-path';
-import { compareVersions, isValidVersion, selectLatest } from '../goproxy/version';
+import { compareVersions, isPseudoVersion, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
 import { type Readme, readReadme } from './readme';
 import type { Actor, GoRepository } from './repository';
@@ -62,6 +62,9 @@ export interface VersionPage {
 export const DEFAULT_PAGE = 50;
 export const DEFAULT_VERSION_PAGE = 100;
 export const MAX_PAGE = 500;
+/** Missing .info files fetched for one view, and how long the view waits for them. */
+const MAX_INFO_FETCHES = 16;
+const INFO_WAIT_MS = 2000;
 /** A go.mod larger than this is not previewed; the go command's own limit is 16 MiB. */
 const MAX_PREVIEW_BYTES = 1024 * 1024;
 
@@ -138,8 +141,9 @@ export class ModuleService {
   /** Versions of one module, newest first. */
   async listVersions(repo: RepositoryRow, module: string): Promise<ModuleVersionView[]> {
     this.refuseWithoutOwnVersions(repo);
-    const rows = await listVersionRows(this.db, repo.id, module);
+    let rows = await listVersionRows(this.db, repo.id, module);
     if (rows.length === 0) throw new NotFound(`module ${module} not found in repository "${repo.name}"`);
+    if (await this.fetchMissingInfo(repo, rows)) rows = await listVersionRows(this.db, repo.id, module);
     return rows.sort((a, b) => compareVersions(b.version, a.version)).map(versionView);
   }
 
@@ -157,7 +161,33 @@ export class ModuleService {
   }
 
   async version(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionView> {
-    return versionView(await this.row(repo, module, version));
+    const row = await this.row(repo, module, version);
+    return versionView((await this.fetchMissingInfo(repo, [row])) ? await this.row(repo, module, version) : row);
+  }
+
+  /**
+   * A cached version's time is its .info's (the tag or commit time), not when it was fetched; a version filled
+   * from its .mod or .zip alone (the go command asks no .info for a version go.mod names) has a stand-in, so
+   * its .info is fetched now. A pseudo-version carries its time. Best effort and bounded: with the upstream
+   * slow or down the stand-in is shown and the fetches go on (the next view has them). True when any landed.
+   */
+  private async fetchMissingInfo(repo: RepositoryRow, rows: ModuleVersionRow[]): Promise<boolean> {
+    const missing = rows.filter((r) => r.origin === 'cached' && !r.infoKey && !isPseudoVersion(r.version)).slice(0, MAX_INFO_FETCHES);
+    if (missing.length === 0) return false;
+    const reader = this.instantiate(repo).reader;
+    let landed = false;
+    const fetches = Promise.all(
+      missing.map((r) =>
+        reader.info(r.modulePath, r.version).then(
+          () => (landed = true),
+          () => {},
+        ),
+      ),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([fetches, new Promise((resolve) => (timer = setTimeout(resolve, INFO_WAIT_MS)))]);
+    clearTimeout(timer);
+    return landed;
   }
 
   /** The go.mod text of one version, from storage only: a proxy that has not cached it does not fetch it for a preview. */

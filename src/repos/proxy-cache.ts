@@ -4,6 +4,7 @@ import { proxyCacheEntries } from '../db/schema';
 import { NotFound, UpstreamMissing } from '../errors';
 import type { Logger } from '../log';
 import type { CacheOutcome } from '../observability/metrics';
+import { warnOutage } from '../observability/outage-log';
 import type { FetchCoalescer } from './coalesce';
 import { absentUntil } from './expiring';
 import { isUpstreamFailure } from './upstream';
@@ -65,6 +66,8 @@ export class ProxyMetadataCache {
     private readonly log: Logger,
     /** Told how each answer() was served (hit, miss, stale, negative_hit, coalesced); empty: nobody listens. */
     private readonly observe: (outcome: CacheOutcome) => void = () => {},
+    /** The repository's name, for log lines; empty: its id. */
+    private readonly repository = `#${repositoryId}`,
   ) {}
 
   async get(key: string): Promise<CachedAnswer | undefined> {
@@ -153,7 +156,7 @@ export class ProxyMetadataCache {
     try {
       const entry = seen?.status === 200 && policy.staleAfterMs !== undefined ? await orStale(refresh, policy.staleAfterMs) : await refresh;
       if (entry === SLOW) {
-        this.log.warn('upstream is slow; serving the last good answer while the refresh goes on', { repositoryId: this.repositoryId, key });
+        warnOutage(this.log, this.repository, 'upstream is slow; serving the last good answer while the refresh goes on', { key });
         this.observe('stale');
         return served(seen!, true);
       }
@@ -161,7 +164,7 @@ export class ProxyMetadataCache {
       return served(entry, false);
     } catch (err) {
       if (seen?.status === 200 && isUpstreamFailure(err)) {
-        this.log.warn('upstream failed; serving the last good answer', { repositoryId: this.repositoryId, key, err });
+        warnOutage(this.log, this.repository, 'upstream failed; serving the last good answer', { key, err });
         this.observe('stale');
         return served(seen, true);
       }

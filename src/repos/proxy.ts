@@ -18,6 +18,7 @@ import {
 } from '../goproxy/version';
 import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
 import type { CacheOutcome, Metrics } from '../observability/metrics';
+import { warnOutage } from '../observability/outage-log';
 import { noteCacheOutcome } from '../observability/request-scope';
 import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
 import { withBlobWriteFence } from './blob-fence';
@@ -94,7 +95,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       fetch: observedFetch(deps.metrics, row.name),
     });
     this.coalescer = deps.coalescer;
-    this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log, (outcome) => this.observe(outcome));
+    this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log, (outcome) => this.observe(outcome), row.name);
     this.policy = {
       ttlSeconds: s.metadataTtlSeconds ?? DEFAULT_METADATA_TTL_SECONDS,
       negativeTtlSeconds: s.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS,
@@ -148,7 +149,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       // Never listed before and the upstream is down: the versions cached here are better than nothing.
       const cached = isUpstreamFailure(err) ? await listVersionTimes(this.deps.db, this.row.id, module) : [];
       if (cached.length === 0) throw err;
-      this.deps.log.warn('upstream failed; listing the versions cached here', { repository: this.row.name, module, err });
+      warnOutage(this.deps.log, this.row.name, 'upstream failed; listing the versions cached here', { module, err });
       // Not kept: the next request tries the upstream again.
       return { value: cached.map((v) => ({ version: v.version })), until: 0 };
     }
@@ -177,7 +178,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       }
       const best = isUpstreamFailure(err) ? selectLatest(await listVersionTimes(this.deps.db, this.row.id, module)) : undefined;
       if (!best) throw err;
-      this.deps.log.warn('upstream failed; answering @latest from the versions cached here', { repository: this.row.name, module, err });
+      warnOutage(this.deps.log, this.row.name, 'upstream failed; answering @latest from the versions cached here', { module, err });
       return { value: formatInfo(best.version, best.time), until: 0 };
     }
   }
