@@ -127,6 +127,60 @@ describe.each(testDatabaseKinds())('request bodies on %s', (dbKind) => {
     });
   });
 
+  // Elysia's t.Integer takes "30" as 30; a JSON body is refused instead, as on the cleanup-policy routes.
+  describe('a field of the wrong JSON type is refused, never coerced', () => {
+    beforeAll(async () => {
+      expect((await t.api('POST', '/repositories', { name: 'typed', type: 'proxy', remoteUrl: 'http://127.0.0.1:9/' })).status).toBe(201);
+      expect((await t.api('POST', '/users', { username: 'typed', password: 'typed-pw' })).status).toBe(201);
+    });
+
+    test.each([
+      [
+        'POST',
+        '/repositories',
+        { name: 'coerced', type: 'hosted', anonymousRead: 'true' },
+        'anonymousRead must be true or false, not "true"',
+      ],
+      [
+        'PATCH',
+        '/repositories/typed',
+        { settings: { metadataTtlSeconds: '30' } },
+        'settings.metadataTtlSeconds must be a whole number or null, not "30"',
+      ],
+      ['PATCH', '/repositories/typed', { description: 5 }, 'description must be a string, not 5'],
+      ['PATCH', '/repositories/typed', { anonymousRead: 0 }, 'anonymousRead must be true or false, not 0'],
+      ['PATCH', '/repositories/typed', { writePolicy: 1 }, 'writePolicy must be one of "allow_once", "allow", "deny", not 1'],
+      ['PATCH', '/repositories/typed', { excludePaths: ['corp.example', 7] }, 'excludePaths[1] must be a string, not 7'],
+      ['POST', '/users', { username: 'coerced', password: 'coerced-pw', isAdmin: 'true' }, 'isAdmin must be true or false, not "true"'],
+      ['PATCH', '/users/typed', { disabled: 'false' }, 'disabled must be true or false, not "false"'],
+      ['POST', '/tokens', { name: 'ci', expiresAt: 1893456000 }, 'expiresAt must be a string or null, not 1893456000'],
+      ['PUT', '/repositories/typed/permissions/typed', { role: ['read'] }, 'role must be one of "read", "write", "admin", not an array'],
+      ['POST', '/maintenance/gc', { dryRun: 'true' }, 'dryRun must be true or false, not "true"'],
+      ['POST', '/repositories/typed/cleanup', { dryRun: 1 }, 'dryRun must be true or false, not 1'],
+      [
+        'PUT',
+        '/repositories/typed/cleanup-policy',
+        { unusedDays: '3' },
+        'unusedDays must be a whole number from 1 to 100000 or null, not "3"',
+      ],
+      ['POST', '/repositories', ['coerced'], 'the body must be a JSON object, not an array'],
+    ])('%s %s %j is a 400 naming the field', async (method, path, body, message) => {
+      const res = await t.api(method, path, body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'bad_request', message: `invalid request: ${message}` });
+    });
+
+    test('nothing was created or changed by the refused requests', async () => {
+      expect((await t.ctx.repositories.list()).map((r) => r.name)).not.toContain('coerced');
+      const typed = await t.ctx.repositories.get('typed');
+      expect(typed.settings).not.toHaveProperty('metadataTtlSeconds');
+      expect(typed.anonymousRead).toBe(true);
+      expect(await t.ctx.users.byName('coerced')).toBeFalsy();
+      expect((await t.ctx.users.get('typed')).disabled).toBe(false);
+      expect((await (await t.api('GET', '/repositories/typed/cleanup-policy')).json()).unusedDays).toBeNull();
+    });
+  });
+
   describe('field lengths are bounded', () => {
     test.each([
       ['a description bigger than the 1 MiB body limit is a 413', { name: 'big', type: 'hosted', description: 'x'.repeat(1_100_000) }, 413],

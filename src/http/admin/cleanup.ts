@@ -32,8 +32,8 @@ export const CleanupPolicyModel = t.Object({
 const RULES: (keyof CleanupPolicy)[] = ['unusedDays', 'keepPrereleases', 'keepVersions'];
 
 /**
- * strictBody, and each rule checked as sent, before the schema: the schema would coerce "3" to 3 and
- * answer 0 with a message about null.
+ * strictBody (which refuses "3" as sent, before the schema could coerce it), then each rule's range checked
+ * by the service's own rule, so that 0 gets the rule's message rather than the schema's.
  */
 function strictPolicyBody() {
   const strict = strictBody(PolicyInput);
