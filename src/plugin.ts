@@ -15,10 +15,11 @@ import { repositoryRoutes } from './http/admin/repositories';
 import { tokenRoutes } from './http/admin/tokens';
 import { tombstoneRoutes } from './http/admin/tombstones';
 import { userRoutes } from './http/admin/users';
-import { goRoutes } from './http/go-routes';
+import { goFastPath, goRoutes } from './http/go-routes';
 import { healthRoutes } from './http/health';
 import { metricsRoute } from './http/metrics-route';
-import { requestObservation } from './http/observe';
+import { RequestObserver, requestObservation } from './http/observe';
+import type { AddressSource } from './http/request';
 import { TrustedProxies } from './http/trusted-proxies';
 import { uiRoutes } from './http/ui';
 import { runLifecycle } from './lifecycle/run';
@@ -72,6 +73,13 @@ export interface OrbitReposOptions {
 export interface OrbitRepos {
   /** The Elysia plugin: `hostApp.use(orbit.plugin)`. */
   plugin: Elysia<any, any, any, any, any, any, any>;
+  /**
+   * GET and HEAD of `{prefix}/go/…` without Elysia's request lifecycle: the same answers, request ids, metrics
+   * and access-log lines as the plugin's routes, at several times the rate. A host (and the standalone server)
+   * calls it first from its Bun.serve `routes` entry for `{prefix}/go/*` and hands the request to the app
+   * when it returns undefined. Empty when the Go routes are switched off.
+   */
+  goFastPath?: (request: Request, server: AddressSource | null | undefined) => Promise<Response> | undefined;
   /** The services behind it, for hosts that want to call them directly. */
   context: AppContext;
   /** Closes what the plugin opened itself (a database it was given stays open). */
@@ -148,14 +156,16 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     throw new ConfigError('ORBITREPO_TRUSTED_PROXIES', `must be comma-separated IP addresses or CIDR ranges; ${(err as Error).message}`);
   }
   // Typed loosely: each .use() below adds routes, and the variable holds every stage.
+  const observation = {
+    prefix,
+    metrics,
+    accessLog: opts.accessLog === false ? undefined : log,
+    trustedProxies,
+    seed: ctx.id,
+  };
+  const observer = new RequestObserver(observation);
   let app: Elysia<any, any, any, any, any, any, any> = new Elysia({ name: 'orbitrepos', seed: ctx.id, prefix }).use(
-    requestObservation({
-      prefix,
-      metrics,
-      accessLog: opts.accessLog === false ? undefined : log,
-      trustedProxies,
-      seed: ctx.id,
-    }),
+    requestObservation(observation, observer),
   );
   if (prometheus)
     app = app.use(
@@ -180,6 +190,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   return {
     plugin: app,
     context: ctx,
+    goFastPath: on(opts.goRoutes) ? goFastPath(ctx, observer, prefix) : undefined,
     async close() {
       unregisterCacheSize();
       unobserveQueries?.();

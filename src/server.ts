@@ -1,3 +1,4 @@
+import type { Server } from 'bun';
 import { Elysia } from 'elysia';
 import type { Config } from './config';
 import { createLogger, type Logger } from './log';
@@ -47,6 +48,11 @@ function ensurePortFree(host: string, port: number): void {
   }
 }
 
+function withHsts(response: Response): Response {
+  response.headers.set('strict-transport-security', HSTS);
+  return response;
+}
+
 /** The standalone server: the plugin, opened from config, on a bare Elysia app that listens. */
 export async function startServer(
   config: Config,
@@ -55,7 +61,24 @@ export async function startServer(
   if (!config.reusePort) ensurePortFree(config.host, config.port);
   const orbit = await createOrbitRepos({ config, log });
   // Hooks mutate the app; they are added before the plugin so that they run for every route.
-  const app = new Elysia();
+  // GET/HEAD /go/… first through the fast path (a Bun route, ahead of Elysia's lifecycle); everything it
+  // declines, and every other path, goes through the app and its hooks below.
+  const fast = orbit.goFastPath;
+  const app: Elysia<any, any, any, any, any, any, any> = new Elysia(
+    fast
+      ? {
+          serve: {
+            routes: {
+              '/go/*': (request: Request, server: Server<unknown>) => {
+                const answer = fast(request, server);
+                if (!answer) return app.fetch(request);
+                return config.tls ? answer.then(withHsts) : answer;
+              },
+            },
+          },
+        }
+      : {},
+  );
   // Under TLS every answer, errors and unknown paths included, tells browsers to come back only over HTTPS.
   // No includeSubDomains or preload: this server cannot speak for the rest of its domain.
   if (config.tls) app.onRequest(({ set }) => void (set.headers['strict-transport-security'] = HSTS));

@@ -15,8 +15,10 @@ import {
 import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { isCanonicalVersion } from '../goproxy/version';
 import { warnOutage } from '../observability/outage-log';
+import { runInRequestScope } from '../observability/request-scope';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoRepository } from '../repos/repository';
 import { fileResponse, textResponse } from './file-response';
+import { pathOfUrl, type RequestObserver } from './observe';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
 
 /** The services these routes use, and no more. */
@@ -71,6 +73,23 @@ async function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Pr
 }
 
 /**
+ * Parsed protocol paths by their text: the go command asks the same few paths again and again, and parsing
+ * one (unescaping, module path rules) cost more than answering it from memory. Bounded; starts over when full.
+ */
+const parsedPaths = new Map<string, ReturnType<typeof parseGoRequestPath>>();
+const PARSED_PATHS_MAX = 4096;
+
+function parsedGoPath(rest: string): ReturnType<typeof parseGoRequestPath> {
+  let req = parsedPaths.get(rest);
+  if (req === undefined) {
+    req = Object.freeze(parseGoRequestPath(rest));
+    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
+    parsedPaths.set(rest, req);
+  }
+  return req;
+}
+
+/**
  * @v/list bodies by the list they were made from. A list answered from memory is the same array until the
  * module is written to (cached-repository.ts), so a 1000-version list is joined once, not on every request.
  */
@@ -93,9 +112,12 @@ function logFailure(ctx: GoRoutesDeps, repoName: string, request: Request, err: 
   else if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path, err });
 }
 
-/** `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404. */
-export function goRoutes(ctx: GoRoutesDeps) {
-  const handle = async (request: Request, repoName: string, server: AddressSource | null): Promise<Response> => {
+/**
+ * `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404.
+ * `rest`: everything after `/go/{repo}/`; empty: read from the request's URL.
+ */
+function goHandler(ctx: GoRoutesDeps) {
+  return async (request: Request, repoName: string, server: AddressSource | null | undefined, rest?: string): Promise<Response> => {
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'PUT') {
         throw new MethodNotAllowed(`${request.method} is not part of the module proxy protocol`, 'GET, HEAD, PUT');
@@ -107,7 +129,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
       await ctx.permissions.authorize(principal, repo.row, 'read');
       const cache = cachePolicy(repo, await readAsCaller(ctx, repo, principal));
-      const rest = protocolPath(request, repoName);
+      rest ??= protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {
         if (request.method !== 'GET' && request.method !== 'HEAD') throw new BadRequest('the checksum database is read-only');
@@ -123,7 +145,7 @@ export function goRoutes(ctx: GoRoutesDeps) {
         });
       }
 
-      const req = parseGoRequestPath(rest);
+      const req = parsedGoPath(rest);
       if (request.method === 'PUT') {
         if (req.kind !== 'zip' && req.kind !== 'mod' && req.kind !== 'info')
           throw new BadRequest('only .zip, .mod and .info can be uploaded');
@@ -167,11 +189,50 @@ export function goRoutes(ctx: GoRoutesDeps) {
       return goErrorResponse(err);
     }
   };
+}
 
+/** `/go/{repo}/…` as Elysia routes (hosts that mount the plugin, app.handle in tests). */
+export function goRoutes(ctx: GoRoutesDeps) {
+  const handle = goHandler(ctx);
   return (
     new Elysia({ name: 'orbitrepos.go-routes', seed: ctx.id })
       // One `all` route, not get/head/put: for a HEAD that matches a GET route, Elysia runs the GET handler and
       // reads its whole body to count Content-Length (a 500 MiB zip read for nothing, and 0 for our bodiless HEAD).
       .all('/go/:repo/*', ({ request, params, server }) => handle(request, params.repo, server), { parse: 'none', detail: { hide: true } })
   );
+}
+
+/**
+ * Paths the fast path takes as they come: unreserved and sub-delimiter characters only, so that the raw
+ * path is exactly what the URL parser would give (no percent-escape, no character it would encode).
+ */
+const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+
+/**
+ * GET and HEAD of `{prefix}/go/{repo}/…` answered without Elysia's request lifecycle (hooks, context,
+ * response mapping), for the standalone server: the same handler, request scope, metrics and access-log
+ * line as the Elysia route. Returns undefined for what it leaves to the app: other methods, a declared
+ * body, or a path the URL parser would rewrite (escapes, dot segments).
+ */
+export function goFastPath(ctx: GoRoutesDeps, observer: RequestObserver, prefix: string) {
+  const handle = goHandler(ctx);
+  const start = `${prefix}/go/`;
+  return (request: Request, server: AddressSource | null | undefined): Promise<Response> | undefined => {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    const path = pathOfUrl(request.url);
+    if (!path.startsWith(start) || path.includes('/.') || !PLAIN_PATH.test(path)) return undefined;
+    const repoEnd = path.indexOf('/', start.length);
+    if (repoEnd <= start.length || repoEnd === path.length - 1) return undefined;
+    if (request.headers.get('content-length') !== null) return undefined;
+    const scope = observer.open(request, server, path);
+    if (!scope) return undefined;
+    const repoName = path.slice(start.length, repoEnd);
+    return runInRequestScope(request, scope, async () => {
+      const response = await handle(request, repoName, server, path.slice(repoEnd + 1));
+      response.headers.set('x-request-id', scope.id);
+      observer.close(scope, response.status, method === 'HEAD' || !response.body ? 0 : Number(response.headers.get('content-length')) || 0);
+      return response;
+    });
+  };
 }

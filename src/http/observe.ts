@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics';
 import { requestIdFrom } from '../observability/request-id';
 import { enterRequestScope, type RequestScope, scopeOf } from '../observability/request-scope';
 import { classifyPath } from '../observability/route-kind';
+import type { AddressSource } from './request';
 import type { TrustedProxies } from './trusted-proxies';
 
 export interface RequestObservation {
@@ -17,7 +18,7 @@ export interface RequestObservation {
 }
 
 /** The peer's address; a test driving app.handle() has no server and no peer. */
-function peerOf(request: Request, server: { requestIP(r: Request): { address: string } | null } | null | undefined): string {
+function peerOf(request: Request, server: AddressSource | null | undefined): string {
   try {
     return server?.requestIP(request)?.address ?? 'local';
   } catch {
@@ -46,34 +47,59 @@ function bytesOf(value: unknown, method: string): number {
 }
 
 /**
+ * The request's scope, and at its end its metrics and access-log line: for the Elysia hooks below and
+ * for the server's fast path (src/server.ts), which answers GET/HEAD /go/… without Elysia's lifecycle.
+ */
+export class RequestObserver {
+  constructor(private readonly o: RequestObservation) {}
+
+  /** The scope of a request at `path` (the URL path, no query), or undefined outside the plugin's prefix. */
+  open(request: Request, server: AddressSource | null | undefined, path: string): RequestScope | undefined {
+    const o = this.o;
+    if (o.prefix && path !== o.prefix && !path.startsWith(`${o.prefix}/`)) return undefined;
+    const { kind, repository } = classifyPath(path.slice(o.prefix.length) || '/', request.method);
+    const headers = request.headers;
+    const id = requestIdFrom(headers.get('x-request-id'));
+    const clientAddress = o.trustedProxies.clientAddress(peerOf(request, server), headers.get('x-forwarded-for'));
+    return { id, startedAt: performance.now(), method: request.method, path, kind, clientAddress, repository };
+  }
+
+  /** Writes the request's metrics and access-log line, once. */
+  close(scope: RequestScope, status: number, bytes: number): void {
+    if (scope.done) return;
+    scope.done = true;
+    const seconds = (performance.now() - scope.startedAt) / 1000;
+    this.o.metrics.request(scope.kind, status, seconds, bytes);
+    this.o.accessLog?.info('request', accessFields(scope, status, bytes, seconds));
+  }
+}
+
+/** The URL path of a request URL, without the query string. */
+export function pathOfUrl(url: string): string {
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  if (pathStart < 0) return '/';
+  const queryAt = url.indexOf('?', pathStart);
+  return url.slice(pathStart, queryAt < 0 ? undefined : queryAt);
+}
+
+/**
  * Request ids, the access log and the request metrics, as Elysia hooks around every route of the plugin.
  * onRequest opens the request's scope (id, route kind, repository, client address); the line is written
  * once, from mapResponse when a handler answered, else from afterResponse (an unhandled error, no route).
  * Duration and bytes are those of the response head: a streamed zip is counted by its Content-Length.
  */
-export function requestObservation(o: RequestObservation) {
+export function requestObservation(o: RequestObservation, observer = new RequestObserver(o)) {
   const finish = (request: Request, value: unknown, set: { status?: number | string }) => {
     const scope = scopeOf(request);
     if (!scope || scope.done) return;
-    scope.done = true;
-    const status = statusOf(value, set);
-    const bytes = bytesOf(value, scope.method);
-    const seconds = (performance.now() - scope.startedAt) / 1000;
-    o.metrics.request(scope.kind, status, seconds, bytes);
-    o.accessLog?.info('request', accessFields(scope, status, bytes, seconds));
+    observer.close(scope, statusOf(value, set), bytesOf(value, scope.method));
   };
   return new Elysia({ name: 'orbitrepos.observability', seed: o.seed })
     .onRequest(({ request, set, server }) => {
-      const url = request.url;
-      const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-      const queryAt = url.indexOf('?', pathStart);
-      const path = pathStart < 0 ? '/' : url.slice(pathStart, queryAt < 0 ? undefined : queryAt);
-      if (o.prefix && path !== o.prefix && !path.startsWith(`${o.prefix}/`)) return;
-      const { kind, repository } = classifyPath(path.slice(o.prefix.length) || '/', request.method);
-      const id = requestIdFrom(request.headers.get('x-request-id'));
-      set.headers['x-request-id'] = id;
-      const clientAddress = o.trustedProxies.clientAddress(peerOf(request, server), request.headers.get('x-forwarded-for'));
-      enterRequestScope(request, { id, startedAt: performance.now(), method: request.method, path, kind, clientAddress, repository });
+      const scope = observer.open(request, server, pathOfUrl(request.url));
+      if (!scope) return;
+      set.headers['x-request-id'] = scope.id;
+      enterRequestScope(request, scope);
     })
     .mapResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set))
     .onAfterResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set));

@@ -9,6 +9,7 @@ import type {
   StorageOperation,
   UpstreamResult,
 } from './metrics';
+import { RequestInstruments } from './request-instruments';
 
 const SECONDS_HTTP = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const SECONDS_FILL = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -47,9 +48,7 @@ function isUpstreamError(result: UpstreamResult): boolean {
  */
 export class PrometheusMetrics implements Metrics {
   readonly registry: Registry;
-  private readonly requests: Counter<'kind' | 'status'>;
-  private readonly requestSeconds: Histogram<'kind' | 'status'>;
-  private readonly responseBytes: Counter<'kind'>;
+  private readonly requests: RequestInstruments;
   private readonly cacheOutcomes: Counter<'repository' | 'outcome'>;
   private readonly upstreamRequests: Counter<'repository' | 'status'>;
   private readonly upstreamErrors: Counter<'repository' | 'reason'>;
@@ -70,25 +69,7 @@ export class PrometheusMetrics implements Metrics {
     if (!opts.registry) collectDefaultMetrics({ register: this.registry, prefix: 'orbitrepos_' });
     const registers = [this.registry];
     const n = METRIC_NAMES;
-    this.requests = new Counter({
-      name: n.requests,
-      help: 'HTTP requests answered, by route kind and status',
-      labelNames: ['kind', 'status'],
-      registers,
-    });
-    this.requestSeconds = new Histogram({
-      name: n.requestSeconds,
-      help: 'Seconds from a request to its response head (a streamed body is not waited for)',
-      labelNames: ['kind', 'status'],
-      buckets: SECONDS_HTTP,
-      registers,
-    });
-    this.responseBytes = new Counter({
-      name: n.responseBytes,
-      help: 'Response body bytes served, by route kind',
-      labelNames: ['kind'],
-      registers,
-    });
+    this.requests = new RequestInstruments(this.registry, n, SECONDS_HTTP);
     this.cacheOutcomes = new Counter({
       name: n.cache,
       help: 'Proxy answers by cache outcome: hit, miss (fetched), stale (upstream failing or slow), negative_hit (remembered 404), coalesced (waited on another fetch)',
@@ -192,10 +173,7 @@ export class PrometheusMetrics implements Metrics {
   }
 
   request(kind: RouteKind, status: number, seconds: number, bytes: number): void {
-    const labels = { kind, status: String(status) };
-    this.requests.inc(labels);
-    this.requestSeconds.observe(labels, seconds);
-    if (bytes > 0) this.responseBytes.inc({ kind }, bytes);
+    this.requests.observe(kind, status, seconds, bytes);
   }
 
   cache(repository: string, outcome: CacheOutcome): void {

@@ -31,6 +31,12 @@ export function enterRequestScope(request: Request, scope: RequestScope): void {
   scopes.enterWith(scope);
 }
 
+/** Runs fn with scope as the current request's (the server's fast path, which wraps its handler). */
+export function runInRequestScope<T>(request: Request, scope: RequestScope, fn: () => T): T {
+  byRequest.set(request, scope);
+  return scopes.run(scope, fn);
+}
+
 export function scopeOf(request: Request): RequestScope | undefined {
   return byRequest.get(request);
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type StorageConfig } from '../../src/config';
 import type { AppContext } from '../../src/context';
 import { type Logger, silentLogger } from '../../src/log';
+import type { OrbitRepos } from '../../src/plugin';
 import { startServer } from '../../src/server';
 import { ADMIN_PASSWORD } from './app';
 import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
@@ -31,6 +32,8 @@ export interface TestServer {
   url: string;
   port: number;
   ctx: AppContext;
+  /** The plugin the server runs (its Elysia app, its fast path). */
+  orbit: OrbitRepos;
   /** The CA to trust when tls was asked for (SSL_CERT_FILE for the go command, `tls: { ca }` for fetch). */
   tls?: TestCA;
   dataDir: string;
@@ -80,6 +83,7 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
     url: running.url,
     port: running.port,
     ctx: running.orbit.context,
+    orbit: running.orbit,
     tls,
     dataDir,
     databaseUrl,
