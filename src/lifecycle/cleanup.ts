@@ -59,6 +59,13 @@ export const CLEANUP_ACTOR = 'cleanup-policy';
 const NO_POLICY: CleanupPolicy = { unusedDays: null, keepPrereleases: null, keepVersions: null };
 
 /**
+ * Lets timers and I/O run. On PGlite every query runs in this thread and resolves without I/O, so a run
+ * that only awaits queries never gives the event loop a turn: requests waiting on a socket or a file
+ * (an upload being staged) would wait for the whole run, and a caller looping over runs starves them for good.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * The versions of one module the policy removes. The version @latest answers (the highest release,
  * else pre-release, else the newest pseudo-version) is never among them, whatever the rules say:
  * a module is never left without its @latest by a policy.
@@ -161,8 +168,10 @@ export class CleanupService {
     const report: CleanupReport = { repository: repo.name, dryRun, versions: [], removed: 0, bytes: 0 };
     if (repo.type === 'group' || (policy.unusedDays === null && policy.keepPrereleases === null && policy.keepVersions === null))
       return report;
+    await yieldToEventLoop();
     const byModule = await this.versions(repo);
     for (const [module, versions] of byModule) {
+      await yieldToEventLoop();
       const planned = selectModuleRemovals(versions, policy, now);
       if (planned.length === 0) continue;
       if (dryRun) {
