@@ -113,7 +113,8 @@ export function createContext(opts: {
   const users: UserService = new CachedUserService(db, log, audit, caching, sessions);
   const tokens: TokenService = new CachedTokenService(db, audit, caching);
   const repositories: RepositoryService = new CachedRepositoryService(db, audit, caching);
-  const coalescer = new FetchCoalescer(database, log);
+  // Embedded PGlite has one process by construction: no lease rows needed to coalesce across processes.
+  const coalescer = new FetchCoalescer(database, log, { soleProcess: database.driver === 'pglite' });
   const downloads = new DownloadRecorder(db, log);
   const gosumdb = resolveGosumdb(opts.settings?.gosumdb);
   // Once per process and database: every plugin instance (each test's app) would otherwise say it again.

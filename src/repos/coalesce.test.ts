@@ -50,6 +50,36 @@ describe.each(testDatabaseKinds())('FetchCoalescer on %s', (kind) => {
     await c.close();
   });
 
+  // Embedded PGlite has one process: the lease rows and NOTIFYs would be three statements a fill for nothing.
+  test('as the sole process on its database, concurrent callers share one fill and no lease row is written', async () => {
+    const c = new FetchCoalescer(t.handle, silentLogger, { soleProcess: true });
+    const seen: string[] = [];
+    const stop = t.handle.observeQueries((operation) => seen.push(operation));
+    let fills = 0;
+    const gate = deferred<void>();
+    let stored: string | undefined;
+    const run = () =>
+      c.run(
+        'sole',
+        async () => stored,
+        async () => {
+          fills++;
+          await gate.promise;
+          stored = 'v';
+          return 'v';
+        },
+      );
+    const all = Array.from({ length: 10 }, run);
+    await Bun.sleep(20);
+    gate.resolve();
+    expect(await Promise.all(all)).toEqual(Array(10).fill('v'));
+    stop();
+    expect(fills).toBe(1);
+    expect(seen).toEqual([]);
+    expect(await t.handle.db.select().from(fetchLeases)).toEqual([]);
+    await c.close();
+  });
+
   test('two processes coalesce through the lease, and the waiter wakes on NOTIFY rather than the poll', async () => {
     const a = new FetchCoalescer(t.handle, silentLogger, { owner: 'proc-a' });
     const b = new FetchCoalescer(other, silentLogger, { owner: 'proc-b', pollMs: 10_000 });

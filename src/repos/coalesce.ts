@@ -16,6 +16,12 @@ export interface CoalescerOptions {
   pollMs?: number;
   /** The longest a waiter waits for another process's fetch. Empty: 15 min. */
   maxWaitMs?: number;
+  /**
+   * This process is the database's only user (embedded PGlite): the in-process map is then the whole of
+   * coalescing, and no lease row is written nor NOTIFY sent (three statements a fill, all queued behind the
+   * one PGlite session). Empty: false, leases through the database.
+   */
+  soleProcess?: boolean;
 }
 
 /** NOTIFY payload: the key whose fetch ended, and its failure if it failed. */
@@ -45,6 +51,7 @@ export class FetchCoalescer {
   private readonly heartbeatMs: number;
   private readonly pollMs: number;
   private readonly maxWaitMs: number;
+  private readonly soleProcess: boolean;
   private readonly stopping = new AbortController();
   private listening?: Promise<Unlisten | undefined>;
 
@@ -58,6 +65,7 @@ export class FetchCoalescer {
     this.heartbeatMs = opts.heartbeatMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.pollMs = opts.pollMs ?? 1_000;
     this.maxWaitMs = opts.maxWaitMs ?? 15 * 60_000;
+    this.soleProcess = opts.soleProcess ?? false;
   }
 
   /** Keys being filled by this process right now (tests, metrics). */
@@ -88,6 +96,11 @@ export class FetchCoalescer {
   }
 
   private async lead<T>(key: string, lookup: () => Promise<T | undefined>, fill: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.soleProcess) {
+      // A fill that ended between the caller's lookup and this one is not repeated.
+      const found = await lookup();
+      return found !== undefined ? found : fill(this.stopping.signal);
+    }
     await this.listen();
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {

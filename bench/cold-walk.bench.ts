@@ -1,0 +1,159 @@
+/**
+ * Cold walks of real module graphs: `go mod download` of a module that requires one root (its go.mod and
+ * go.sum made once, direct, beforehand), with an empty module cache, through a proxy repository that has
+ * never seen the graph, against the same command talking to the real upstream (`go env GOPROXY`) directly.
+ * Direct and proxied runs alternate (the order flips each round); each proxied run gets a new proxy
+ * repository, so every file is a fill (blobs are content-addressed, so a zip stored in an earlier round is
+ * still fetched, checked and staged, only its final rename lands on the same bytes).
+ *
+ *   bun bench/cold-walk.bench.ts [rounds=3] [root@version ...]
+ *
+ * Prints, per root, the median of each side and their ratio, then the geometric mean of the ratios (the
+ * issue's target: ≤ 1.3×), the load average, and where the server's time went during the proxied runs
+ * (sums over requests from /metrics: they overlap, so they tell proportions, not wall time). The server
+ * runs as its own process (`bun run src/index.ts`, PGlite, filesystem storage, the checksum database as
+ * the go command's default). Skips, loudly, when the upstream cannot be reached.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_AUTH } from '../test/support/app';
+import { liveUpstream, makeGoEnv, runGo } from '../test/support/go';
+import { startServerProcess } from '../test/support/server';
+
+const DEFAULT_ROOTS = [
+  'github.com/spf13/cobra@v1.10.2',
+  'github.com/sirupsen/logrus@v1.10.2',
+  'github.com/stretchr/testify@v1.12.1',
+  'go.uber.org/zap@v1.28.0',
+  'github.com/rs/zerolog@v1.35.1',
+  'github.com/labstack/echo/v4@v4.16.5',
+  'github.com/gin-gonic/gin@v1.12.0',
+  'github.com/prometheus/client_golang@v1.25.0',
+];
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const rounds = Number(positional[0] ?? 3);
+const roots = positional.length > 1 ? positional.slice(1) : DEFAULT_ROOTS;
+const GO_TIMEOUT = 420_000;
+
+const live = await liveUpstream();
+if ('skip' in live) {
+  console.warn(`SKIPPED cold-walk bench: ${live.skip}`);
+  process.exit(0);
+}
+const { url: upstream, sumdb } = live;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+
+const work = await mkdtemp(join(tmpdir(), 'orbit-coldwalk-'));
+
+/** go.mod and go.sum of a module requiring root, resolved direct once: every later run downloads exactly that graph. */
+async function prepare(root: string): Promise<{ dir: string; modules: number }> {
+  const dir = join(work, root.replace(/[^A-Za-z0-9.-]+/g, '_'));
+  const e = await makeGoEnv({ goproxy: upstream, gosumdb: sumdb, goflags: '-modcacherw' });
+  try {
+    await Bun.write(join(dir, 'go.mod'), 'module bench.example/walk\n\ngo 1.21\n');
+    const got = await runGo(['get', root], { env: e.env, cwd: dir, timeoutMs: GO_TIMEOUT });
+    if (got.code !== 0) throw new Error(`go get ${root} direct failed: ${got.stderr}`);
+    const graph = await runGo(['list', '-m', 'all'], { env: e.env, cwd: dir, timeoutMs: GO_TIMEOUT });
+    return { dir, modules: graph.stdout.trim().split('\n').length - 1 };
+  } finally {
+    await e.cleanup();
+  }
+}
+
+/** Seconds for `go mod download` of the prepared graph with an empty module cache, through goproxy. */
+async function walk(dir: string, goproxy: string): Promise<number> {
+  const e = await makeGoEnv({ goproxy, gosumdb: sumdb, goflags: '-modcacherw' });
+  try {
+    await cp(dir, e.work, { recursive: true });
+    const started = performance.now();
+    const r = await runGo(['mod', 'download'], { env: e.env, cwd: e.work, timeoutMs: GO_TIMEOUT });
+    const seconds = (performance.now() - started) / 1000;
+    if (r.code !== 0) throw new Error(`go mod download through ${goproxy} failed: ${r.stderr}`);
+    return seconds;
+  } finally {
+    await e.cleanup();
+  }
+}
+
+/** Sums (and counts) of the server's duration histograms, from /metrics: where its time went. */
+const WATCHED = [
+  'orbitrepos_http_request_duration_seconds',
+  'orbitrepos_upstream_request_duration_seconds',
+  'orbitrepos_fill_duration_seconds',
+  'orbitrepos_db_query_duration_seconds',
+  'orbitrepos_storage_operation_duration_seconds',
+];
+async function histogramSums(url: string): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map(WATCHED.map((n) => [n, { sum: 0, count: 0 }]));
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)_(sum|count)(?:\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    const entry = m && out.get(m[1]);
+    if (entry) entry[m[2] as 'sum' | 'count'] += Number(m[3]);
+  }
+  return out;
+}
+
+console.log(`cold walk: ${roots.length} roots, ${rounds} rounds, upstream from go env GOPROXY; load average ${load()}`);
+const graphs = [];
+for (const root of roots) graphs.push({ root, ...(await prepare(root)) });
+const server = await startServerProcess({ ORBITREPO_DATA_DIR: join(work, 'data') }, { startTimeoutMs: 300_000 });
+const spent = new Map(WATCHED.map((n) => [n, { sum: 0, count: 0 }]));
+let repoCount = 0;
+try {
+  const times = graphs.map(() => ({ direct: [] as number[], proxied: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, g] of graphs.entries()) {
+      const name = `walk-${++repoCount}`;
+      const created = await fetch(`${server.url}/api/v1/repositories`, {
+        method: 'POST',
+        headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, type: 'proxy', remoteUrl: upstream, anonymousRead: true }),
+      });
+      if (created.status !== 201) throw new Error(`creating ${name}: ${created.status} ${await created.text()}`);
+      const proxied = async () => {
+        const before = await histogramSums(server.url);
+        times[i].proxied.push(await walk(g.dir, `${server.url}/go/${name}/`));
+        const after = await histogramSums(server.url);
+        for (const [n, v] of after) {
+          const s = spent.get(n)!;
+          s.sum += v.sum - before.get(n)!.sum;
+          s.count += v.count - before.get(n)!.count;
+        }
+      };
+      const direct = async () => {
+        times[i].direct.push(await walk(g.dir, upstream));
+      };
+      // The order flips every round and every root, so neither side always runs first.
+      if ((round + i) % 2 === 0) {
+        await direct();
+        await proxied();
+      } else {
+        await proxied();
+        await direct();
+      }
+    }
+  }
+  const ratios: number[] = [];
+  for (const [i, g] of graphs.entries()) {
+    const d = median(times[i].direct);
+    const p = median(times[i].proxied);
+    ratios.push(p / d);
+    console.log(
+      `${g.root.padEnd(44)} ${String(g.modules).padStart(3)} modules  direct ${d.toFixed(2)} s  proxied ${p.toFixed(2)} s  ${(p / d).toFixed(2)}×  (direct ${times[i].direct.map((t) => t.toFixed(1)).join('/')}, proxied ${times[i].proxied.map((t) => t.toFixed(1)).join('/')})`,
+    );
+  }
+  console.log(`geometric mean proxied/direct: ${geomean(ratios).toFixed(2)}× (target ≤ 1.3×); load average ${load()}`);
+  console.log('server time during the proxied runs (summed over concurrent requests):');
+  for (const [n, v] of spent)
+    console.log(`  ${n.replace('orbitrepos_', '').padEnd(40)} ${v.sum.toFixed(1).padStart(8)} s over ${v.count} observations`);
+} finally {
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+}
