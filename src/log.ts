@@ -100,7 +100,9 @@ const LOG_FLUSH_BYTES = 64 * 1024;
  * was a quarter of the server's CPU on warm answers (one access-log line each).
  */
 export function batchedStdout(): LogDestination & { flush(): void } {
-  const out = pino.destination({ dest: 1, sync: true });
+  // Asynchronous underneath: a slow reader of stdout (a full pipe) no longer stalls the server in write(2).
+  // Bounded: a reader stuck for good costs at most 64 MiB of lines (the rest dropped), not the server's memory.
+  const out = pino.destination({ dest: 1, sync: false, maxLength: 64 * 1024 * 1024 });
   let buffered: string[] = [];
   let bytes = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -113,7 +115,14 @@ export function batchedStdout(): LogDestination & { flush(): void } {
     bytes = 0;
     out.write(text);
   };
-  process.once('exit', flush);
+  process.once('exit', () => {
+    flush();
+    try {
+      out.flushSync();
+    } catch {
+      // Nothing more can be done for the last lines of a process going away.
+    }
+  });
   return {
     write(line: string) {
       buffered.push(line);

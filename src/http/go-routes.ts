@@ -89,6 +89,19 @@ function parsedGoPath(rest: string): ReturnType<typeof parseGoRequestPath> {
   return req;
 }
 
+/** isCanonicalVersion by version text, as parsedGoPath (bounded). */
+const canonicalVersions = new Map<string, boolean>();
+
+function canonicalVersion(version: string): boolean {
+  let canonical = canonicalVersions.get(version);
+  if (canonical === undefined) {
+    canonical = isCanonicalVersion(version);
+    if (canonicalVersions.size >= PARSED_PATHS_MAX) canonicalVersions.clear();
+    canonicalVersions.set(version, canonical);
+  }
+  return canonical;
+}
+
 /**
  * @v/list bodies by the list they were made from. A list answered from memory is the same array until the
  * module is written to (cached-repository.ts), so a 1000-version list is joined once, not on every request.
@@ -176,7 +189,7 @@ function goHandler(ctx: GoRoutesDeps) {
             request,
             await repo.reader.info(req.module, req.version),
             JSON_TYPE,
-            isCanonicalVersion(req.version) ? cache.version : cache.metadata,
+            canonicalVersion(req.version) ? cache.version : cache.metadata,
           );
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.

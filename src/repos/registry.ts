@@ -9,8 +9,8 @@ import { ProxyRepository } from './proxy';
 import type { GoRepository } from './repository';
 
 /**
- * Repository rows -> repository instances. Instances are cheap and built per request from the
- * current row, so admin changes (members, remote URL, policy) take effect at once in every process;
+ * Repository rows -> repository instances. Instances are cheap and built from the current row (kept
+ * while the row is), so admin changes (members, remote URL, policy) take effect at once in every process;
  * what is expensive to share (the coalescer) is a field of the deps, made once in src/context.ts.
  */
 export class RepositoryRegistry {
@@ -20,9 +20,20 @@ export class RepositoryRegistry {
     private readonly versions?: VersionCache,
   ) {}
 
+  /**
+   * Hosted and proxy instances by the row they were built from: they hold nothing per request, and a cached
+   * row is the same object until the repository changes (then a new row, a new instance). A group is built
+   * every time: readingAs gives it the caller's permissions.
+   */
+  private readonly built = new WeakMap<RepositoryRow, GoRepository>();
+
   instantiate = (row: RepositoryRow): GoRepository => {
-    const repo = this.build(row);
-    return this.versions ? this.versions.wrap(repo) : repo;
+    const known = this.built.get(row);
+    if (known) return known;
+    const built = this.build(row);
+    const repo = this.versions ? this.versions.wrap(built) : built;
+    if (row.type !== 'group') this.built.set(row, repo);
+    return repo;
   };
 
   private build(row: RepositoryRow): GoRepository {
