@@ -162,7 +162,7 @@ describe('the web UI in a browser', () => {
     await page.goto(`${base}${PREFIX}/repositories/internal`);
     const zip = buildModuleZip(MODULE, 'v1.0.0', { 'go.mod': `module ${MODULE}\n\ngo 1.21\n`, 'hello.go': 'package hello\n' });
     await page.getByLabel('Module path').fill(MODULE);
-    await page.getByLabel('Version').fill('v1.0.0');
+    await page.getByLabel('Version', { exact: true }).fill('v1.0.0');
     await page.getByLabel('Module zip').setInputFiles({ name: 'hello.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForURL(/\/module\?module=/);
@@ -179,7 +179,7 @@ describe('the web UI in a browser', () => {
     // A valid zip, but of another module: the server must name both.
     const zip = buildModuleZip('example.com/acme/other', 'v1.1.0', { 'go.mod': 'module example.com/acme/other\n' });
     await page.getByLabel('Module path').fill(MODULE);
-    await page.getByLabel('Version').fill('v1.1.0');
+    await page.getByLabel('Version', { exact: true }).fill('v1.1.0');
     await page.getByLabel('Module zip').setInputFiles({ name: 'other.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
     await page.getByRole('button', { name: 'Upload' }).click();
     const error = page.locator('#upload-error');
@@ -190,7 +190,7 @@ describe('the web UI in a browser', () => {
     await page
       .getByLabel('Module zip')
       .setInputFiles({ name: 'junk.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
-    await page.getByLabel('Version').fill('v1.2.0');
+    await page.getByLabel('Version', { exact: true }).fill('v1.2.0');
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForFunction(() => {
       const text = document.querySelector('#upload-error')?.textContent ?? '';
@@ -268,6 +268,41 @@ describe('the web UI in a browser', () => {
     await page.getByRole('link', { name: '← Newest' }).click();
     expect(await versions.locator('tbody tr').count()).toBe(50);
   }, 90_000);
+
+  test('an administrator sets a cleanup policy on the repository page, reads its dry run, and runs it', async () => {
+    const tidy = 'example.com/acme/tidy';
+    const auth = { authorization: basic('admin', PASSWORD) };
+    const created = await fetch(`${base}${PREFIX}/api/v1/repositories`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'tidy', type: 'hosted' }),
+    });
+    expect(created.status).toBe(201);
+    for (const v of ['v1.0.0', 'v1.1.0', 'v1.2.0']) {
+      const zip = buildModuleZip(tidy, v, { 'go.mod': `module ${tidy}\n`, 'a.go': `package tidy // ${v}\n` });
+      const put = await fetch(`${base}${PREFIX}/go/tidy/${tidy}/@v/${v}.zip`, { method: 'PUT', headers: auth, body: zip });
+      expect(put.status).toBe(201);
+    }
+    const list = async () =>
+      (await (await fetch(`${base}${PREFIX}/go/tidy/${tidy}/@v/list`, { headers: auth })).text()).trim().split('\n').sort();
+
+    await page.goto(`${base}${PREFIX}/repositories/tidy`);
+    await page.getByLabel('Keep at most N versions of each module').fill('1');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    const heading = page.getByRole('heading', { name: /^Dry run: 2 versions \(.+\) would be removed$/ });
+    await heading.waitFor();
+    const rows = await page.locator('table').textContent();
+    expect(rows).toContain(`${tidy}@v1.1.0`);
+    expect(rows).toContain(`${tidy}@v1.0.0`);
+    expect(rows).not.toContain(`${tidy}@v1.2.0`);
+    expect(await list()).toEqual(['v1.0.0', 'v1.1.0', 'v1.2.0']);
+
+    // The confirmation dialog is accepted (see beforeAll).
+    await page.getByRole('button', { name: /^Remove 2 versions/ }).click();
+    await page.getByText(/^The cleanup removed 2 versions \(.+\)\.$/).waitFor();
+    expect(await list()).toEqual(['v1.2.0']);
+    await page.getByRole('heading', { name: /Deleted versions/ }).waitFor();
+  });
 
   test('a token is shown once, works for the go protocol, and stops working when revoked', async () => {
     await page.getByRole('link', { name: 'Tokens' }).click();

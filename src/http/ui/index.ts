@@ -3,6 +3,7 @@ import type { AppContext } from '../../context';
 import { assetRoutes } from './assets';
 import { auditUiRoutes } from './routes/audit';
 import { loginRoutes, sessionRoutes } from './routes/auth';
+import { cleanupUiRoutes } from './routes/cleanup';
 import { moduleUiRoutes } from './routes/modules';
 import { repositoryUiRoutes } from './routes/repositories';
 import { searchUiRoutes } from './routes/search';
@@ -14,6 +15,7 @@ export type UiDeps = Pick<
   AppContext,
   | 'audit'
   | 'auth'
+  | 'cleanup'
   | 'id'
   | 'log'
   | 'modules'
@@ -38,6 +40,7 @@ export function uiRoutes(ctx: UiDeps, prefix: string) {
     .use(sessionRoutes(ctx, prefix))
     .use(repositoryUiRoutes(ctx, prefix))
     .use(moduleUiRoutes(ctx, prefix))
+    .use(cleanupUiRoutes(ctx, prefix))
     .use(searchUiRoutes(ctx, prefix))
     .use(tokenUiRoutes(ctx, prefix))
     .use(userUiRoutes(ctx, prefix))

@@ -1,3 +1,4 @@
+import type { CleanupPolicyView } from '../../../lifecycle/cleanup';
 import type { SearchPage } from '../../../repos/module-search';
 import type { ModulePage } from '../../../repos/module-service';
 import type { RepositoryView } from '../../../repos/repository-service';
@@ -5,6 +6,7 @@ import type { TombstoneView } from '../../../repos/tombstones';
 import { type Html, html } from '../html';
 import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
+import { cleanupPanel } from './cleanup';
 import { repoHref } from './repositories';
 import { hitsTable, offsetPager } from './search';
 import { setupSnippets, uploadForm } from './snippets';
@@ -38,6 +40,8 @@ export interface RepositoryPageData {
   canAdmin: boolean;
   /** Hosted: deleted versions whose hashes are remembered; empty list or null: none to show. */
   tombstones: TombstoneView[] | null;
+  /** The cleanup policy, for administrators of a hosted or proxy repository; null: no panel. */
+  cleanup: CleanupPolicyView | null;
 }
 
 function tombstonesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
@@ -148,6 +152,7 @@ export function repositoryPage(ui: SignedInEnv, d: RepositoryPageData): Html {
       ${setupSnippets(ui, repo, d.namespaces, d.modules?.modules.map((m) => m.module) ?? [])}
       ${uploads && uploadForm(ui, repo)}
       ${modulesSection(ui, d)}
+      ${d.cleanup && cleanupPanel(ui, repo, d.cleanup)}
       ${tombstonesSection(ui, d)}`,
   });
 }

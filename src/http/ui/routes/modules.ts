@@ -16,7 +16,7 @@ import type { SignedInEnv } from '../session';
 /** The services these routes use, and no more. */
 export type ModuleUiDeps = Pick<
   AppContext,
-  'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'search' | 'sessions' | 'settings' | 'tombstones' | 'users'
+  'cleanup' | 'id' | 'log' | 'modules' | 'permissions' | 'repositories' | 'search' | 'sessions' | 'settings' | 'tombstones' | 'users'
 >;
 
 /** Versions per page on a module's page. */
@@ -55,6 +55,8 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
         canWrite: await may(ctx, me, row, 'write'),
         canAdmin: await may(ctx, me, row, 'admin'),
         tombstones: row.type === 'hosted' ? await tombstones.list(row) : null,
+        // Policies are for administrators, as in the API; a group stores nothing to clean.
+        cleanup: me.principal.isAdmin && row.type !== 'group' ? await ctx.cleanup.get(row) : null,
       };
       return page(ctx, me, repositoryPage(me, data));
     })
