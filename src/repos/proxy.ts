@@ -200,6 +200,9 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       return { value: decode(got.body), until: got.until };
     }
     const row = await this.cachedFile(module, version, 'info');
+    // The go command asks a version's .mod right after its .info (go get, go mod download): fetched meanwhile,
+    // its request joins this fill instead of starting one more round trip to the upstream after it.
+    if (!row.modKey) this.cachedFile(module, version, 'mod').catch(() => {});
     const bytes = await new Response(await this.deps.storage.get(row.infoKey!)).arrayBuffer();
     return { value: decode(new Uint8Array(bytes)), until: UNTIL_WRITTEN };
   }

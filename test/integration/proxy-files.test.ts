@@ -192,6 +192,17 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
     expect(stub.count(stub.paths(module, 'v1.0.0').mod)).toBe(1);
   });
 
+  // The go command asks .mod right after .info: fetching it meanwhile saves a round trip per new version.
+  test("a version's .info fill fetches its .mod meanwhile, and the .mod request that follows is answered from it", async () => {
+    const m = fresh();
+    expect((await t.request(m.url('info'))).status).toBe(200);
+    // Nobody asked for the .mod yet: only the .info's fill can have fetched it (waited for, at most 2 s).
+    for (let i = 0; i < 100 && stub.count(m.p.mod) === 0; i++) await Bun.sleep(20);
+    expect(stub.count(m.p.mod)).toBe(1);
+    expect((await t.request(m.url('mod'))).status).toBe(200);
+    expect([stub.count(m.p.info), stub.count(m.p.mod), stub.count(m.p.zip)]).toEqual([1, 1, 0]);
+  });
+
   test('a .info query (not a canonical version) is resolved by the upstream and not stored as a version', async () => {
     const m = fresh();
     stub.setFile(`${stub.paths(m.module).list.replace('/list', '')}/master.info`, '{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}');
