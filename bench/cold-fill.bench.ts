@@ -43,11 +43,15 @@ async function timed(url: string, pid: number) {
   const started = performance.now();
   const res = await fetch(url);
   let bytes = 0;
+  let firstMs = 0;
   const reader = res.body!.getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.byteLength;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    if (bytes === 0) firstMs = performance.now() - started;
+    bytes += r.value.byteLength;
+  }
   const ms = performance.now() - started;
   clearInterval(sampler);
-  return { ms, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base };
+  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));
@@ -86,7 +90,7 @@ try {
       throw new Error(`${v}: direct ${direct.bytes} bytes, proxied ${proxied.status} ${proxied.bytes} bytes, want ${zipSize}`);
     ratios.push(proxied.ms / direct.ms);
     console.log(
-      `  ${v}: direct ${direct.ms.toFixed(0)} ms, proxied cold ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×), server RSS growth ${mb(proxied.growth)}`,
+      `  ${v}: direct ${direct.ms.toFixed(0)} ms, proxied cold ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×, first byte after ${proxied.firstMs.toFixed(0)} ms), server RSS growth ${mb(proxied.growth)}`,
     );
   }
   const sorted = [...ratios].sort((a, b) => a - b);

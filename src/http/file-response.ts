@@ -39,6 +39,16 @@ export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
  * Range (honoured only when If-Range is absent or is that ETag), bodiless for HEAD.
  */
 export async function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Promise<Response> {
+  if (file.arriving) {
+    // Only a plain GET streams a fill as it arrives; a conditional, ranged or HEAD request waits for the stored file.
+    const plain = request.method === 'GET' && !request.headers.has('range') && !request.headers.has('if-none-match');
+    const body = plain ? file.arriving.take() : undefined;
+    if (!body) return fileResponse(request, await file.arriving.stored(), contentType, cacheControl);
+    // No ETag yet (the hash is known at the end); a length only if the upstream announced it.
+    const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': cacheControl };
+    if (file.arriving.length !== null) headers['Content-Length'] = String(file.arriving.length);
+    return new Response(body, { status: 200, headers });
+  }
   const headers: Record<string, string> = {
     'Content-Type': contentType,
     'Cache-Control': cacheControl,

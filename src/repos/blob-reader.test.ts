@@ -39,10 +39,17 @@ describe('blobReader', () => {
     let gets = 0;
     const counting: BlobStore = Object.assign(Object.create(store), {
       get: (key: string, range?: { start: number; end?: number }) => (gets++, store.get(key, range)),
+      readRange: (key: string, start: number, length: number) => (gets++, store.readRange!(key, start, length)),
     });
     const reader = windowedReader(blobReader(counting, 'zip', source.byteLength), 4096);
     for (let offset = 0; offset < 4000; offset += 100) await reader.read(offset, 100);
     expect(gets).toBe(1);
+  });
+
+  test('a store without readRange is read by ranged gets, with the same bytes', async () => {
+    const streamOnly: BlobStore = Object.assign(Object.create(store), { readRange: undefined });
+    expect(await blobReader(streamOnly, 'zip', source.byteLength).read(1500, 2500)).toEqual(source.subarray(1500, 4000));
+    await expect(blobReader(streamOnly, 'zip', source.byteLength + 10).read(4990, 20)).rejects.toThrow('ended after 5000 bytes');
   });
 
   test('a read beyond the blob is refused', async () => {

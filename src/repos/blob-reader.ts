@@ -14,7 +14,11 @@ export function blobReader(store: BlobStore, key: string, size: number): RandomA
         throw new RangeError(`read(${offset}, ${length}) is outside the blob ${key} of ${size} bytes`);
       }
       if (length === 0) return new Uint8Array(0);
-      return fetchRange(store, key, offset, length);
+      if (!store.readRange) return fetchRange(store, key, offset, length);
+      const got = await store.readRange(key, offset, length);
+      if (got.byteLength < length)
+        throw new Error(`blob ${key} ended after ${offset + got.byteLength} bytes, expected at least ${offset + length}`);
+      return got;
     },
   };
 }

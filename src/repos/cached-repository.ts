@@ -300,10 +300,15 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
 
   async fileExpiring(kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
     const inner = this.repo.reader;
-    const load = hasExpiringFiles(inner)
+    const loadInner = hasExpiringFiles(inner)
       ? () => inner.fileExpiring(kind, module, version)
       : // A stored version's files (hosted, or a proxy's canonical version) change only by a write or an eviction.
         async () => ({ value: await inner[kind](module, version), until: UNTIL_WRITTEN });
+    // A file still arriving (a proxy's cold fill) is for the caller that started it, never kept.
+    const load = async () => {
+      const got = await loadInner();
+      return (got.value as GoFile | undefined)?.arriving ? { ...got, until: 0 } : got;
+    };
     // Proxy version queries (branches, "v1.2") resolve differently over time.
     if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };
     return this.cache.read(this.repo, kind, module, version, await this.audience(), load);

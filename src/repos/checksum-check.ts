@@ -49,6 +49,14 @@ export class ChecksumCheck {
   }
 
   /**
+   * Starts reading the database's record of a version, so that it arrives while the file downloads; the
+   * later verify() finds it cached (or joins the read in flight). Failures here are verify()'s to report.
+   */
+  prefetch(module: string, version: string): void {
+    if (this.applies(module)) this.read(sumdbLookupPath(module, version)).catch(() => {});
+  }
+
+  /**
    * Throws BadUpstream unless `got` is the database's record: a mismatch names module, version and
    * both hashes and is logged as a security event. The cached lookup (and tiles read) are dropped on
    * any refusal, so a request after the upstream is repaired asks again.

@@ -113,12 +113,27 @@ export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder
     mod: (module, version) => inner.mod(module, version),
     async zip(module, version): Promise<GoFile> {
       const file = await inner.zip(module, version);
-      return {
-        size: file.size,
-        etag: file.etag,
+      const counted = (f: GoFile): GoFile => ({
+        size: f.size,
+        etag: f.etag,
         open: (range) => {
           if (!range || range.start === 0) recorder.record(id, module, version);
-          return file.open(range);
+          return f.open(range);
+        },
+      });
+      const { arriving } = file;
+      if (!arriving) return counted(file);
+      // A fill streamed to its first client counts when that client takes the live body.
+      return {
+        ...counted(file),
+        arriving: {
+          length: arriving.length,
+          take: () => {
+            const body = arriving.take();
+            if (body) recorder.record(id, module, version);
+            return body;
+          },
+          stored: async () => counted(await arriving.stored()),
         },
       };
     },

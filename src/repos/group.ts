@@ -290,13 +290,17 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
    * The first member's answer, in order, skipping members that lack it or fail. It holds as long as the
    * answer and every absence before it (a member that failed could answer next time: not at all).
    */
-  private async first<T>(module: string, what: string, read: (m: GoRepository) => Promise<Expiring<T>>): Promise<Expiring<T>> {
+  private async first<T>(
+    module: string,
+    what: string,
+    read: (m: GoRepository, last: boolean) => Promise<Expiring<T>>,
+  ): Promise<Expiring<T>> {
     const { readable: members, denied } = await this.memberRepos(module);
     const failures: Failure[] = [];
     let until = UNTIL_WRITTEN;
-    for (const member of members) {
+    for (const [i, member] of members.entries()) {
       try {
-        const got = await read(member);
+        const got = await read(member, i === members.length - 1);
         return { value: got.value, until: Math.min(until, got.until, failures.length ? 0 : UNTIL_WRITTEN) };
       } catch (err) {
         // A nested group that found nothing readable for this caller said 401/403: that is a denial too.
@@ -383,7 +387,14 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   fileExpiring(kind: FileKind, module: string, version: string): Promise<Expiring<unknown>> {
-    return this.first(module, `${module}@${version}`, (m) => memberFile(m, kind, module, version));
+    return this.first(module, `${module}@${version}`, async (m, last) => {
+      const got = await memberFile(m, kind, module, version);
+      const file = got.value as GoFile | string;
+      // A fill streamed to the client cannot fall through to the next member once its 200 is out; so only the
+      // last member streams one, and an earlier member's fill is waited for (a bad zip there is a failure, skipped).
+      if (last || typeof file === 'string' || !file.arriving) return got;
+      return { value: await file.arriving.stored(), until: 0 };
+    });
   }
 
   async info(module: string, version: string): Promise<string> {

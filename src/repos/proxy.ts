@@ -1,8 +1,7 @@
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, NotFound, PayloadTooLarge, UpstreamMissing } from '../errors';
+import { BadUpstream, NotFound, UpstreamMissing } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
-import { GoProtocolError } from '../goproxy/errors';
 import { formatInfo, type GoInfo, InvalidInfoError, parseInfo } from '../goproxy/info';
 import { goPaths } from '../goproxy/request-path';
 import { type SumdbRecord, sumdbLookupModule } from '../goproxy/sumdb-record';
@@ -16,20 +15,19 @@ import {
   pseudoVersionTime,
   selectLatest,
 } from '../goproxy/version';
-import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import { DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
 import type { CacheOutcome, Metrics } from '../observability/metrics';
 import { warnOutage } from '../observability/outage-log';
 import { noteCacheOutcome } from '../observability/request-scope';
-import { commitBlob, discardStaged, stageBlob } from '../storage/content-addressed';
+import { commitBlob, stageBlob } from '../storage/content-addressed';
+import { ArrivingBody, arrivingFile } from './arriving';
 import { withBlobWriteFence } from './blob-fence';
-import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import { ChecksumCheck } from './checksum-check';
 import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { absentUntil, type Expiring, type ExpiringReader, notFoundUntil, UNTIL_WRITTEN } from './expiring';
 import { blobGoFileAt } from './go-file';
 import { proxyAdmits, refusedByRules } from './path-routing';
-import { pacedBody, pacedReader } from './periodic-full-gc';
 import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, missingAnswer, ProxyMetadataCache } from './proxy-cache';
 import {
   type Actor,
@@ -44,6 +42,7 @@ import {
 } from './repository';
 import { DEFAULT_CONNECT_TIMEOUT_MS, isUpstreamFailure, UpstreamClient } from './upstream';
 import { deleteVersionAudited, findVersionRow, listVersionTimes, type NewVersionRow } from './version-rows';
+import { fillZip } from './zip-fill';
 
 export const DEFAULT_METADATA_TTL_SECONDS = 300;
 export const DEFAULT_NEGATIVE_TTL_SECONDS = 60;
@@ -57,6 +56,7 @@ const MAX_SUMDB_BYTES = 1 << 20;
 
 type FileKind = 'info' | 'mod' | 'zip';
 const KEY_COLUMN = { info: 'infoKey', mod: 'modKey', zip: 'zipKey' } as const;
+const STORED = Symbol('stored');
 
 const q = (s: string) => JSON.stringify(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -213,10 +213,38 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     return blobGoFileAt(this.deps.storage, row.modKey!);
   }
 
+  /**
+   * A stored zip; a cold one is streamed to this caller as it arrives when this caller's request runs the
+   * fill (arriving.ts). Callers waiting on a fill run by another request (here or in another process) get
+   * the stored file once it is checked; a failure before the upstream's bytes start is thrown as always.
+   */
   async zip(module: string, version: string): Promise<GoFile> {
     this.admit(module);
-    const row = await this.cachedFile(module, version, 'zip');
-    return blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! });
+    const tap = new ArrivingBody((stallMs) =>
+      this.deps.log.warn('a client stopped reading a streamed zip fill; it was cut loose and the fill went on', {
+        repository: this.row.name,
+        module,
+        version,
+        stallMs,
+      }),
+    );
+    const filled = this.cachedFile(module, version, 'zip', tap);
+    const stored = filled.then((row) => blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! }));
+    // A failure aborts the client's body once the fill has let go of its key (so the client's retry fetches anew),
+    // and reaches whoever asks stored(); never an unhandled rejection.
+    stored.catch(() => {});
+    const length = await Promise.race([stored.then((): typeof STORED => STORED), tap.began]);
+    if (length === STORED) return stored;
+    stored.catch((err) => {
+      this.deps.log.warn('a zip fill streamed to its client failed; the transfer was aborted and nothing was stored', {
+        repository: this.row.name,
+        module,
+        version,
+        err,
+      });
+      tap.fail();
+    });
+    return arrivingFile(tap, length, stored);
   }
 
   /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */
@@ -257,7 +285,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   /** The row once it has `kind`'s blob: from storage, else after one coalesced upstream fetch. */
-  private async cachedFile(module: string, version: string, kind: FileKind): Promise<ModuleVersionRow> {
+  private async cachedFile(module: string, version: string, kind: FileKind, tap?: ArrivingBody): Promise<ModuleVersionRow> {
     const lookup = async () => {
       const row = await findVersionRow(this.deps.db, this.row.id, module, version);
       return row?.[KEY_COLUMN[kind]] ? row : undefined;
@@ -278,7 +306,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     try {
       return await this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, (signal) => {
         filled = true;
-        return this.fillAndRemember(module, version, kind, signal, lookup);
+        return this.fillAndRemember(module, version, kind, signal, lookup, tap);
       });
     } finally {
       this.observe(filled ? 'miss' : 'coalesced');
@@ -291,12 +319,13 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     kind: FileKind,
     signal: AbortSignal,
     lookup: () => Promise<ModuleVersionRow | undefined>,
+    tap?: ArrivingBody,
   ): Promise<ModuleVersionRow> {
     const ended = this.deps.metrics.fillStarted(this.row.name, kind);
     let bytes = 0;
     try {
       try {
-        bytes = await this.fill(module, version, kind, signal);
+        bytes = await this.fill(module, version, kind, signal, tap);
       } catch (err) {
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
@@ -319,9 +348,26 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   /** Fetches, checks and stores one file; returns the bytes stored. */
-  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal): Promise<number> {
+  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal, tap?: ArrivingBody): Promise<number> {
     const path = goPaths.file(module, version, kind);
-    if (kind === 'zip') return this.fillZip(module, version, path, signal);
+    if (kind === 'zip') {
+      return fillZip(
+        {
+          storage: this.deps.storage,
+          db: this.deps.db,
+          upstream: this.upstream,
+          fullGcEveryBytes: this.deps.fullGcEveryBytes,
+          prefetchChecksum: () => this.checksum?.prefetch(module, version),
+          verifyChecksum: (h1, url) => this.verifyChecksum(module, version, { h1 }, url),
+          fillRow: (tx, set) => this.fillRow(tx, module, version, set),
+        },
+        module,
+        version,
+        path,
+        signal,
+        tap,
+      );
+    }
     const res = await this.upstream.bytes(path, signal, kind === 'info' ? MAX_INFO_BYTES : MAX_MOD_BYTES);
     if (kind === 'info') {
       const info = upstreamInfo(res.bytes, res.url);
@@ -344,53 +390,6 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       await this.fillRow(tx, module, version, { modKey: key, goModH1 });
     });
     return res.bytes.byteLength;
-  }
-
-  /** Streams the zip into a staged blob (memory stays flat whatever its size), checks it there, then commits. */
-  private async fillZip(module: string, version: string, path: string, signal: AbortSignal): Promise<number> {
-    const res = await this.upstream.open(path, signal);
-    let staged: Awaited<ReturnType<typeof stageBlob>>;
-    try {
-      staged = await stageBlob(this.deps.storage, pacedBody(res.body, this.deps.fullGcEveryBytes).stream, {
-        maxBytes: DEFAULT_ZIP_LIMITS.maxZipFile,
-        signal,
-      });
-    } catch (err) {
-      if (err instanceof PayloadTooLarge)
-        throw new BadUpstream(
-          `upstream ${res.url} sent a zip larger than the go command's limit of ${DEFAULT_ZIP_LIMITS.maxZipFile} bytes`,
-        );
-      throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
-    }
-    let h1: string;
-    try {
-      ({ h1 } = await checkModuleZip(
-        pacedReader(blobReader(this.deps.storage, staged.tmpKey, staged.size), this.deps.fullGcEveryBytes),
-        module,
-        version,
-        {
-          signal,
-          windowBytes: BLOB_WINDOW_BYTES,
-        },
-      ));
-    } catch (err) {
-      await discardStaged(this.deps.storage, staged).catch(() => {});
-      // Our storage failing mid-check is not the upstream's fault: that error goes on as itself (a 503).
-      if (!(err instanceof GoProtocolError) && !signal.aborted) throw err;
-      throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
-    }
-    try {
-      await this.verifyChecksum(module, version, { h1 }, res.url);
-    } catch (err) {
-      await discardStaged(this.deps.storage, staged).catch(() => {});
-      throw err;
-    }
-    // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
-    await withBlobWriteFence(this.deps.db, async (tx) => {
-      const key = await commitBlob(this.deps.storage, staged);
-      await this.fillRow(tx, module, version, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
-    });
-    return staged.size;
   }
 
   /** Before a fetched zip or go.mod is stored: its hash must be the checksum database's record (checksum-check.ts). */

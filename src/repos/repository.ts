@@ -10,11 +10,27 @@ export interface FileRange {
 
 /** A stored file ready to serve: size and validator known up front, body opened on demand. */
 export interface GoFile {
+  /** Bytes; for an arriving file the length its upstream announced, or -1. */
   size: number;
-  /** Strong validator, quoted, e.g. `"sha256-…"`. */
+  /** Strong validator, quoted, e.g. `"sha256-…"`; empty for an arriving file (its hash is known only at the end). */
   etag: string;
-  /** Opens the body, or a slice of it (range already validated by the caller against size). */
+  /** Opens the body, or a slice of it (range already validated by the caller against size). An arriving file waits until stored. */
   open(range?: FileRange): Promise<ReadableStream<Uint8Array>>;
+  /** Set while the file is still arriving from an upstream (a proxy's cold fill): see Arriving. */
+  arriving?: Arriving;
+}
+
+/**
+ * A file on its way from an upstream into storage, streamed to its first client (arriving.ts). Its
+ * last bytes are held back until it is checked and stored; if that fails the body is aborted.
+ */
+export interface Arriving {
+  /** Content-Length the upstream announced, or null. */
+  length: number | null;
+  /** The live body, to one caller only (the first plain GET); undefined for every later caller. */
+  take(): ReadableStream<Uint8Array> | undefined;
+  /** The file once checked and stored (declining the live body if not yet taken); rejects as the fill failed. */
+  stored(): Promise<GoFile>;
 }
 
 export type { Actor };

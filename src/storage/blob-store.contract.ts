@@ -151,6 +151,15 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Stor
       expect(await text(await store.get('empty', { start: 0 }))).toBe('');
     });
 
+    // Optional (the zip checker reads ranges through it where it exists): a backend that has it must agree with get.
+    test('readRange, where a backend has it, gives the bytes get gives, fewer at the end, and NotFound for a missing key', async () => {
+      if (!store.readRange) return;
+      await store.put('ranged', '0123456789');
+      expect(new TextDecoder().decode(await store.readRange('ranged', 2, 4))).toBe('2345');
+      expect(new TextDecoder().decode(await store.readRange('ranged', 7, 10))).toBe('789');
+      await expect(store.readRange('no/such/key', 0, 1)).rejects.toBeInstanceOf(NotFound);
+    });
+
     test('getting a missing key rejects with NotFound', async () => {
       await expect(store.get('no/such/key')).rejects.toBeInstanceOf(NotFound);
       await expect(store.get('no/such/key', { start: 1 })).rejects.toBeInstanceOf(NotFound);

@@ -27,6 +27,11 @@ export interface BlobEntry {
 export interface BlobStore {
   /** Streams the blob (or a range of it). Throws NotFound when the key is absent. */
   get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Bytes [start, start+length) of the blob in one buffer, fewer only where it ends; for backends that can
+   * read a range without a stream (the filesystem). Throws NotFound when the key is absent. Absent: use get.
+   */
+  readRange?(key: string, start: number, length: number): Promise<Uint8Array>;
   /** Size and modification time of the blob, or null when it is absent. */
   head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null>;
   /**

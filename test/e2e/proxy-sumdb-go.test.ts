@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomBytes } from 'node:crypto';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { moduleVersions, proxyCacheEntries } from '../../src/db/schema';
 import fixture from '../fixtures/sumdb/uuid-v1.6.0.json';
@@ -38,6 +39,7 @@ if (key && !upstreamUrl)
 describe.skipIf(!key)('the go command through a proxy repository that verifies with the checksum database key', () => {
   let server: TestServer;
   let stub: StubUpstream;
+  let big: StubUpstream;
   const envs: GoEnv[] = [];
   const createProxy = async (repo: string, remoteUrl: string) => {
     const res = await fetch(`${server.url}/api/v1/repositories`, {
@@ -47,8 +49,8 @@ describe.skipIf(!key)('the go command through a proxy repository that verifies w
     });
     expect(res.status).toBe(201);
   };
-  const download = async (repo: string) => {
-    const e = await makeGoEnv({ goproxy: `${server.url}/go/${repo}/`, gosumdb: name });
+  const download = async (repo: string, gosumdb = name) => {
+    const e = await makeGoEnv({ goproxy: `${server.url}/go/${repo}/`, gosumdb });
     envs.push(e);
     const r = await runGo(['mod', 'download', '-json', `${module}@${version}`], { env: e.env, cwd: e.work, timeoutMs: 240_000 });
     return { ...r, mods: parseJsonStream<GoModDownload>(r.stdout) };
@@ -77,12 +79,38 @@ describe.skipIf(!key)('the go command through a proxy repository that verifies w
     for (const [path, b64] of Object.entries(fixture.tiles))
       stub.setFile(`sumdb/${name}/${path}`, new Uint8Array(Buffer.from(b64, 'base64')));
     await createProxy('tampering', stub.url);
+    // The same, with a tampered zip big enough to be streamed to its first client as it arrives.
+    big = await startStubUpstream();
+    for (const kind of ['info', 'mod'] as const) {
+      const path = `${module}/@v/${version}.${kind}`;
+      big.setFile(path, await (await fetch(`${stub.url}/${path}`)).bytes());
+    }
+    const changed = {
+      'go.mod': `module ${module}\n`,
+      'uuid.go': 'package uuid // changed\n',
+      'big.bin': new Uint8Array(randomBytes(2 << 20)),
+    };
+    big.setFile(`${module}/@v/${version}.zip`, buildModuleZip(module, version, changed), 'application/zip');
+    big.setFile(`sumdb/${name}/lookup/${module}@${version}`, fixture.lookup.replace('{name}', name), 'text/plain');
+    for (const [path, b64] of Object.entries(fixture.tiles))
+      big.setFile(`sumdb/${name}/${path}`, new Uint8Array(Buffer.from(b64, 'base64')));
+    await createProxy('tampering-big', big.url);
   }, HANG_LIMIT_MS);
   afterAll(async () => {
     for (const e of envs) await e.cleanup();
     await server?.stop();
     await stub?.close();
+    await big?.close();
   });
+
+  // With GOSUMDB off the go command has no record to check the zip against: the proxy's abort is all that stops it.
+  test('a big tampered zip streamed to the go command (GOSUMDB off) breaks off before its end: the go command fails, nothing is stored', async () => {
+    const r = await download('tampering-big', 'off');
+    expect(r.code).not.toBe(0);
+    // A broken transfer ("connection reset by peer"), not a complete file the go command then refused.
+    expect(r.mods.map((m) => m.Error ?? '').join('\n')).toMatch(/v1\.6\.0\.zip.*(reset|unexpected EOF|closed)/);
+    expect(await zipsStored()).toBe(0);
+  }, 300_000);
 
   test('a tampered zip from a loopback upstream: the proxy answers 502 naming module, version and both hashes, the go command fails, nothing is stored', async () => {
     const r = await download('tampering');

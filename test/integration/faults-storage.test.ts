@@ -107,15 +107,24 @@ describe('S3 storage going away during a proxy fill', () => {
     await s3?.stop();
   });
 
-  test('is a 503 with Retry-After, not a bad upstream', async () => {
+  // The zip is big enough to be streamed to its first client: that transfer is aborted (its 200 is out), and a
+  // client waiting on the same fill gets the storage's failure as itself.
+  test('aborts the transfer it streams, and is a 503 with Retry-After to a client waiting on it, not a bad upstream', async () => {
     const mod = 'example.com/faults/fill';
     stub.addModule(mod, 'v1.0.0', { files: { 'a.go': 'package fill\n', 'big.bin': new Uint8Array(randomBytes(3 << 20)) } });
     store.killAtRead = 3;
+    const streamed = await t.request(`/go/mirror/${mod}/@v/v1.0.0.zip`);
     const res = await t.request(`/go/mirror/${mod}/@v/v1.0.0.zip`);
     const text = await res.text();
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).not.toBeNull();
     expect(text).not.toContain('invalid module zip');
+    expect(streamed.headers.get('etag')).toBeNull();
+    const whole = await streamed.arrayBuffer().then(
+      () => true,
+      () => false,
+    );
+    expect(whole).toBe(false);
   });
 });
 

@@ -1,0 +1,95 @@
+import type { Database } from '../db/open';
+import { AppError, BadUpstream, PayloadTooLarge } from '../errors';
+import { GoProtocolError } from '../goproxy/errors';
+import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import type { BlobStore } from '../storage/blob-store';
+import { commitBlob, discardStaged, type StagedBlob, stageBlob } from '../storage/content-addressed';
+import { type ArrivingBody, tapped } from './arriving';
+import { withBlobWriteFence } from './blob-fence';
+import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
+import { pacedBody, pacedReader } from './periodic-full-gc';
+import type { UpstreamClient } from './upstream';
+import type { NewVersionRow } from './version-rows';
+
+/**
+ * Zips announced smaller than this are stored before they are served (a bad one is a clean 502, and the wait
+ * is short); larger ones, and any of unknown length, are streamed to their first client as they arrive.
+ */
+export const STREAM_ZIPS_FROM_BYTES = 1 << 20;
+
+/** What a proxy repository gives the zip fill: where the zip comes from, how it is checked and where it lands. */
+export interface ZipFillContext {
+  storage: BlobStore;
+  db: Database;
+  upstream: UpstreamClient;
+  fullGcEveryBytes: number;
+  /** Starts reading the checksum database's record now, so the lookup runs while the zip downloads. */
+  prefetchChecksum(): void;
+  /** Throws unless `h1` is the checksum database's record (checksum-check.ts). */
+  verifyChecksum(h1: string, url: string): Promise<void>;
+  /** Fills the version row's zip columns, in the transaction that holds off the blob collector. */
+  fillRow(tx: Database, set: Partial<NewVersionRow>): Promise<void>;
+}
+
+/**
+ * Fetches one module zip into storage, streaming it to `tap` (the first client) as it is staged
+ * unless it is small (STREAM_ZIPS_FROM_BYTES).
+ * Staging hashes the bytes as they are written; the zip rules and `h1:` are checked over the staged
+ * blob, then the checksum database is asked (its lookup fetched meanwhile); only then is the blob
+ * committed to its content address and the row written, and only then does the client get the last
+ * bytes. Any failure after the upstream answered aborts the client's body and stores nothing.
+ * Returns the bytes stored.
+ */
+export async function fillZip(
+  c: ZipFillContext,
+  module: string,
+  version: string,
+  path: string,
+  signal: AbortSignal,
+  tap?: ArrivingBody,
+): Promise<number> {
+  const res = await c.upstream.open(path, signal);
+  const max = DEFAULT_ZIP_LIMITS.maxZipFile;
+  const tooLarge = () => new BadUpstream(`upstream ${res.url} sent a zip larger than the go command's limit of ${max} bytes`);
+  if (res.contentLength !== null && res.contentLength > max) {
+    await res.body.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  c.prefetchChecksum();
+  // A small zip is stored whole first: it costs its client milliseconds and keeps a bad one a clean 502.
+  const client = res.contentLength !== null && res.contentLength < STREAM_ZIPS_FROM_BYTES ? undefined : tap;
+  client?.begin(res.contentLength);
+  let staged: StagedBlob;
+  try {
+    const body = tapped(pacedBody(res.body, c.fullGcEveryBytes).stream, client);
+    staged = await stageBlob(c.storage, body, { maxBytes: max, signal });
+  } catch (err) {
+    if (err instanceof PayloadTooLarge) throw tooLarge();
+    throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
+  }
+  let h1: string;
+  try {
+    ({ h1 } = await checkModuleZip(pacedReader(blobReader(c.storage, staged.tmpKey, staged.size), c.fullGcEveryBytes), module, version, {
+      signal,
+      windowBytes: BLOB_WINDOW_BYTES,
+    }));
+  } catch (err) {
+    await discardStaged(c.storage, staged).catch(() => {});
+    // Our storage failing mid-check is not the upstream's fault: that error goes on as itself (a 503).
+    if (!(err instanceof GoProtocolError) && !signal.aborted) throw err;
+    throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${(err as Error).message}`);
+  }
+  try {
+    await c.verifyChecksum(h1, res.url);
+  } catch (err) {
+    await discardStaged(c.storage, staged).catch(() => {});
+    throw err;
+  }
+  // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
+  await withBlobWriteFence(c.db, async (tx) => {
+    const key = await commitBlob(c.storage, staged);
+    await c.fillRow(tx, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
+  });
+  client?.finish();
+  return staged.size;
+}
