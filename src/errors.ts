@@ -224,6 +224,7 @@ function unavailableReason(err: unknown): string | undefined {
  * other unknown errors become a 500 whose message hides internals.
  */
 export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
   for (const e of causes(err)) if (e instanceof AppError) return e;
   if (isGoProtocolError(err)) {
     const status = err.status === 404 ? 404 : 400;

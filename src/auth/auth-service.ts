@@ -61,17 +61,39 @@ export class AuthService {
     this.passwords = deps.passwords ?? new CachedPasswordVerifier();
   }
 
+  /**
+   * Authorization headers that carry an API token, parsed: CI sends the same header on every request, and
+   * base64 and the regular expressions cost more than the rest of a warm answer's authentication. Holds
+   * only what parsing gives (no verdict: the token is looked up, and its revocation, expiry and owner
+   * checked, on every request). Bounded; starts over when full.
+   */
+  private readonly tokenHeaders = new Map<string, { username: string | null; secret: string }>();
+
   async authenticate(creds: RequestCredentials): Promise<Principal> {
     if (creds.authorization) {
+      const known = this.tokenHeaders.get(creds.authorization);
+      if (known) return this.tokenHeader(known, creds.clientAddress);
       const basic = parseBasic(creds.authorization);
+      if (basic && looksLikeToken(basic.secret)) return this.tokenHeader(this.remember(creds.authorization, basic), creds.clientAddress);
       if (basic) return this.basic(basic.username, basic.secret, creds.clientAddress);
       const bearer = parseBearer(creds.authorization);
-      if (bearer) return this.token(bearer, null, creds.clientAddress);
+      if (bearer) return this.tokenHeader(this.remember(creds.authorization, { username: null, secret: bearer }), creds.clientAddress);
       throw new Unauthorized('unsupported or malformed Authorization header: use Basic or Bearer');
     }
     const sessionSecret = sessionSecretFromCookie(creds.cookie);
     if (sessionSecret) return this.session(sessionSecret, creds);
     return ANONYMOUS;
+  }
+
+  private remember(header: string, parsed: { username: string | null; secret: string }) {
+    if (this.tokenHeaders.size >= 1024) this.tokenHeaders.clear();
+    this.tokenHeaders.set(header, parsed);
+    return parsed;
+  }
+
+  /** Bearer: the token or 401. Basic name:token: the token, else (an unknown secret that looks like one) a password. */
+  private tokenHeader(parsed: { username: string | null; secret: string }, address: string): Promise<Principal> {
+    return parsed.username === null ? this.token(parsed.secret, null, address) : this.basic(parsed.username, parsed.secret, address);
   }
 
   private async basic(username: string, secret: string, address: string): Promise<Principal> {

@@ -25,8 +25,21 @@ export class CachedTokenService extends TokenService {
     caching.bus.subscribe('user', (username) => this.byHash.deleteWhere((v) => v.user.username === username));
   }
 
+  /** Token -> its SHA-256, for the tokens presented again and again (bounded; starts over when full). */
+  private readonly hashes = new Map<string, string>();
+
+  private hashOf(secret: string): string {
+    let hash = this.hashes.get(secret);
+    if (hash === undefined) {
+      hash = hashToken(secret);
+      if (this.hashes.size >= 1024) this.hashes.clear();
+      this.hashes.set(secret, hash);
+    }
+    return hash;
+  }
+
   override async lookup(secret: string): Promise<Found | null> {
-    const found = await this.byHash.load(hashToken(secret), async () => (await super.lookup(secret)) ?? undefined);
+    const found = await this.byHash.load(this.hashOf(secret), async () => (await super.lookup(secret)) ?? undefined);
     return found ?? null;
   }
 

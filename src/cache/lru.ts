@@ -47,6 +47,8 @@ interface Entry {
   bytes: number;
   /** Date.now() after which the entry is not served; Infinity: until evicted or invalidated. */
   expiresAt: number;
+  /** The cache's `moves` when the entry last became the newest. */
+  movedAt: number;
 }
 
 export interface RegionStats {
@@ -69,6 +71,8 @@ export class LruCache {
   private readonly map = new Map<string, Entry>();
   private readonly regions = new Map<string, CacheRegion<unknown>>();
   private totalBytes = 0;
+  /** Counts entries made newest (set, or moved on a read); see _get. */
+  private moves = 0;
 
   readonly maxBytes: number;
   private readonly now: () => number;
@@ -118,12 +122,17 @@ export class LruCache {
     const id = slot(region.name, key);
     const e = this.map.get(id);
     if (!e) return undefined;
-    if (e.expiresAt <= this.now() || !this.active()) {
+    if ((e.expiresAt !== Number.POSITIVE_INFINITY && e.expiresAt <= this.now()) || !this.active()) {
       this.remove(id, e);
       return undefined;
     }
-    this.map.delete(id);
-    this.map.set(id, e);
+    // Made the newest again only when it is in the older half: fewer than half the entries became newer
+    // since it last did, so it is not near eviction, and a hot entry is not moved on every read.
+    if (this.moves - e.movedAt >= this.map.size >> 1) {
+      this.map.delete(id);
+      this.map.set(id, e);
+      e.movedAt = ++this.moves;
+    }
     return e;
   }
 
@@ -138,7 +147,14 @@ export class LruCache {
     if (cost > this.maxBytes / 8) return false;
     const ttl = Math.min(region.ttlMs, entryTtlMs ?? Number.POSITIVE_INFINITY);
     if (ttl <= 0) return false;
-    this.map.set(id, { region, key, value, bytes: cost, expiresAt: ttl === Number.POSITIVE_INFINITY ? ttl : this.now() + ttl });
+    this.map.set(id, {
+      region,
+      key,
+      value,
+      bytes: cost,
+      expiresAt: ttl === Number.POSITIVE_INFINITY ? ttl : this.now() + ttl,
+      movedAt: ++this.moves,
+    });
     this.totalBytes += cost;
     region._account(1, cost);
     for (const [oldest, e] of this.map) {

@@ -5,10 +5,12 @@ import type { AppContext } from '../context';
 import {
   BadRequest,
   BadUpstream,
+  Forbidden,
   goErrorResponse,
   isServerFault,
   MethodNotAllowed,
   NotFound,
+  Unauthorized,
   UpstreamRefused,
   UpstreamTimeout,
 } from '../errors';
@@ -119,6 +121,8 @@ function listBody(versions: string[]): string {
  * until it ends, so it is said once per repository per minute (warn); only our own faults are errors.
  */
 function logFailure(ctx: GoRoutesDeps, repoName: string, request: Request, err: unknown): void {
+  // A 404 or an auth failure is an answer, logged by its access-log line alone: nothing to work out for it.
+  if (err instanceof NotFound || err instanceof Unauthorized || (err instanceof Forbidden && !(err instanceof UpstreamRefused))) return;
   const path = new URL(request.url).pathname;
   if (err instanceof UpstreamRefused) ctx.log.info('upstream refused', { repository: repoName, path, reason: err.message });
   else if (err instanceof BadUpstream || err instanceof UpstreamTimeout) warnOutage(ctx.log, repoName, 'upstream outage', { path, err });
