@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomBytes } from 'node:crypto';
 import { ADMIN_AUTH } from '../support/app';
 import { createTestDatabaseUrl } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
@@ -63,6 +64,23 @@ describe.skipIf(!pgUrl)('proxy coalescing across two server processes', () => {
       }),
     );
     for (const r of results) expect(r).toEqual({ status: 200, bytes: zip });
+    expect(stub.count(p.zip)).toBe(1);
+  });
+
+  test('a zip big enough to stream goes to one client as it arrives; the others, in both processes, get the stored zip', async () => {
+    const module = 'example.com/twoproc/streamed';
+    const zip = new Uint8Array(stub.addModule(module, 'v1.0.0', { files: { 'big.bin': new Uint8Array(randomBytes(2 << 20)) } }));
+    const p = stub.paths(module, 'v1.0.0');
+    stub.fault(p.zip, { kind: 'slow', chunkBytes: 256 * 1024, delayMs: 40 });
+    const path = `/go/go-proxy/${module}/@v/v1.0.0.zip`;
+    const results = await Promise.all(
+      [a, b, a, b, a, b].map(async (server) => {
+        const res = await fetch(server.url + path);
+        return { status: res.status, etag: res.headers.get('etag'), bytes: new Uint8Array(await res.arrayBuffer()) };
+      }),
+    );
+    for (const r of results) expect({ status: r.status, bytes: r.bytes }).toEqual({ status: 200, bytes: zip });
+    expect(results.filter((r) => r.etag === null)).toHaveLength(1);
     expect(stub.count(p.zip)).toBe(1);
   });
 
