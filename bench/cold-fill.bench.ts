@@ -4,7 +4,10 @@
  * alternate direct and proxied, each proxied round on a version never asked before, so every
  * proxied fetch is a fill. The server's RSS growth during the fill is sampled from /proc.
  *
- *   bun bench/cold-fill.bench.ts [MiB=100] [rounds=4]
+ *   bun bench/cold-fill.bench.ts [MiB=100] [rounds=4] [--gc-mib=16,0]
+ *
+ * --gc-mib starts one server per ORBITREPO_FULL_GC_EVERY_MIB value and times them in the same rounds
+ * (each against the same direct fetch), so a setting is compared under the same load.
  *
  * The issue's target: proxied ≤ 1.2× direct, RSS growth ≤ 20 MB. The server runs as its own
  * process (`bun run src/index.ts`, PGlite, filesystem storage). The load average is printed,
@@ -16,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_AUTH } from '../test/support/app';
-import { startServerProcess } from '../test/support/server';
+import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
 
@@ -56,51 +59,73 @@ async function timed(url: string, pid: number) {
 
 const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));
 const stub = await startStubUpstream();
-const versions = Array.from({ length: rounds }, (_, i) => `v1.0.${i}`);
+// --gc-mib=16,0: one server per ORBITREPO_FULL_GC_EVERY_MIB value, all timed in the same interleaved rounds.
+const gcArg = process.argv.find((a) => a.startsWith('--gc-mib='))?.slice('--gc-mib='.length);
+const settings: (string | undefined)[] = gcArg ? gcArg.split(',') : [undefined];
+const versions = Array.from({ length: rounds * settings.length }, (_, i) => `v1.0.${i}`);
 let zipSize = 0;
 for (const v of versions) {
   const path = join(work, `${v}.zip`);
   zipSize = await writeZipFile(path, entries(v));
   stub.addModule(MODULE, v, { zipFile: { path, size: zipSize } });
 }
-// The zips are made here, so no checksum database knows them: the bench measures the fill itself.
-const server = await startServerProcess({ ORBITREPO_DATA_DIR: join(work, 'data'), ORBITREPO_GOSUMDB: 'off' });
+const servers: ServerProcess[] = [];
 try {
-  const created = await fetch(`${server.url}/api/v1/repositories`, {
-    method: 'POST',
-    headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'go-proxy', type: 'proxy', remoteUrl: stub.url }),
-  });
-  if (created.status !== 201) throw new Error(`creating the proxy repository: ${created.status} ${await created.text()}`);
-  stub.addModule('example.com/bench/small', 'v1.0.0');
-  await (await fetch(`${server.url}/go/go-proxy/example.com/bench/small/@v/v1.0.0.zip`)).arrayBuffer();
+  for (const [i, gc] of settings.entries()) {
+    // The zips are made here, so no checksum database knows them: the bench measures the fill itself.
+    const server = await startServerProcess({
+      ORBITREPO_DATA_DIR: join(work, `data${i}`),
+      ORBITREPO_GOSUMDB: 'off',
+      ...(gc === undefined ? {} : { ORBITREPO_FULL_GC_EVERY_MIB: gc }),
+    });
+    servers.push(server);
+    const created = await fetch(`${server.url}/api/v1/repositories`, {
+      method: 'POST',
+      headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'go-proxy', type: 'proxy', remoteUrl: stub.url }),
+    });
+    if (created.status !== 201) throw new Error(`creating the proxy repository: ${created.status} ${await created.text()}`);
+    stub.addModule('example.com/bench/small', 'v1.0.0');
+    await (await fetch(`${server.url}/go/go-proxy/example.com/bench/small/@v/v1.0.0.zip`)).arrayBuffer();
+  }
   await Bun.sleep(500);
 
-  const ratios: number[] = [];
+  const ratios: number[][] = settings.map(() => []);
+  const label = (i: number) => {
+    const gc = settings[i];
+    if (gc === undefined) return 'proxied cold';
+    return Number(gc) > 0 ? `proxied cold (full GC every ${gc} MiB)` : 'proxied cold (no periodic full GC)';
+  };
   console.log(
     `cold fill: one ${mb(zipSize)} zip per round, ${rounds} rounds, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  for (const v of versions) {
-    const path = stub.paths(MODULE, v).zip;
-    const direct = await timed(`${stub.url}/${path}`, server.pid);
-    const proxied = await timed(`${server.url}/go/go-proxy/${path}`, server.pid);
-    if (direct.bytes !== zipSize || proxied.bytes !== zipSize || proxied.status !== 200)
-      throw new Error(`${v}: direct ${direct.bytes} bytes, proxied ${proxied.status} ${proxied.bytes} bytes, want ${zipSize}`);
-    ratios.push(proxied.ms / direct.ms);
-    console.log(
-      `  ${v}: direct ${direct.ms.toFixed(0)} ms, proxied cold ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×, first byte after ${proxied.firstMs.toFixed(0)} ms), server RSS growth ${mb(proxied.growth)}`,
-    );
+  for (let r = 0; r < rounds; r++) {
+    const direct = await timed(`${stub.url}/${stub.paths(MODULE, versions[r]).zip}`, servers[0].pid);
+    if (direct.bytes !== zipSize) throw new Error(`direct: ${direct.bytes} bytes, want ${zipSize}`);
+    for (const [i, server] of servers.entries()) {
+      const v = versions[r * servers.length + i];
+      const proxied = await timed(`${server.url}/go/go-proxy/${stub.paths(MODULE, v).zip}`, server.pid);
+      if (proxied.bytes !== zipSize || proxied.status !== 200)
+        throw new Error(`${v}: proxied ${proxied.status} ${proxied.bytes} bytes, want ${zipSize}`);
+      ratios[i].push(proxied.ms / direct.ms);
+      console.log(
+        `  round ${r + 1}: direct ${direct.ms.toFixed(0)} ms, ${label(i)} ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×, first byte after ${proxied.firstMs.toFixed(0)} ms), server RSS growth ${mb(proxied.growth)}`,
+      );
+    }
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
+  for (const [i, rs] of ratios.entries()) {
+    const sorted = [...rs].sort((a, b) => a - b);
+    console.log(`  ${label(i)}: median ratio ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}× (target ≤ 1.2×)`);
+  }
   console.log(
-    `  median ratio ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}× (target ≤ 1.2×); load average after ${loadavg()
+    `  load average after ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
 } finally {
-  await server.stop();
+  for (const server of servers) await server.stop();
   await stub.close();
   await rm(work, { recursive: true, force: true });
 }
