@@ -11,6 +11,7 @@ import { UpstreamClient } from './upstream';
 
 const MAX_SUMDB_BYTES = 1 << 20;
 const HASH_SIZE = 32;
+const RELAYED_VERDICT_MS = 60_000;
 const q = (s: string) => JSON.stringify(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -39,6 +40,7 @@ export interface ChecksumCheckConfig {
  */
 export class ChecksumCheck {
   private direct?: UpstreamClient;
+  private relayedVerdict?: { value: boolean; until: number };
 
   constructor(private readonly c: ChecksumCheckConfig) {}
 
@@ -118,15 +120,22 @@ export class ChecksumCheck {
     );
   }
 
-  /** Whether the upstream relays this database: its /sumdb/{name}/supported answers 200 (a 404/410 says no). */
+  /**
+   * Whether the upstream relays this database: its /sumdb/{name}/supported answers 200 (a 404/410 says no).
+   * The verdict is kept a minute in memory: every fill asks, and each asking was a database read.
+   */
   private async relayed(): Promise<boolean> {
+    if (this.relayedVerdict && this.relayedVerdict.until > Date.now()) return this.relayedVerdict.value;
+    let value: boolean;
     try {
       await this.c.relay(this.c.gosumdb.name, 'supported');
-      return true;
+      value = true;
     } catch (err) {
-      if (err instanceof NotFound) return false;
-      throw err;
+      if (!(err instanceof NotFound)) throw err;
+      value = false;
     }
+    this.relayedVerdict = { value, until: Date.now() + RELAYED_VERDICT_MS };
+    return value;
   }
 
   private async read(rest: string): Promise<Uint8Array> {
