@@ -141,16 +141,44 @@ export async function startServerProcess(
     stdout: 'pipe',
     stderr: 'pipe',
   });
-  let out = '';
+  // What the process printed: its first 256 KiB and its last 1 MiB (a benchmark's access log runs to GiBs).
+  let head = '';
+  let tail = '';
+  let skipped = 0;
+  const keep = (text: string) => {
+    if (head.length < 256 * 1024) {
+      const room = 256 * 1024 - head.length;
+      head += text.slice(0, room);
+      text = text.slice(room);
+    }
+    tail += text;
+    if (tail.length > 2 * 1024 * 1024) {
+      skipped += tail.length - 1024 * 1024;
+      tail = tail.slice(-1024 * 1024);
+    }
+  };
+  const printed = () => (skipped ? `${head}\n[… ${skipped} characters left out …]\n${tail}` : head + tail);
+  let listeningSeen = false;
+  let pending = '';
   let found: ((url: string) => void) | undefined;
   const listening = new Promise<string>((res) => (found = res));
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     const reader = stream.getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      out += decoder.decode(r.value, { stream: true });
-      const m = /OrbitRepos listening on (https?:\/\/[^\s"]+:(\d+))/.exec(out);
-      if (m) found?.(m[1]);
+      const text = decoder.decode(r.value, { stream: true });
+      keep(text);
+      // Looked for until found, in what came since the last complete line: a benchmark's server writes
+      // an access-log line per request, and scanning all of it on every chunk took a core of its own.
+      if (!listeningSeen) {
+        pending += text;
+        const m = /OrbitRepos listening on (https?:\/\/[^\s"]+:(\d+))/.exec(pending);
+        if (m) {
+          listeningSeen = true;
+          found?.(m[1]);
+        }
+        pending = pending.slice(pending.lastIndexOf('\n') + 1);
+      }
     }
   };
   void drain(child.stdout);
@@ -158,8 +186,8 @@ export async function startServerProcess(
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const failed = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`server process did not start within ${startTimeoutMs} ms:\n${out}`)), startTimeoutMs);
-    child.exited.then((code) => reject(new Error(`server process exited with code ${code} before listening:\n${out}`)));
+    timer = setTimeout(() => reject(new Error(`server process did not start within ${startTimeoutMs} ms:\n${printed()}`)), startTimeoutMs);
+    child.exited.then((code) => reject(new Error(`server process exited with code ${code} before listening:\n${printed()}`)));
   });
   failed.catch(() => {});
   let url: string;
@@ -178,7 +206,7 @@ export async function startServerProcess(
     url,
     port: Number(new URL(url).port),
     pid: child.pid,
-    output: () => out,
+    output: printed,
     stop() {
       stopped ??= (async () => {
         child.kill('SIGTERM');
