@@ -103,6 +103,8 @@ export function batchedStdout(): LogDestination & { flush(): void } {
   // Asynchronous underneath: a slow reader of stdout (a full pipe) no longer stalls the server in write(2).
   // Bounded: a reader stuck for good costs at most 64 MiB of lines (the rest dropped), not the server's memory.
   const out = pino.destination({ dest: 1, sync: false, maxLength: 64 * 1024 * 1024 });
+  // A reader that went away (EPIPE) loses the lines; it must not take the server down with it.
+  out.on('error', () => {});
   let buffered: string[] = [];
   let bytes = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
