@@ -166,6 +166,13 @@ export const moduleVersions = pgTable(
     index('module_versions_repo_module').on(t.repositoryId, t.modulePath),
     // Module search: LIKE 'prefix%' on lower(path) whatever the collation (repos/module-search.ts).
     index('module_versions_lower_path').using('btree', sql`lower(${t.modulePath}) text_pattern_ops`),
+    // Browsing every module in natural order a page at a time (keyset, repos/module-search.ts); the function is migration 0004's.
+    index('module_versions_sort_key').using(
+      'btree',
+      sql`module_path_sort_key(${t.modulePath}) COLLATE "C"`,
+      sql`${t.modulePath} COLLATE "C"`,
+      sql`${t.repositoryId}`,
+    ),
   ],
 );
 

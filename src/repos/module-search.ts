@@ -31,18 +31,26 @@ export interface ModuleHit {
 }
 
 export interface SearchPage {
-  /** Module paths matching, over all pages (a lower bound when truncated). */
-  total: number;
+  /** Module paths matching, over all pages (a lower bound when truncated); null when browsing (not counted). */
+  total: number | null;
   /** True when more than SCAN_BOUND (repository, module) pairs matched: refine the query to see the rest. */
   truncated: boolean;
   hits: ModuleHit[];
+  /** Browsing (empty query): pass as `after` for the next page; null: this was the last. Undefined for a search. */
+  next?: string | null;
 }
 
 export interface SearchQuery {
-  /** Case-insensitive; a path starting with it ranks before one merely containing it. Empty: every module. */
+  /**
+   * Case-insensitive; a path starting with it ranks before one merely containing it. Empty: browse every
+   * module a page at a time (`after`, not `offset`).
+   */
   q?: string;
   limit?: number;
+  /** A search's page. */
   offset?: number;
+  /** Browsing: the last module path of the previous page; the page starts after it in natural order. */
+  after?: string;
 }
 
 /**
@@ -51,6 +59,9 @@ export interface SearchQuery {
  * it is truncated instead of growing without limit.
  */
 export const SCAN_BOUND = 20_000;
+
+/** Rows one step of a browse walk reads (versions, not modules: a module has a row per version and repository). */
+const BROWSE_CHUNK = 1000;
 
 /** LIKE treats % and _ as wildcards; module paths may contain _, so the text is matched literally. */
 function escapeLike(text: string): string {
@@ -109,6 +120,7 @@ export class ModuleSearch {
     const ids = [...new Set(places.map((p) => p.row.id))];
     if (ids.length === 0) return { total: 0, truncated: false, hits: [] };
     const q = (query.q ?? '').trim().toLowerCase();
+    if (!q) return this.browse(places, ids, limit, query.after);
 
     const pairs: Pair[] = [];
     let truncated = false;
@@ -118,27 +130,65 @@ export class ModuleSearch {
       pairs.push(...rows.slice(0, bound));
     };
     const lowerPath = sql`lower(${moduleVersions.modulePath})`;
-    let prefixed = new Set<string>();
-    if (q) {
-      const prefix = `${escapeLike(q)}%`;
-      await read(sql`${lowerPath} like ${prefix}`, SCAN_BOUND);
-      prefixed = new Set(pairs.map((p) => p.module));
-      if (!truncated) await read(and(sql`strpos(${lowerPath}, ${q}) > 0`, notLike(lowerPath, prefix)), SCAN_BOUND - pairs.length);
-    } else {
-      await read(undefined, SCAN_BOUND);
-    }
+    const prefix = `${escapeLike(q)}%`;
+    await read(sql`${lowerPath} like ${prefix}`, SCAN_BOUND);
+    const prefixed = new Set(pairs.map((p) => p.module));
+    if (!truncated) await read(and(sql`strpos(${lowerPath}, ${q}) > 0`, notLike(lowerPath, prefix)), SCAN_BOUND - pairs.length);
 
-    const byModule = new Map<string, Pair[]>();
-    for (const p of pairs) {
-      const list = byModule.get(p.module) ?? [];
-      list.push(p);
-      byModule.set(p.module, list);
-    }
+    const byModule = groupByModule(pairs);
     const all = sortByModulePath([...byModule.keys()], (m) => m);
     const modules = [...all.filter((m) => prefixed.has(m)), ...all.filter((m) => !prefixed.has(m))];
-    const shown = modules.slice(offset, offset + limit);
+    const hits = await this.hits(places, ids, modules.slice(offset, offset + limit), byModule);
+    return { total: modules.length, truncated, hits };
+  }
+
+  /**
+   * Every module, a page at a time in natural order, from a walk of the module_path_sort_key index that stops
+   * once it has limit + 1 distinct readable paths; then the counts and @latest of that page only. Nothing
+   * reads, sorts or counts the modules of other pages, so the first page over ten thousand modules costs
+   * what it costs over ten. The walk has no WHERE on the repository (the readable ones are kept here): with
+   * one, a planner without statistics (PGlite has no autovacuum, so it never has them) picks the
+   * repository index, computes every row's sort key and sorts them all.
+   */
+  private async browse(places: SearchPlace[], ids: number[], limit: number, after: string | undefined): Promise<SearchPage> {
+    const readable = new Set(ids);
+    const key = sql`module_path_sort_key(${moduleVersions.modulePath}) collate "C"`;
+    const path = sql`${moduleVersions.modulePath} collate "C"`;
+    // Past the previous page's last module: every repository's rows of it (no repository id is above int4's maximum).
+    let from = after === undefined ? null : { module: after, repositoryId: 2_147_483_647 };
+    const modules: string[] = [];
+    let more = false;
+    for (;;) {
+      const rows = await this.db
+        .select({ module: moduleVersions.modulePath, repositoryId: moduleVersions.repositoryId })
+        .from(moduleVersions)
+        .where(
+          from
+            ? sql`(${key}, ${path}, ${moduleVersions.repositoryId}) > (module_path_sort_key(${from.module}) collate "C", ${from.module} collate "C", ${from.repositoryId})`
+            : undefined,
+        )
+        .orderBy(key, path, moduleVersions.repositoryId)
+        .limit(BROWSE_CHUNK);
+      for (const r of rows) {
+        if (!readable.has(r.repositoryId) || modules[modules.length - 1] === r.module) continue;
+        if (modules.length === limit) {
+          more = true;
+          break;
+        }
+        modules.push(r.module);
+      }
+      if (more || rows.length < BROWSE_CHUNK) break;
+      from = rows[rows.length - 1];
+    }
+    const pairs = modules.length ? await this.pairs(ids, inArray(moduleVersions.modulePath, modules), modules.length * ids.length) : [];
+    const hits = await this.hits(places, ids, modules, groupByModule(pairs));
+    return { total: null, truncated: false, hits, next: more ? modules[modules.length - 1] : null };
+  }
+
+  /** The hits of one page: each module with every place that holds it, its count, last change and @latest. */
+  private async hits(places: SearchPlace[], ids: number[], shown: string[], byModule: Map<string, Pair[]>): Promise<ModuleHit[]> {
     const latest = await this.latestOf(ids, shown);
-    const hits = shown.map((module) => {
+    return shown.map((module) => {
       const held = new Map((byModule.get(module) ?? []).map((p) => [p.repositoryId, p]));
       const out: ModuleHitPlace[] = [];
       for (const place of places) {
@@ -155,7 +205,6 @@ export class ModuleSearch {
       }
       return { module, places: out };
     });
-    return { total: modules.length, truncated, hits };
   }
 
   /** Which of `paths` some place holds: path -> the first place (in `places` order) that has it. */
@@ -227,6 +276,16 @@ export class ModuleSearch {
     }
     return out;
   }
+}
+
+function groupByModule(pairs: Pair[]): Map<string, Pair[]> {
+  const byModule = new Map<string, Pair[]>();
+  for (const p of pairs) {
+    const list = byModule.get(p.module) ?? [];
+    list.push(p);
+    byModule.set(p.module, list);
+  }
+  return byModule;
 }
 
 function toIso(value: Date | string | null): string {

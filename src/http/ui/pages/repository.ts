@@ -8,7 +8,7 @@ import { csrfField, layout, url } from '../layout';
 import type { SignedInEnv } from '../session';
 import { cleanupPanel } from './cleanup';
 import { repoHref } from './repositories';
-import { hitsTable, offsetPager } from './search';
+import { hitsTable, pageParams, resultPager } from './search';
 import { setupSnippets, uploadForm } from './snippets';
 
 export function formatTime(iso: string): string {
@@ -35,6 +35,8 @@ export interface RepositoryPageData {
   namespaces: string[];
   query: string;
   offset: number;
+  /** A group's module list, browsed: the module path the page starts after. */
+  after?: string;
   pageSize: number;
   canWrite: boolean;
   canAdmin: boolean;
@@ -76,16 +78,16 @@ function tombstonesSection(ui: SignedInEnv, d: RepositoryPageData): Html {
 
 function groupSection(ui: SignedInEnv, d: RepositoryPageData): Html {
   const { repo } = d;
-  const found = d.groupModules ?? { total: 0, truncated: false, hits: [] };
+  const found = d.groupModules ?? { total: 0, truncated: false, hits: [], next: null };
   const base = repoHref(ui, repo.name);
-  const href = (offset: number) => `${base}?offset=${offset}${d.query ? `&q=${encodeURIComponent(d.query)}` : ''}`;
+  const href = (at: { offset?: number; after?: string }) => `${base}?q=${encodeURIComponent(d.query)}${pageParams(at)}`;
   return html`<section class="panel" aria-labelledby="members-h">
       <h2 id="members-h">Members</h2>
       <p>A group stores no modules of its own: it asks its members, in this order.</p>
       <ol>${repo.members.map((m) => html`<li><a href="${repoHref(ui, m)}">${m}</a></li>`)}</ol>
     </section>
     <section class="panel" aria-labelledby="modules-h">
-      <h2 id="modules-h">Modules <span class="muted">(${found.total}${found.truncated ? '+' : ''})</span></h2>
+      <h2 id="modules-h">Modules ${found.total !== null && html`<span class="muted">(${found.total}${found.truncated ? '+' : ''})</span>`}</h2>
       <p class="muted">What its members hold, each module once with the member its versions come from; members you may not read are left out.</p>
       <form method="get" action="${base}" class="search" role="search">
         <label class="offscreen" for="module-search">Search this group's modules</label>
@@ -93,7 +95,7 @@ function groupSection(ui: SignedInEnv, d: RepositoryPageData): Html {
         <button type="submit" class="secondary">Search</button>
       </form>
       ${found.hits.length ? hitsTable(ui, found.hits) : html`<p class="muted">${d.query ? html`No module path contains <code>${d.query}</code>.` : 'No modules in the members you may read.'}</p>`}
-      ${offsetPager(d.offset, d.pageSize, found.total, href)}
+      ${resultPager(found, d, href)}
     </section>`;
 }
 

@@ -9,6 +9,8 @@ export interface SearchPageData {
   query: string;
   result: SearchPage;
   offset: number;
+  /** Browsing: the module path the page starts after (keyset); undefined on the first page and for searches. */
+  after?: string;
   pageSize: number;
 }
 
@@ -44,12 +46,35 @@ export function offsetPager(offset: number, pageSize: number, total: number, hre
   return html`<nav class="actions pager" aria-label="Pages">${prev && html`<a href="${prev}" rel="prev">← Previous</a>`} ${next && html`<a href="${next}" rel="next">Next →</a>`}</nav>`;
 }
 
+/**
+ * A search's pages go by offset (its total is known); browsing every module goes by keyset, with no total:
+ * a link back to the first page and one to the page after the last module shown.
+ */
+export function resultPager(
+  result: SearchPage,
+  d: { offset: number; pageSize: number; after?: string },
+  href: (at: { offset?: number; after?: string }) => string,
+): Html {
+  if (result.total !== null) return offsetPager(d.offset, d.pageSize, result.total, (offset) => href({ offset }));
+  const first = d.after !== undefined ? href({}) : null;
+  const next = result.next ? href({ after: result.next }) : null;
+  if (!first && !next) return html``;
+  return html`<nav class="actions pager" aria-label="Pages">${first && html`<a href="${first}">← First page</a>`} ${next && html`<a href="${next}" rel="next">Next →</a>`}</nav>`;
+}
+
+/** `?offset=` or `?after=` of a result page, for resultPager. */
+export function pageParams(at: { offset?: number; after?: string }): string {
+  return `${at.offset ? `&offset=${at.offset}` : ''}${at.after !== undefined ? `&after=${encodeURIComponent(at.after)}` : ''}`;
+}
+
 export function searchPage(ui: SignedInEnv, d: SearchPageData): Html {
   const { result } = d;
-  const href = (offset: number) => url(ui, `/search?q=${encodeURIComponent(d.query)}${offset ? `&offset=${offset}` : ''}`);
-  const shown = result.hits.length
-    ? `${d.offset + 1}–${d.offset + result.hits.length} of ${result.total}${result.truncated ? '+' : ''}`
-    : '0';
+  const href = (at: { offset?: number; after?: string }) => url(ui, `/search?q=${encodeURIComponent(d.query)}${pageParams(at)}`);
+  const shown = !result.hits.length
+    ? '0'
+    : result.total === null
+      ? `${result.hits.length} on this page`
+      : `${d.offset + 1}–${d.offset + result.hits.length} of ${result.total}${result.truncated ? '+' : ''}`;
   return layout(ui, {
     title: d.query ? `Modules matching ${d.query}` : 'Modules',
     section: 'search',
@@ -62,6 +87,6 @@ export function searchPage(ui: SignedInEnv, d: SearchPageData): Html {
           ? hitsTable(ui, result.hits)
           : html`<p class="muted">${d.query ? html`No module path you may read contains <code>${d.query}</code>.` : 'No modules yet in the repositories you may read.'}</p>`
       }
-      ${offsetPager(d.offset, d.pageSize, result.total, href)}`,
+      ${resultPager(result, d, href)}`,
   });
 }

@@ -12,6 +12,7 @@ import { str } from '../forms';
 import { modulePage } from '../pages/module';
 import { repositoryPage } from '../pages/repository';
 import type { SignedInEnv } from '../session';
+import { afterOf } from './search';
 
 /** The services these routes use, and no more. */
 export type ModuleUiDeps = Pick<
@@ -41,16 +42,18 @@ export function moduleUiRoutes(ctx: ModuleUiDeps, prefix: string) {
       const row = await authorizedRepository(ctx, me.principal, params.name, 'read');
       const q = typeof query.q === 'string' ? query.q.trim() : '';
       const offset = Math.max(0, Number.parseInt(String(query.offset ?? '0'), 10) || 0);
+      const after = afterOf(query.after);
       // A group's page lists its members' modules, from the members this viewer may read only.
       const places = row.type === 'group' ? await ctx.search.groupPlaces(row, await readableRepositories(ctx, me.principal)) : null;
       const data = {
         repo: await ctx.repositories.view(row),
         modules: row.type === 'group' ? null : await modules.listModules(row, { prefix: q, offset, limit: DEFAULT_PAGE }),
-        groupModules: places ? await ctx.search.search(places, { q, offset, limit: DEFAULT_PAGE }) : null,
+        groupModules: places ? await ctx.search.search(places, { q, offset, after, limit: DEFAULT_PAGE }) : null,
         // What the setup snippet names for GONOSUMDB: the namespaces owned here, or through the members the viewer may read.
         namespaces: places ? ownedNamespaces(places.map((p) => p.row)) : row.namespaces,
         query: q,
         offset,
+        after,
         pageSize: DEFAULT_PAGE,
         canWrite: await may(ctx, me, row, 'write'),
         canAdmin: await may(ctx, me, row, 'admin'),

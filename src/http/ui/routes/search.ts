@@ -14,6 +14,11 @@ export function queryOf(value: unknown): string {
   return typeof value === 'string' ? value.trim().slice(0, MAX_QUERY) : '';
 }
 
+/** Browsing's keyset cursor: a module path (no module path is longer than this). */
+export function afterOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value ? value.slice(0, 1024) : undefined;
+}
+
 export function offsetOf(value: unknown): number {
   return Math.max(0, Number.parseInt(String(value ?? '0'), 10) || 0);
 }
@@ -24,8 +29,9 @@ export function searchUiRoutes(ctx: SearchUiDeps, prefix: string) {
     const me = signedIn(ui);
     const q = queryOf(query.q);
     const offset = offsetOf(query.offset);
+    const after = afterOf(query.after);
     const places = await ctx.search.places(await readableRepositories(ctx, me.principal));
-    const result = await ctx.search.search(places, { q, offset, limit: DEFAULT_PAGE });
-    return page(ctx, me, searchPage(me, { query: q, result, offset, pageSize: DEFAULT_PAGE }));
+    const result = await ctx.search.search(places, { q, offset, after, limit: DEFAULT_PAGE });
+    return page(ctx, me, searchPage(me, { query: q, result, offset, after, pageSize: DEFAULT_PAGE }));
   });
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "module_versions_sort_key" ON "module_versions" USING btree (module_path_sort_key("module_path") COLLATE "C","module_path" COLLATE "C","repository_id");
