@@ -7,6 +7,7 @@ import { compareVersions, isPrerelease, isPseudoVersion, selectLatest } from '..
 import type { Logger } from '../log';
 import type { ModuleService } from '../repos/module-service';
 import type { Actor } from '../repos/repository';
+import { LatestVersionKept } from '../repos/version-rows';
 
 /** The rules of one repository; null: the rule is off. */
 export interface CleanupPolicy {
@@ -185,11 +186,13 @@ export class CleanupService {
       for (const c of planned) {
         if (!again.has(c.version)) continue;
         try {
-          await this.deps.modules.deleteVersion(repo, c.module, c.version, { username: CLEANUP_ACTOR });
+          // keepLatest: judged again in the delete's transaction, with the module's rows locked (the re-check
+          // above is a read: a delete landing between it and this one could still make this version @latest).
+          await this.deps.modules.deleteVersion(repo, c.module, c.version, { username: CLEANUP_ACTOR }, { keepLatest: true });
           report.versions.push(c);
         } catch (err) {
-          // Deleted meanwhile by someone else: nothing to do. Anything else ends the run, after the summary below.
-          if (err instanceof AppError && err.status === 404) continue;
+          // Deleted meanwhile by someone else, or @latest by now: nothing to do. Anything else ends the run, after the summary below.
+          if (err instanceof LatestVersionKept || (err instanceof AppError && err.status === 404)) continue;
           await this.summarize(repo, report, policy, opts.actor);
           throw err;
         }

@@ -17,7 +17,7 @@ import {
 } from './expiring';
 import { isDenial } from './group';
 import type { MayReadMember } from './member-access';
-import type { Actor, GoFile, GoRepository, GroupMembers, ModuleReader, UploadKind, UploadResult } from './repository';
+import type { Actor, DeleteOptions, GoFile, GoRepository, GroupMembers, ModuleReader, UploadKind, UploadResult } from './repository';
 
 /** Bus topic of the version caches. Key: `${repositoryId}:${module}`; published after any write to that module's versions. */
 export const MODULE_TOPIC = 'module';
@@ -182,9 +182,9 @@ export function cachedRepository(repo: GoRepository, cache: VersionCache): GoRep
       },
     },
     remover: remover && {
-      async deleteVersion(module: string, version: string, actor: Actor): Promise<void> {
+      async deleteVersion(module: string, version: string, actor: Actor, opts?: DeleteOptions): Promise<void> {
         try {
-          await remover.deleteVersion(module, version, actor);
+          await remover.deleteVersion(module, version, actor, opts);
         } finally {
           // Also after a NotFound: a proxy's eviction drops remembered 404s even when no row was there.
           await cache.changed(id, module);

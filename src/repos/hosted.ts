@@ -16,7 +16,17 @@ import { blobGoFileAt } from './go-file';
 import { acceptsUpload, uploadOutsideNamespaces } from './path-routing';
 import { pacedBody, pacedReader } from './periodic-full-gc';
 import { readLimited } from './read-limited';
-import type { Actor, GoFile, GoRepository, ModulePublisher, ModuleReader, UploadKind, UploadResult, VersionRemover } from './repository';
+import type {
+  Actor,
+  DeleteOptions,
+  GoFile,
+  GoRepository,
+  ModulePublisher,
+  ModuleReader,
+  UploadKind,
+  UploadResult,
+  VersionRemover,
+} from './repository';
 import { checkAgainstTombstone, clearTombstone, rememberDeleted } from './tombstones';
 import {
   deleteVersionAudited,
@@ -99,15 +109,23 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
     }
   }
 
-  async deleteVersion(module: string, version: string, actor: Actor): Promise<void> {
+  async deleteVersion(module: string, version: string, actor: Actor, opts: DeleteOptions = {}): Promise<void> {
     if (this.row.writePolicy === 'deny') {
       throw new Forbidden(`repository ${q(this.row.name)} is read-only (write policy "deny"): versions cannot be deleted`);
     }
     // Blobs stay (the blob collector takes them once nothing refers to them). Under allow_once the hashes
     // stay too, in a tombstone: go.sum files pin them, so only the same bytes may take the version again.
-    const row = await deleteVersionAudited(this.deps, this.row, module, version, actor, async (tx, gone) => {
-      if (this.row.writePolicy === 'allow_once') await rememberDeleted(tx, gone, actor.username);
-    });
+    const row = await deleteVersionAudited(
+      this.deps,
+      this.row,
+      module,
+      version,
+      actor,
+      async (tx, gone) => {
+        if (this.row.writePolicy === 'allow_once') await rememberDeleted(tx, gone, actor.username);
+      },
+      opts,
+    );
     if (!row) throw this.unknownVersion(module, version);
   }
 

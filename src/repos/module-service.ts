@@ -6,7 +6,7 @@ import { sortByModulePath } from '../goproxy/module-path';
 import { compareVersions, isPseudoVersion, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
 import { type Readme, readReadme } from './readme';
-import type { Actor, GoRepository } from './repository';
+import type { Actor, DeleteOptions, GoRepository } from './repository';
 import { findVersionRow, listVersionRows } from './version-rows';
 
 export interface ModuleSummary {
@@ -202,9 +202,9 @@ export class ModuleService {
   }
 
   /** Unpublishes (hosted) or evicts (proxy) one version through its repository, which audits it in the same transaction. */
-  async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor): Promise<void> {
+  async deleteVersion(repo: RepositoryRow, module: string, version: string, actor: Actor, opts?: DeleteOptions): Promise<void> {
     const { remover } = this.refuseWithoutOwnVersions(repo);
-    await remover!.deleteVersion(module, version, actor);
+    await remover!.deleteVersion(module, version, actor, opts);
   }
 
   /**

@@ -34,6 +34,7 @@ import {
   CACHE_IMMUTABLE,
   CACHE_SHORT,
   type ChecksumRelay,
+  type DeleteOptions,
   type GoFile,
   type GoRepository,
   type ModuleReader,
@@ -248,8 +249,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */
-  async deleteVersion(module: string, version: string, actor: Actor): Promise<void> {
-    const row = await deleteVersionAudited(this.deps, this.row, module, version, actor);
+  async deleteVersion(module: string, version: string, actor: Actor, opts: DeleteOptions = {}): Promise<void> {
+    const row = await deleteVersionAudited(this.deps, this.row, module, version, actor, undefined, opts);
     for (const kind of ['info', 'mod', 'zip'] as const) await this.cache.delete(missingKey(kind, module, version));
     if (!row) throw new NotFound(`${module}@${version} is not cached in repository ${q(this.row.name)}`);
   }

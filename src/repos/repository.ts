@@ -79,7 +79,15 @@ export interface ModulePublisher {
  * The row goes with its `module.delete` audit entry, in one transaction.
  */
 export interface VersionRemover {
-  deleteVersion(module: string, version: string, actor: Actor): Promise<void>;
+  deleteVersion(module: string, version: string, actor: Actor, opts?: DeleteOptions): Promise<void>;
+}
+
+export interface DeleteOptions {
+  /**
+   * Refuse (LatestVersionKept) when the version is the one @latest answers, judged in the delete's own
+   * transaction with the module's rows locked, so no concurrent delete can make it @latest in between.
+   */
+  keepLatest?: boolean;
 }
 
 /** Relaying the checksum database (`/sumdb/{name}/{rest}`) through an upstream. Proxies, and groups through a proxy member. */

@@ -3,6 +3,7 @@ import type { Actor, AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { Conflict } from '../errors';
+import { selectLatest } from '../goproxy/version';
 
 /**
  * module_versions access shared by hosted and proxy repositories. Every lookup here is one query
@@ -145,6 +146,9 @@ export async function deleteVersionRow(
   return row;
 }
 
+/** A delete asked to keep @latest (DeleteOptions.keepLatest) met the version @latest answers. */
+export class LatestVersionKept extends Conflict {}
+
 /**
  * Deletes one version's row and writes its `module.delete` audit entry in one transaction (`also` runs in
  * it too, e.g. a tombstone), so a version is never gone without its entry. Undefined when there was none.
@@ -156,9 +160,20 @@ export async function deleteVersionAudited(
   version: string,
   actor: Actor,
   also?: (tx: Database, gone: ModuleVersionRow) => Promise<void>,
+  opts: { keepLatest?: boolean } = {},
 ): Promise<ModuleVersionRow | undefined> {
   return deps.db.transaction(async (tx) => {
     const t = tx as unknown as Database;
+    if (opts.keepLatest) {
+      // Locked until commit: a concurrent delete of another version of the module waits, or went first and is seen here.
+      const rows = await t
+        .select({ version: moduleVersions.version, time: moduleVersions.time })
+        .from(moduleVersions)
+        .where(and(eq(moduleVersions.repositoryId, repo.id), eq(moduleVersions.modulePath, module)))
+        .for('update');
+      if (selectLatest(rows)?.version === version)
+        throw new LatestVersionKept(`${module}@${version} is the version @latest answers in repository "${repo.name}"; it is kept`);
+    }
     const gone = await deleteVersionRow(t, repo.id, module, version);
     if (!gone) return undefined;
     await also?.(t, gone);

@@ -188,6 +188,33 @@ for (const kind of testDatabaseKinds()) {
       expect([await latest(a), await latest(b)].sort()).toEqual(['v1.1.0', 'v1.2.0']);
     });
 
+    // After the run's re-check, just before its first removal of a module, someone else deletes that module's
+    // newest version: the version the run is about to remove is now @latest. The delete itself must see that.
+    test('a version that became @latest after the re-check is kept by the removal itself', async () => {
+      const c = 'example.com/cleanup/c';
+      expect((await t.api('POST', '/repositories', { name: 'guard', type: 'hosted', anonymousRead: true })).status).toBe(201);
+      for (const v of ['v1.0.0', 'v1.1.0', 'v1.2.0']) {
+        const zip = buildModuleZip(c, v, { 'go.mod': `module ${c}\n`, 'a.go': 'package c\n' });
+        expect((await t.request(`/go/guard/${c}/@v/${v}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip })).status).toBe(201);
+      }
+      expect((await setPolicy('guard', { keepVersions: 1 })).status).toBe(200);
+      const real = t.ctx.modules;
+      let interfered = false;
+      const modules: ModuleService = Object.create(real);
+      modules.deleteVersion = async (repo, module, version, actor, opts) => {
+        if (!interfered) {
+          interfered = true;
+          await real.deleteVersion(repo, module, 'v1.2.0', { username: 'admin' });
+        }
+        return real.deleteVersion(repo, module, version, actor, opts);
+      };
+      const cleanup = new CleanupService({ db: t.ctx.db, modules, audit: t.ctx.audit, log: t.ctx.log });
+      const report = await cleanup.run(await t.ctx.repositories.rowByName('guard'), { actor: { username: 'admin' } });
+      expect(interfered).toBe(true);
+      expect(report.versions.map((v) => v.version)).toEqual(['v1.0.0']);
+      expect((await (await t.request(`/go/guard/${c}/@latest`)).json()).Version).toBe('v1.1.0');
+    });
+
     test(
       'racing publishes: every publish is kept or removed by the rule, none fails, @latest is never missing',
       async () => {
