@@ -104,6 +104,18 @@ describe.each(testDatabaseKinds())('module search and group pages on %s', (dbKin
     expect(html).not.toContain('svc-secret');
   });
 
+  test("without a query the group page browses its readable members' modules a page at a time", async () => {
+    const first = await viewer.page('/repositories/all');
+    const next = /<a href="(\/repositories\/all\?q=&amp;after=[^"]+)" rel="next">Next →<\/a>/.exec(first.html);
+    expect(next).not.toBeNull();
+    const second = await viewer.page(next![1].replaceAll('&amp;', '&'));
+    const all = [...modulesIn(first.html), ...modulesIn(second.html)];
+    expect(all).toHaveLength(64);
+    expect(new Set(all).size).toBe(64);
+    expect(all).not.toContain('example.com/team/svc-secret');
+    expect(second.html).not.toContain('rel="next"');
+  });
+
   test('search ignores case and matches LIKE wildcards literally', async () => {
     expect(modulesIn((await viewer.page('/search?q=upper_case')).html)).toEqual(['example.com/Team/Upper_Case']);
     expect(modulesIn((await viewer.page('/search?q=upper%25case')).html)).toEqual([]);
