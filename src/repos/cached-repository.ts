@@ -311,6 +311,29 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
     };
     // Proxy version queries (branches, "v1.2") resolve differently over time.
     if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };
-    return this.cache.read(this.repo, kind, module, version, await this.audience(), load);
+    const kept = kind === 'mod' ? async () => inMemory(await load()) : load;
+    return this.cache.read(this.repo, kind, module, version, await this.audience(), kept);
   }
+}
+
+/** A .mod this small is kept in memory with its answer (a warm .mod then needs no storage read). */
+const IN_MEMORY_MAX_BYTES = 64 * 1024;
+
+/**
+ * A stored .mod with its bytes read once: served from memory like an .info (its GoFile is remembered
+ * with its answer, so until the module is written to). Not for an arriving file (size or ETag unknown),
+ * nor one over IN_MEMORY_MAX_BYTES, nor a zip, which always streams from storage.
+ */
+async function inMemory(got: Expiring<unknown>): Promise<Expiring<unknown>> {
+  const file = got.value as GoFile;
+  if (file.arriving || !file.etag || file.size < 0 || file.size > IN_MEMORY_MAX_BYTES || file.bytes) return got;
+  const bytes = new Uint8Array(await new Response(await file.open()).arrayBuffer());
+  if (bytes.byteLength !== file.size) return got;
+  const held: GoFile = {
+    size: file.size,
+    etag: file.etag,
+    bytes,
+    open: async (range) => new Response(range ? bytes.subarray(range.start, range.end + 1) : bytes).body!,
+  };
+  return { ...got, value: held };
 }

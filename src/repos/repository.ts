@@ -18,6 +18,8 @@ export interface GoFile {
   open(range?: FileRange): Promise<ReadableStream<Uint8Array>>;
   /** Set while the file is still arriving from an upstream (a proxy's cold fill): see Arriving. */
   arriving?: Arriving;
+  /** The whole body, when it is held in memory (a small file that cannot change: see cached-repository.ts). */
+  bytes?: Uint8Array<ArrayBuffer>;
 }
 
 /**
