@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { sql } from 'drizzle-orm';
 import { Elysia } from 'elysia';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';

@@ -166,14 +166,16 @@ describe.each(testDatabaseKinds())('module path routing on %s', (dbKind) => {
         expect(res.status, path).toBe(404);
         if (!path.startsWith('sumdb/')) expect(res.body).toContain('path rules');
       }
-      expect(stub.total).toBe(0);
+      // Counted by path: an earlier test's .info fill may still be fetching its .mod beside it.
+      expect(stub.requests.filter((r) => r.path.includes('corp.example'))).toEqual([]);
     });
 
     test('a path outside every include pattern is a 404 with no upstream request; an included one is proxied', async () => {
       expect((await get('/go/ruled/golang.example/x/@v/list')).status).toBe(404);
-      expect(stub.total).toBe(0);
       expect(await text(`/go/ruled/${PUBLIC}/@v/list`)).toEqual({ status: 200, body: 'v1.0.0\n' });
-      expect(stub.total).toBe(1);
+      // Counted by path: an earlier test's .info fill may still be fetching its .mod beside it.
+      expect(stub.requests.filter((r) => r.path.startsWith('golang.example/'))).toEqual([]);
+      expect(stub.count(`${PUBLIC}/@v/list`)).toBe(1);
     });
   });
 

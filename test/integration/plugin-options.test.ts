@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/log';
 import { createOrbitRepos } from '../../src/plugin';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
-import { openTestDatabase } from '../support/db';
+import { openTestDatabase, type TestDatabaseKind, testDatabaseKinds } from '../support/db';
 
 const dir = mkdtempSync(join(tmpdir(), 'orbit-plugin-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,8 +39,14 @@ test('without a database the plugin reads the environment, and a bad value stops
 });
 
 // A host that keeps its database open after orbit.close() must not keep our LISTENs (and fills) alive.
-test('closing the plugin ends the coalescer and invalidation LISTENs on a database the host keeps', async () => {
-  const db = await openTestDatabase('pglite');
+// On PGlite the coalescer is the database's only user and listens for nothing (soleProcess); the cache bus still listens.
+const listensOn: Record<TestDatabaseKind, string[]> = {
+  pglite: ['orbitrepos_invalidate'],
+  postgres: ['orbitrepos_fetch', 'orbitrepos_invalidate'],
+};
+
+test.each(testDatabaseKinds())('closing the plugin ends every LISTEN it opened on a %s database the host keeps', async (kind) => {
+  const db = await openTestDatabase(kind);
   const unlistened: string[] = [];
   const listen = db.handle.listen.bind(db.handle);
   const handle = {
@@ -65,7 +71,7 @@ test('closing the plugin ends the coalescer and invalidation LISTENs on a databa
     ).toBe('filled');
     expect(unlistened).toEqual([]);
     await orbit.close();
-    expect(unlistened.sort()).toEqual(['orbitrepos_fetch', 'orbitrepos_invalidate']);
+    expect(unlistened.sort()).toEqual(listensOn[kind]);
     expect((await orbit.plugin.handle(new Request('http://host.test/health'))).status).toBe(200);
   } finally {
     await db.cleanup();
