@@ -102,8 +102,17 @@ function canonicalOrEmpty(v: string): string {
   return c;
 }
 
+/** Answers of isCanonicalVersion by version text: asked on every warm answer (bounded; starts over when full). */
+const canonicalAnswers = new Map<string, boolean>();
+
 export function isCanonicalVersion(v: string): boolean {
-  return parse(v) !== null && canonicalOrEmpty(v) === v;
+  let answer = canonicalAnswers.get(v);
+  if (answer === undefined) {
+    answer = parse(v) !== null && canonicalOrEmpty(v) === v;
+    if (canonicalAnswers.size >= 4096) canonicalAnswers.clear();
+    canonicalAnswers.set(v, answer);
+  }
+  return answer;
 }
 
 /** The canonical form of v ("v1.2" -> "v1.2.0"); throws for an invalid version. */

@@ -37,6 +37,12 @@ interface Stored {
   gone?: boolean;
   /** Date.now() after which it is not served; Infinity: until invalidated. */
   expiresAt: number;
+  /**
+   * The NotFound thrown for it, made once: a remembered 404 is answered as often as a hit, and a new error
+   * per request (its stack) was most of the difference. Callers only narrow its `until` (absentUntil with a
+   * minimum), which can only make an answer built on it kept for less time.
+   */
+  error?: Error;
 }
 
 /** An answer of a reader that cannot say how long it holds: a hosted one until written, any other not kept. */
@@ -132,7 +138,8 @@ export class VersionCache {
     }
     if (!stored.ok) {
       const message = stored.value as string;
-      throw absentUntil(stored.gone ? new UpstreamMissing(410, message) : new NotFound(message), stored.expiresAt);
+      stored.error ??= absentUntil(stored.gone ? new UpstreamMissing(410, message) : new NotFound(message), stored.expiresAt);
+      throw stored.error;
     }
     return { value: stored.value as T, until: stored.expiresAt };
   }
