@@ -20,7 +20,7 @@ export function timedBlobStore(store: BlobStore, metrics: Metrics): BlobStore {
   const wrapped: BlobStore = {
     get: (key, range) => timed('get', () => store.get(key, range)),
     head: (key) => timed('head', () => store.head(key)),
-    put: (key, body) => timed('put', () => store.put(key, body)),
+    put: (key, body, options) => timed('put', () => store.put(key, body, options)),
     move: (from, to) => timed('move', () => store.move(from, to)),
     delete: (key) => timed('delete', () => store.delete(key)),
     list: (prefix) => store.list(prefix),

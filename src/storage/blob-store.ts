@@ -4,6 +4,17 @@ export interface ByteRange {
   end?: number;
 }
 
+/** How a put may be written. */
+export interface PutOptions {
+  /**
+   * The caller moves the blob elsewhere before anything refers to it (a staged body: stageBlob, then commitBlob).
+   * The body must still be durable before put returns, but its name need not be: the move makes the name it
+   * lands under durable. A backend may skip the work that only makes this name survive a crash (the
+   * filesystem's fsync of the blob's directory); what a crash then leaves is swept as a partial write.
+   */
+  transient?: boolean;
+}
+
 export interface BlobStat {
   size: number;
   /**
@@ -38,7 +49,7 @@ export interface BlobStore {
    * Stores the body under key. The blob appears under its final key only once
    * the body is complete: a failed or aborted body leaves nothing under key.
    */
-  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string): Promise<BlobStat>;
+  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<BlobStat>;
   /** Renames a blob (used to move a checked upload to its content address). Overwrites `to`. */
   move(from: string, to: string): Promise<void>;
   /** Deletes the blob; absent is not an error. */

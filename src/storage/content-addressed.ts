@@ -21,6 +21,12 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Where bodies are staged before they are checked and committed; backends sweep what a crash leaves here. */
 export const STAGED_PREFIX = 'tmp/';
 
+/**
+ * A staged body is read back (validation) and then moved (commitBlob) or deleted; nothing refers to its tmp/ key,
+ * and the move makes the blob's final name durable before the caller writes the row that points to it.
+ */
+const TRANSIENT = { transient: true } as const;
+
 /** `blobs/sha256/ab/cdef…`: the two-character level keeps any one directory (or S3 listing) small. */
 export function blobKeyFor(sha256Hex: string): string {
   if (!SHA256_HEX.test(sha256Hex)) throw new Error(`not a lower-case hex sha256: ${JSON.stringify(sha256Hex)}`);
@@ -51,7 +57,7 @@ export async function stageBlob(
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
     if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
     hasher.update(bytes);
-    await store.put(tmpKey, bytes);
+    await store.put(tmpKey, bytes, TRANSIENT);
     return { tmpKey, sha256: hasher.digest('hex'), size: bytes.byteLength };
   }
 
@@ -93,7 +99,7 @@ export async function stageBlob(
   );
 
   try {
-    await store.put(tmpKey, hashed);
+    await store.put(tmpKey, hashed, TRANSIENT);
   } catch (err) {
     // put promises to leave nothing behind; deleting again costs little and covers a backend that slips.
     await store.delete(tmpKey).catch(() => {});

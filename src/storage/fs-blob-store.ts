@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFound, RangeNotSatisfiable } from '../errors';
-import type { BlobEntry, BlobStat, BlobStore, ByteRange } from './blob-store';
+import type { BlobEntry, BlobStat, BlobStore, ByteRange, PutOptions } from './blob-store';
 import { assertValidKey, assertValidRange } from './keys';
 
 /** Where half-written bodies live: under root so that the final rename never crosses filesystems. */
@@ -77,7 +77,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string): Promise<BlobStat> {
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<BlobStat> {
     const path = this.pathOf(key);
     const partialDir = join(this.root, PARTIAL_DIR);
     await mkdir(partialDir, { recursive: true });
@@ -103,7 +103,10 @@ export class FsBlobStore implements BlobStore {
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    await syncDir(dirname(path));
+    // The file is fsynced before the rename, so its bytes are durable either way. A transient (staged) blob's
+    // name is made durable by the move that follows, which fsyncs the destination directory before the caller
+    // writes any row: a crash before that leaves at worst the body under .partial/ (swept) or tmp/ (swept).
+    if (!options?.transient) await syncDir(dirname(path));
     return { size };
   }
 
