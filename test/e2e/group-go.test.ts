@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { type GoEnv, goAvailable, makeGoEnv, runGo } from '../support/go';
+import { type GoEnv, goAvailable, runGo, type ServedToGo, serveToGo } from '../support/go';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
@@ -22,7 +22,7 @@ if (!goAvailable()) console.warn('SKIPPED: test/e2e/group-go.test.ts needs a go 
 describe.skipIf(!goAvailable()).each(testDatabaseKinds())('the go command through a group repository (%s)', (dbKind) => {
   let t: TestApp;
   let stub: StubUpstream;
-  let server: { stop(closeActive?: boolean): unknown };
+  let served: ServedToGo | undefined;
   let goEnv: GoEnv;
 
   const publish = async (module: string, version: string, files: Record<string, string>) => {
@@ -45,13 +45,11 @@ describe.skipIf(!goAvailable()).each(testDatabaseKinds())('the go command throug
     ]) {
       expect((await t.api('POST', '/repositories', body)).status).toBe(201);
     }
-    const listening = t.app.listen({ hostname: '127.0.0.1', port: 0 });
-    server = listening.server!;
-    goEnv = await makeGoEnv({ goproxy: `http://127.0.0.1:${listening.server!.port}/go/go-all/` });
+    served = await serveToGo(t.app, 'go-all');
+    goEnv = served.goEnv;
   }, HANG_LIMIT_MS);
   afterAll(async () => {
-    await server?.stop(true);
-    await goEnv?.cleanup();
+    await served?.close();
     await t?.close();
     await stub?.close();
   });

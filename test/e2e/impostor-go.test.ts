@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
-import { type GoEnv, goAvailable, makeGoEnv, runGo } from '../support/go';
+import { type GoEnv, goAvailable, runGo, type ServedToGo, serveToGo } from '../support/go';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
 import { buildModuleZip } from '../support/zipbuild';
@@ -24,7 +24,7 @@ if (!goAvailable()) console.warn('SKIPPED: test/e2e/impostor-go.test.ts needs a 
 describe.skipIf(!goAvailable()).each(testDatabaseKinds())('a public impostor of a private module path (%s)', (dbKind) => {
   let t: TestApp;
   let stub: StubUpstream;
-  let server: { stop(closeActive?: boolean): unknown };
+  let served: ServedToGo | undefined;
   let goEnv: GoEnv;
   const go = (args: string[], cwd: string) => runGo(args, { env: goEnv.env, cwd, timeoutMs: GO_TIMEOUT });
   const leaked = () => stub.requests.filter((r) => r.path.includes('corp.example')).map((r) => r.path);
@@ -49,14 +49,12 @@ describe.skipIf(!goAvailable()).each(testDatabaseKinds())('a public impostor of 
       'core.go': 'package core\n\nfunc Who() string { return "hosted" }\n',
     });
     expect((await t.request(`/go/internal/${PRIVATE}/@v/v0.9.0.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip })).status).toBe(201);
-    const listening = t.app.listen({ hostname: '127.0.0.1', port: 0 });
-    server = listening.server!;
     // GONOSUMDB as the README tells a team to set it; the checksum database is off in tests anyway.
-    goEnv = await makeGoEnv({ goproxy: `http://127.0.0.1:${listening.server!.port}/go/all/`, extra: { GONOSUMDB: 'corp.example' } });
+    served = await serveToGo(t.app, 'all', { extra: { GONOSUMDB: 'corp.example' } });
+    goEnv = served.goEnv;
   }, HANG_LIMIT_MS);
   afterAll(async () => {
-    await server?.stop(true);
-    await goEnv?.cleanup();
+    await served?.close();
     await t?.close();
     await stub?.close();
   });

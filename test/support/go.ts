@@ -192,3 +192,27 @@ export async function liveUpstream(): Promise<{ url: string; sumdb: string } | {
   }
   return { url: first.replace(/\/+$/, ''), sumdb };
 }
+
+/** A test app listening on loopback, and a go environment whose GOPROXY is one of its repositories. */
+export interface ServedToGo {
+  goEnv: GoEnv;
+  close(): Promise<void>;
+}
+
+/** Opens `app` on 127.0.0.1 (port 0) for the go command, with GOPROXY set to `/go/{repo}/` on it; close() ends both. */
+export async function serveToGo(
+  app: { listen(opts: { hostname: string; port: number }): { server: { port?: number; stop(closeActive?: boolean): unknown } | null } },
+  repo: string,
+  opts: Omit<GoEnvOptions, 'goproxy'> = {},
+): Promise<ServedToGo> {
+  const server = app.listen({ hostname: '127.0.0.1', port: 0 }).server;
+  if (!server) throw new Error('the test app did not start listening');
+  const goEnv = await makeGoEnv({ ...opts, goproxy: `http://127.0.0.1:${server.port}/go/${repo}/` });
+  return {
+    goEnv,
+    async close() {
+      await server.stop(true);
+      await goEnv.cleanup();
+    },
+  };
+}
