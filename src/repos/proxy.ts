@@ -309,7 +309,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     try {
       return await this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, (signal) => {
         filled = true;
-        return this.fillAndRemember(module, version, kind, signal, lookup, tap);
+        return this.fillAndRemember(module, version, kind, signal, tap);
       });
     } finally {
       this.observe(filled ? 'miss' : 'coalesced');
@@ -321,14 +321,14 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     version: string,
     kind: FileKind,
     signal: AbortSignal,
-    lookup: () => Promise<ModuleVersionRow | undefined>,
     tap?: ArrivingBody,
   ): Promise<ModuleVersionRow> {
     const ended = this.deps.metrics.fillStarted(this.row.name, kind);
     let bytes = 0;
+    let row: ModuleVersionRow;
     try {
       try {
-        bytes = await this.fill(module, version, kind, signal, tap);
+        ({ bytes, row } = await this.fill(module, version, kind, signal, tap));
       } catch (err) {
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
@@ -341,8 +341,6 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
         }
         throw err;
       }
-      const row = await lookup();
-      if (!row) throw new Error(`${module}@${version}.${kind} was stored but its row has no key`);
       ended({ ok: true, bytes });
       return row;
     } finally {
@@ -350,11 +348,25 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     }
   }
 
-  /** Fetches, checks and stores one file; returns the bytes stored. */
-  private async fill(module: string, version: string, kind: FileKind, signal: AbortSignal, tap?: ArrivingBody): Promise<number> {
+  /**
+   * Fetches, checks and stores one file; returns the bytes stored and the row as its write left it (what a
+   * lookup after the fill would find, without reading it again).
+   */
+  private async fill(
+    module: string,
+    version: string,
+    kind: FileKind,
+    signal: AbortSignal,
+    tap?: ArrivingBody,
+  ): Promise<{ bytes: number; row: ModuleVersionRow }> {
     const path = goPaths.file(module, version, kind);
+    const out: { row?: ModuleVersionRow } = {};
+    const written = (bytes: number) => {
+      if (!out.row) throw new Error(`${module}@${version}.${kind} was stored but its row was not written`);
+      return { bytes, row: out.row };
+    };
     if (kind === 'zip') {
-      return fillZip(
+      const bytes = await fillZip(
         {
           storage: this.deps.storage,
           db: this.deps.db,
@@ -362,7 +374,9 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
           fullGcEveryBytes: this.deps.fullGcEveryBytes,
           prefetchChecksum: () => this.checksum?.prefetch(module, version),
           verifyChecksum: (h1, url) => this.verifyChecksum(module, version, { h1 }, url),
-          fillRow: (tx, set) => this.fillRow(tx, module, version, set),
+          fillRow: async (tx, set) => {
+            out.row = await this.fillRow(tx, module, version, set);
+          },
         },
         module,
         version,
@@ -370,6 +384,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
         signal,
         tap,
       );
+      return written(bytes);
     }
     const res = await this.upstream.bytes(path, signal, kind === 'info' ? MAX_INFO_BYTES : MAX_MOD_BYTES);
     if (kind === 'info') {
@@ -379,9 +394,9 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       const staged = await stageBlob(this.deps.storage, res.bytes);
       await withBlobWriteFence(this.deps.db, async (tx) => {
         const key = await commitBlob(this.deps.storage, staged);
-        await this.fillRow(tx, module, version, { infoKey: key, ...(time ? { time } : {}) });
+        out.row = await this.fillRow(tx, module, version, { infoKey: key, ...(time ? { time } : {}) });
       });
-      return res.bytes.byteLength;
+      return written(res.bytes.byteLength);
     }
     // Stored as served: whether its module line fits is the go command's call (a fork's go.mod names the
     // module it forks and is used through replace); the checksum database vouches for the bytes.
@@ -390,9 +405,9 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     const staged = await stageBlob(this.deps.storage, res.bytes);
     await withBlobWriteFence(this.deps.db, async (tx) => {
       const key = await commitBlob(this.deps.storage, staged);
-      await this.fillRow(tx, module, version, { modKey: key, goModH1 });
+      out.row = await this.fillRow(tx, module, version, { modKey: key, goModH1 });
     });
-    return res.bytes.byteLength;
+    return written(res.bytes.byteLength);
   }
 
   /** Before a fetched zip or go.mod is stored: its hash must be the checksum database's record (checksum-check.ts). */
@@ -403,17 +418,19 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
   /**
    * Fills some columns of a version's row, creating it if needed. Only the given columns are set,
    * so concurrent fills of .info, .mod and .zip (other keys, maybe other processes) never undo
-   * each other. Until .info arrives, the time is the pseudo-version's or now.
+   * each other. Until .info arrives, the time is the pseudo-version's or now. Returns the row as written.
    */
-  private async fillRow(db: Database, module: string, version: string, set: Partial<NewVersionRow>): Promise<void> {
+  private async fillRow(db: Database, module: string, version: string, set: Partial<NewVersionRow>): Promise<ModuleVersionRow> {
     const time = set.time ?? (isPseudoVersion(version) ? pseudoVersionTime(version) : new Date());
-    await db
+    const [row] = await db
       .insert(moduleVersions)
       .values({ repositoryId: this.row.id, modulePath: module, version, origin: 'cached', ...set, time })
       .onConflictDoUpdate({
         target: [moduleVersions.repositoryId, moduleVersions.modulePath, moduleVersions.version],
         set,
-      });
+      })
+      .returning();
+    return row!;
   }
 }
 
