@@ -244,5 +244,3 @@ async function syncDir(dir: string): Promise<void> {
     await handle?.close().catch(() => {});
   }
 }
-
-/** Streams [start, end) from an open file, one chunk per pull, closing the file however the stream ends. */

@@ -196,31 +196,36 @@ describe.each(testDatabaseKinds().flatMap((db) => storages.map(([name, make]) =>
 
     // Writers race the collector in a loop: new content, and content identical to an orphaned blob old
     // enough to go (the writer's commit renews it). Every row must still find its blobs afterwards.
-    test('uploads racing collection runs lose nothing', async () => {
-      const m = 'example.com/gc/race';
-      expect((await t.api('POST', '/repositories', { name: 'race', type: 'hosted' })).status).toBe(201);
-      const graceMs = 1500;
-      for (let round = 0; round < 3; round++) {
-        // Orphans from the previous round's versions: published, deleted, then left to age past the grace period.
-        const orphans = [0, 1, 2].map((i) => `v1.${round}.${i}`);
-        for (const v of orphans) await publish('race', m, v, `package x // ${v}\n`);
-        for (const v of orphans)
-          expect((await t.api('DELETE', `/repositories/race/modules/versions?module=${m}&version=${v}`)).status).toBe(204);
-        await Bun.sleep(graceMs + 1100);
-        const uploads = [
-          // The orphans' own bytes again, and new content.
-          ...orphans.map((v) => publish('race', m, v, `package x // ${v}\n`)),
-          ...[0, 1, 2].map((i) => publish('race', m, `v0.${round}.${i}`, `package x // new ${i}\n`)),
-        ];
-        const runs = [t.ctx.collector.run({ graceMs }), Bun.sleep(1).then(() => t.ctx.collector.run({ graceMs }))];
-        await Promise.all([...uploads, ...runs]);
-        await t.ctx.collector.run({ graceMs });
-        const rows = await t.ctx.db.select().from(moduleVersions).where(eq(moduleVersions.modulePath, m));
-        for (const r of rows) {
-          expect(await t.storage.head(r.zipKey!)).not.toBeNull();
-          expect(await t.storage.head(r.modKey!)).not.toBeNull();
+    test(
+      'uploads racing collection runs lose nothing',
+      async () => {
+        const m = 'example.com/gc/race';
+        expect((await t.api('POST', '/repositories', { name: 'race', type: 'hosted' })).status).toBe(201);
+        const graceMs = 1500;
+        for (let round = 0; round < 3; round++) {
+          // Orphans from the previous round's versions: published, deleted, then left to age past the grace period.
+          const orphans = [0, 1, 2].map((i) => `v1.${round}.${i}`);
+          for (const v of orphans) await publish('race', m, v, `package x // ${v}\n`);
+          for (const v of orphans)
+            expect((await t.api('DELETE', `/repositories/race/modules/versions?module=${m}&version=${v}`)).status).toBe(204);
+          await Bun.sleep(graceMs + 1100);
+          const uploads = [
+            // The orphans' own bytes again, and new content.
+            ...orphans.map((v) => publish('race', m, v, `package x // ${v}\n`)),
+            ...[0, 1, 2].map((i) => publish('race', m, `v0.${round}.${i}`, `package x // new ${i}\n`)),
+          ];
+          const runs = [t.ctx.collector.run({ graceMs }), Bun.sleep(1).then(() => t.ctx.collector.run({ graceMs }))];
+          await Promise.all([...uploads, ...runs]);
+          await t.ctx.collector.run({ graceMs });
+          const rows = await t.ctx.db.select().from(moduleVersions).where(eq(moduleVersions.modulePath, m));
+          for (const r of rows) {
+            expect(await t.storage.head(r.zipKey!)).not.toBeNull();
+            expect(await t.storage.head(r.modKey!)).not.toBeNull();
+          }
         }
-      }
-    });
+        // Its loop sleeps ~8 s by design: past bun's 5 s default when the file is run on its own.
+      },
+      HANG_LIMIT_MS,
+    );
   },
 );
