@@ -132,6 +132,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
       : {});
   const ctx = createContext({ database, storage, log, settings, metrics });
   const unregisterCacheSize = metrics.registerCacheSize('memory', () => ctx.cache.bytes);
+  const unregisterCacheRegions = metrics.registerCacheRegions(() => ctx.cache.stats().regions);
   const unobserveQueries = metricsOn ? database.observeQueries((op, seconds, ok) => metrics.databaseQuery(op, seconds, ok)) : undefined;
   const unregisterPool = metrics.registerDatabasePool(() => database.poolStats());
   // Caches store nothing until invalidations from other processes can be heard.
@@ -193,6 +194,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
     goFastPath: on(opts.goRoutes) ? goFastPath(ctx, observer, prefix) : undefined,
     async close() {
       unregisterCacheSize();
+      unregisterCacheRegions();
       unobserveQueries?.();
       unregisterPool();
       await schedule.stop();

@@ -27,6 +27,13 @@ export type DatabaseOperation = 'select' | 'insert' | 'update' | 'delete' | 'oth
 
 export type StorageOperation = 'get' | 'head' | 'put' | 'move' | 'delete' | 'check';
 
+/** One named region of the plugin's in-memory cache (token principals, repository rows, version answers, …) as it stands. */
+export interface CacheRegionSize {
+  name: string;
+  bytes: number;
+  entries: number;
+}
+
 export interface Metrics {
   /** One HTTP request answered: its route kind, status, seconds to the response head, and body bytes sent. */
   request(kind: RouteKind, status: number, seconds: number, bytes: number): void;
@@ -52,6 +59,11 @@ export interface Metrics {
    * A later cache registers itself here: `metrics.registerCacheSize('tokens', () => cache.bytes)`.
    */
   registerCacheSize(name: string, bytes: () => number): () => void;
+  /**
+   * The plugin's in-memory cache reports each of its regions, read at each scrape (two plugin instances on
+   * one registry: summed by region). Returns the function that unregisters it.
+   */
+  registerCacheRegions(regions: () => readonly CacheRegionSize[]): () => void;
 }
 
 const nothing = () => {};
@@ -67,4 +79,5 @@ export const noMetrics: Metrics = {
   registerDatabasePool: () => nothing,
   storage: nothing,
   registerCacheSize: () => nothing,
+  registerCacheRegions: () => nothing,
 };

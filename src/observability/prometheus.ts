@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type {
   CacheOutcome,
+  CacheRegionSize,
   ChecksumRefusal,
   DatabaseOperation,
   FillKind,
@@ -30,6 +31,8 @@ export const METRIC_NAMES = {
   fillSeconds: 'orbitrepos_fill_duration_seconds',
   checksumRefusals: 'orbitrepos_checksum_refusals_total',
   cacheSize: 'orbitrepos_memory_cache_bytes',
+  cacheRegionBytes: 'orbitrepos_memory_cache_region_bytes',
+  cacheRegionEntries: 'orbitrepos_memory_cache_region_entries',
   databaseSeconds: 'orbitrepos_db_query_duration_seconds',
   databaseInFlight: 'orbitrepos_db_queries_in_flight',
   databaseMaxConnections: 'orbitrepos_db_pool_max_connections',
@@ -62,6 +65,7 @@ export class PrometheusMetrics implements Metrics {
   private databasePool?: () => { inFlight: number; maxConnections: number };
   private readonly storageSeconds: Histogram<'operation' | 'result'>;
   private readonly cacheSizes = new Map<string, () => number>();
+  private readonly cacheRegions = new Set<() => readonly CacheRegionSize[]>();
 
   constructor(opts: { registry?: Registry } = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -135,6 +139,40 @@ export class PrometheusMetrics implements Metrics {
       collect() {
         this.reset();
         for (const [name, bytes] of sizes) this.set({ cache: name }, bytes());
+      },
+    });
+    const regions = this.cacheRegions;
+    const regionSizes = () => {
+      const sum = new Map<string, { bytes: number; entries: number }>();
+      for (const report of regions) {
+        for (const r of report()) {
+          const s = sum.get(r.name) ?? { bytes: 0, entries: 0 };
+          s.bytes += r.bytes;
+          s.entries += r.entries;
+          sum.set(r.name, s);
+        }
+      }
+      return sum;
+    };
+    // Two gauges read one report: each computes it, which is a walk over a handful of regions.
+    new Gauge({
+      name: n.cacheRegionBytes,
+      help: 'Bytes held by each region of the in-memory cache (estimated sizes, as the cache budget counts them)',
+      labelNames: ['region'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [region, s] of regionSizes()) this.set({ region }, s.bytes);
+      },
+    });
+    new Gauge({
+      name: n.cacheRegionEntries,
+      help: 'Entries held by each region of the in-memory cache',
+      labelNames: ['region'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [region, s] of regionSizes()) this.set({ region }, s.entries);
       },
     });
     this.databaseSeconds = new Histogram({
@@ -226,6 +264,15 @@ export class PrometheusMetrics implements Metrics {
     this.cacheSizes.set(name, bytes);
     return () => {
       if (this.cacheSizes.get(name) === bytes) this.cacheSizes.delete(name);
+    };
+  }
+
+  registerCacheRegions(report: () => readonly CacheRegionSize[]): () => void {
+    // Wrapped, so that the same function registered twice (two instances) is counted twice and unregistered once.
+    const entry = () => report();
+    this.cacheRegions.add(entry);
+    return () => {
+      this.cacheRegions.delete(entry);
     };
   }
 

@@ -109,6 +109,20 @@ test('after real traffic the counters moved by exactly what happened', async () 
   expect(after).toContain('# TYPE orbitrepos_checksum_refusals_total counter');
   // The hosted answers just served are held in memory, and the gauge says how much.
   expect(sample(after, 'orbitrepos_memory_cache_bytes', { cache: 'memory' })).toBeGreaterThan(0);
+  // Each answer kept is one entry of the version-answers region: the hosted list, zip and 404, the proxied
+  // zip and the proxy's remembered 404 (second asks are hits, not new entries).
+  const answers = { region: 'repos.answers' };
+  expect(delta('orbitrepos_memory_cache_region_entries', answers)).toBe(5);
+  expect(delta('orbitrepos_memory_cache_region_bytes', answers)).toBeGreaterThan(5 * 96);
+  // The scrape reads the cache as it stands: every region, summing to the cache's total.
+  const { regions, bytes } = t.ctx.cache.stats();
+  expect(regions.map((r) => r.name)).toContain('auth.users');
+  for (const r of regions) {
+    expect(sample(after, 'orbitrepos_memory_cache_region_bytes', { region: r.name })).toBe(r.bytes);
+    expect(sample(after, 'orbitrepos_memory_cache_region_entries', { region: r.name })).toBe(r.entries);
+  }
+  expect(regions.reduce((n, r) => n + r.bytes, 0)).toBe(bytes);
+  expect(sample(after, 'orbitrepos_memory_cache_bytes', { cache: 'memory' })).toBe(bytes);
 });
 
 test('an upstream failure counts as an upstream error and the stale answer as stale', async () => {
@@ -134,6 +148,27 @@ test('an in-memory cache registered by name is reported at each scrape, until it
   expect(sample(await scrape(), 'orbitrepos_memory_cache_bytes', { cache: 'example' })).toBe(99);
   unregister();
   expect(await scrape()).not.toContain('cache="example"');
+});
+
+// A host mounting two plugin instances on one registry gets one series per region, not the last one's.
+test('cache regions reported by two instances are summed by region, and an unregistered one drops out', async () => {
+  const report = () => [{ name: 'example.region', bytes: 10, entries: 1 }];
+  const first = t.ctx.metrics.registerCacheRegions(report);
+  const second = t.ctx.metrics.registerCacheRegions(report);
+  const region = { region: 'example.region' };
+  let text = await scrape();
+  expect(sample(text, 'orbitrepos_memory_cache_region_bytes', region)).toBe(20);
+  expect(sample(text, 'orbitrepos_memory_cache_region_entries', region)).toBe(2);
+  first();
+  text = await scrape();
+  expect(sample(text, 'orbitrepos_memory_cache_region_bytes', region)).toBe(10);
+  expect(sample(text, 'orbitrepos_memory_cache_region_entries', region)).toBe(1);
+  second();
+  text = await scrape();
+  expect(text).not.toContain('region="example.region"');
+  expect(sample(text, 'orbitrepos_memory_cache_region_entries', { region: 'repos.answers' })).toBe(
+    t.ctx.cache.stats().regions.find((r) => r.name === 'repos.answers')?.entries ?? -1,
+  );
 });
 
 test('with a token, /metrics answers 401 to a scraper without it and the metrics to one with it', async () => {
