@@ -8,10 +8,12 @@ import { ServiceUnavailable } from '../errors';
  * for it forever. Here each statement, and each phase of a transaction (its start, its commit), is
  * given up on after `ms`: the caller gets a ServiceUnavailable (503 + Retry-After) in time.
  *
- * Giving up also cancels: postgres-js sends PostgreSQL a cancel request (on a connection of its own)
- * for the statement, so a database that is slow rather than gone stops the work instead of finishing
- * it for nobody. A frozen database gets the cancel when it wakes up, as it gets everything else.
- * The server's own statement_timeout (open.ts) normally speaks first; this is the backstop.
+ * Giving up also cancels a statement already running on a backend: pg_cancel_backend, sent through the
+ * pool (not the busy connection) and guarded by the statement's text (see cancel() below, and why
+ * postgres-js's own cancel() is not used), so a database that is slow rather than gone stops the work
+ * instead of finishing it for nobody. A frozen database gets the cancel when it wakes up, as it gets
+ * everything else; a statement still queued for a connection is not cancelled, and runs or fails when
+ * one opens. The server's own statement_timeout (open.ts) normally speaks first; this is the backstop.
  */
 export class DatabaseTimeout extends ServiceUnavailable {
   constructor(ms: number) {
