@@ -50,3 +50,17 @@ test('lines below the level are not written', () => {
   log.error('kept', { password: 'pw' });
   expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: 'error', msg: 'kept', password: '***' })]);
 });
+
+test('debug lines are written at level debug only, redacted like the rest', () => {
+  const lines: string[] = [];
+  const destination = { write: (l: string) => lines.push(l) };
+  createLogger({ format: 'json', destination }).debug?.('dropped at the default level');
+  createLogger({ level: 'info', format: 'json', destination }).debug?.('dropped at info');
+  createLogger({ level: 'debug', format: 'json', destination }).debug?.('upstream request', {
+    url: 'https://bob:hunter2@proxy.example/m/@v/list',
+    token: 'orb_x',
+  });
+  expect(lines.map((l) => JSON.parse(l))).toEqual([
+    expect.objectContaining({ level: 'debug', msg: 'upstream request', url: 'https://***@proxy.example/m/@v/list', token: '***' }),
+  ]);
+});

@@ -4,6 +4,12 @@ import pino from 'pino';
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
+  /**
+   * What an operator chasing a problem wants and nobody wants always (ORBITREPO_LOG_LEVEL=debug): each
+   * upstream request and each proxy fill. Only on paths that already wait for an upstream, never on a
+   * warm answer. Empty (a host's own logger may have none): such lines are not written.
+   */
+  debug?(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
@@ -171,13 +177,14 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const destination = format === 'text' ? { write: (line: string) => out.write(textLine(line)) } : out;
   const threshold = LEVELS[opts.level ?? 'info'];
   const context = opts.context;
-  const write = (level: 'info' | 'warn' | 'error', message: string, fields?: LogFields) => {
+  const write = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields) => {
     if (LEVELS[level] < threshold) return;
     destination.write(jsonLine(level, redact(message), context?.(), fields ? redactFields(fields) : undefined));
     // Warnings and errors are rare and wanted at once (the next thing may be a crash).
-    if (level !== 'info') flushNow?.();
+    if (level === 'warn' || level === 'error') flushNow?.();
   };
   return {
+    debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
@@ -190,4 +197,4 @@ export function consoleLogger(opts: { silent?: boolean } & LoggerOptions = {}): 
 }
 
 const noop = () => {};
-export const silentLogger: Logger = { info: noop, warn: noop, error: noop };
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -16,7 +16,7 @@ import {
   selectLatest,
 } from '../goproxy/version';
 import { DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
-import type { CacheOutcome, Metrics } from '../observability/metrics';
+import type { CacheOutcome } from '../observability/metrics';
 import { warnOutage } from '../observability/outage-log';
 import { noteCacheOutcome } from '../observability/request-scope';
 import { commitBlob, stageBlob } from '../storage/content-addressed';
@@ -27,6 +27,7 @@ import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { absentUntil, type Expiring, type ExpiringReader, notFoundUntil, UNTIL_WRITTEN } from './expiring';
 import { blobGoFileAt } from './go-file';
+import { observedFetch } from './observed-fetch';
 import { proxyAdmits, refusedByRules } from './path-routing';
 import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, missingAnswer, ProxyMetadataCache } from './proxy-cache';
 import {
@@ -93,7 +94,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       password: s.upstreamPassword,
       connectTimeoutMs: s.connectTimeoutMs,
       responseTimeoutMs: s.responseTimeoutMs,
-      fetch: observedFetch(deps.metrics, row.name),
+      fetch: observedFetch(deps, row.name),
     });
     this.coalescer = deps.coalescer;
     this.cache = new ProxyMetadataCache(deps.db, row.id, this.coalescer, deps.log, (outcome) => this.observe(outcome), row.name);
@@ -113,7 +114,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
         cache: this.cache,
         policy: this.policy,
         log: deps.log,
-        fetch: observedFetch(deps.metrics, row.name),
+        fetch: observedFetch(deps, row.name),
         refused: (reason) => deps.metrics.checksumRefusal(row.name, reason),
       });
   }
@@ -324,12 +325,15 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     tap?: ArrivingBody,
   ): Promise<ModuleVersionRow> {
     const ended = this.deps.metrics.fillStarted(this.row.name, kind);
+    const t0 = performance.now();
     let bytes = 0;
     let row: ModuleVersionRow;
+    let failure: unknown;
     try {
       try {
         ({ bytes, row } = await this.fill(module, version, kind, signal, tap));
       } catch (err) {
+        failure = err;
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
           await this.cache.put(
@@ -345,6 +349,17 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       return row;
     } finally {
       ended({ ok: false, bytes });
+      // The cache miss as a whole, beside the upstream requests it made (same request id).
+      this.deps.log.debug?.('proxy fill', {
+        repository: this.row.name,
+        module,
+        version,
+        kind,
+        result: failure === undefined ? 'ok' : failure instanceof UpstreamMissing ? `upstream ${failure.upstreamStatus}` : 'error',
+        bytes,
+        durationMs: Math.round(performance.now() - t0),
+        ...(failure !== undefined && !(failure instanceof UpstreamMissing) ? { err: failure as Error } : {}),
+      });
     }
   }
 
@@ -432,22 +447,6 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       .returning();
     return row!;
   }
-}
-
-/** The global fetch, each attempt reported as the repository's upstream request (status or failure, and seconds). */
-function observedFetch(metrics: Metrics, repository: string): typeof fetch {
-  const observed = async (input: string | URL | Request, init?: RequestInit) => {
-    const t0 = performance.now();
-    try {
-      const res = await fetch(input, init);
-      metrics.upstream(repository, res.status, (performance.now() - t0) / 1000);
-      return res;
-    } catch (err) {
-      metrics.upstream(repository, init?.signal?.aborted ? 'aborted' : 'network_error', (performance.now() - t0) / 1000);
-      throw err;
-    }
-  };
-  return observed as typeof fetch;
 }
 
 function missingKey(kind: FileKind, module: string, version: string): string {

@@ -14,7 +14,10 @@ let stub: StubUpstream;
 
 beforeAll(async () => {
   stub = await startStubUpstream();
-  t = await startTestApp({ log: createLogger({ format: 'json', destination: log.destination, context: requestLogContext }) });
+  // At debug, so that every test here also holds the debug lines to the same redaction.
+  t = await startTestApp({
+    log: createLogger({ level: 'debug', format: 'json', destination: log.destination, context: requestLogContext }),
+  });
   expect((await t.api('POST', '/repositories', { name: 'go-proxy', type: 'proxy', remoteUrl: stub.url })).status).toBe(201);
 }, 180_000);
 afterAll(async () => {
@@ -75,6 +78,52 @@ test('a proxy answer logs its cache outcome: miss when fetched, hit from storage
     ['mod', 'go-proxy', 'miss', 200],
     ['mod', 'go-proxy', 'hit', 200],
   ]);
+});
+
+test('at debug level a cold fill logs its upstream request and the fill under the request id; a warm answer adds nothing', async () => {
+  stub.addModule('example.com/debugged', 'v1.0.0');
+  const zip = '/go/go-proxy/example.com/debugged/@v/v1.0.0.zip';
+  const cold = await t.request(zip, { auth: ADMIN_AUTH });
+  expect(cold.status).toBe(200);
+  const bytes = (await cold.arrayBuffer()).byteLength;
+  const id = cold.headers.get('x-request-id');
+  const debug = log.lines.filter((l) => l.level === 'debug');
+  expect(debug.find((l) => l.msg === 'upstream request' && String(l.url).endsWith('/example.com/debugged/@v/v1.0.0.zip'))).toMatchObject({
+    requestId: id,
+    repository: 'go-proxy',
+    method: 'GET',
+    status: 200,
+    durationMs: expect.any(Number),
+  });
+  expect(debug.filter((l) => l.msg === 'proxy fill')).toEqual([
+    expect.objectContaining({
+      requestId: id,
+      repository: 'go-proxy',
+      module: 'example.com/debugged',
+      version: 'v1.0.0',
+      kind: 'zip',
+      result: 'ok',
+      bytes,
+      durationMs: expect.any(Number),
+    }),
+  ]);
+
+  // A version the upstream does not have: the fill says what the upstream answered.
+  const absent = await t.request('/go/go-proxy/example.com/debugged/@v/v9.9.9.info', { auth: ADMIN_AUTH });
+  expect(absent.status).toBe(404);
+  await absent.arrayBuffer();
+  expect(log.lines.find((l) => l.msg === 'proxy fill' && l.version === 'v9.9.9')).toMatchObject({
+    requestId: absent.headers.get('x-request-id'),
+    kind: 'info',
+    result: 'upstream 404',
+    bytes: 0,
+  });
+
+  log.raw.length = 0;
+  const warm = await t.request(zip, { auth: ADMIN_AUTH });
+  expect(warm.status).toBe(200);
+  await warm.arrayBuffer();
+  expect(log.lines.map((l) => [l.msg, l.cache])).toEqual([['request', 'hit']]);
 });
 
 test('a failed request and an unknown route are logged too, with their status', async () => {
