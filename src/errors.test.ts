@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError, Conflict, goErrorResponse, ServiceUnavailable, toAppError } from './errors';
+import { AppError, Conflict, goErrorResponse, NotFound, ServiceUnavailable, toAppError } from './errors';
 
 const withCode = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 
@@ -62,5 +62,19 @@ describe('toAppError', () => {
   test('an AppError is returned as it is', () => {
     const e = new AppError(418, 'teapot', 'short and stout');
     expect(toAppError(e)).toBe(e);
+  });
+});
+
+describe('goErrorResponse', () => {
+  test('an answer to HEAD has the status and headers of the GET answer and no body', async () => {
+    const err = new NotFound('example.com/x@v1.0.0 not found in repository "r"');
+    const get = goErrorResponse(err);
+    const head = goErrorResponse(err, true);
+    const body = await get.text();
+    expect(body).toBe('example.com/x@v1.0.0 not found in repository "r"\n');
+    expect(get.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(head.status).toBe(get.status);
+    for (const h of ['content-type', 'content-length', 'cache-control']) expect(head.headers.get(h)).toBe(get.headers.get(h));
+    expect(head.body).toBeNull();
   });
 });

@@ -240,12 +240,22 @@ function oneLine(message: string): string {
   return message.replace(/[\r\n]+/g, ' ').trim();
 }
 
-/** `/go/` responses: one text/plain line. */
-export function goErrorResponse(err: unknown): Response {
+/**
+ * `/go/` responses: one text/plain line. `head`: the answer to a HEAD, with the headers of the GET's and no
+ * body, as for the files themselves (the server would drop the body on the wire, but a host calling
+ * app.handle sees what is returned here).
+ */
+export function goErrorResponse(err: unknown, head = false): Response {
   const e = toAppError(err);
-  return new Response(`${oneLine(e.message)}\n`, {
+  const body = new TextEncoder().encode(`${oneLine(e.message)}\n`);
+  return new Response(head ? null : body, {
     status: e.status,
-    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...e.headers },
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Length': String(body.byteLength),
+      ...e.headers,
+    },
   });
 }
 

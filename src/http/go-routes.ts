@@ -203,7 +203,7 @@ function goHandler(ctx: GoRoutesDeps) {
       }
     } catch (err) {
       logFailure(ctx, repoName, request, err);
-      return goErrorResponse(err);
+      return goErrorResponse(err, request.method === 'HEAD');
     }
   };
 }
