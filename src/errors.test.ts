@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError, Conflict, goErrorResponse, NotFound, ServiceUnavailable, toAppError } from './errors';
+import { AppError, Conflict, Gone, goErrorResponse, isGone, NotFound, ServiceUnavailable, toAppError, UpstreamMissing } from './errors';
 
 const withCode = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 
@@ -76,5 +76,24 @@ describe('goErrorResponse', () => {
     expect(head.status).toBe(get.status);
     for (const h of ['content-type', 'content-length', 'cache-control']) expect(head.headers.get(h)).toBe(get.headers.get(h));
     expect(head.body).toBeNull();
+  });
+});
+
+describe('Gone', () => {
+  test('is a NotFound answered 410, as an upstream 410 is', () => {
+    const gone = new Gone('example.com/x@v1.0.0 was deleted');
+    expect(gone).toBeInstanceOf(NotFound);
+    expect([gone.status, gone.code]).toEqual([410, 'gone']);
+    expect(goErrorResponse(gone).status).toBe(410);
+  });
+
+  test.each([
+    ['a Gone', new Gone('deleted'), true],
+    ['an upstream 410', new UpstreamMissing(410, 'upstream answered 410'), true],
+    ['an upstream 404', new UpstreamMissing(404, 'upstream answered 404'), false],
+    ['a NotFound', new NotFound('never here'), false],
+    ['another error', new Conflict('taken'), false],
+  ])('isGone of %s is %p', (_what, err, gone) => {
+    expect(isGone(err)).toBe(gone);
   });
 });

@@ -46,6 +46,19 @@ export class NotFound extends AppError {
   }
 }
 
+/**
+ * A version that was here and was removed: a hosted version deleted under write policy allow_once (its
+ * tombstone keeps its hashes), or, through a group, a member's gone version. A NotFound to code that only
+ * asks "is it here?" (the go command treats 404 and 410 alike: try the next proxy); answered 410.
+ */
+export class Gone extends NotFound {
+  constructor(message: string) {
+    super(message);
+    // NotFound fixes 404 and not_found; a gone version says more, so both are set over them here.
+    Object.assign(this, { status: 410, code: 'gone' });
+  }
+}
+
 export class MethodNotAllowed extends AppError {
   constructor(message: string, allow = 'GET, HEAD') {
     super(405, 'method_not_allowed', message, { Allow: allow });
@@ -120,6 +133,11 @@ export class UpstreamMissing extends NotFound {
     // NotFound fixes 404; the status is the upstream's word, so it is set over it here.
     (this as { status: number }).status = upstreamStatus;
   }
+}
+
+/** A "not here" that says the thing was here once: a Gone, or an upstream's 410 (passed on as it came). */
+export function isGone(err: unknown): boolean {
+  return err instanceof Gone || (err instanceof UpstreamMissing && err.upstreamStatus === 410);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
-import { NotFound, UpstreamMissing } from '../errors';
+import { Gone, isGone, NotFound } from '../errors';
 import { isCanonicalVersion } from '../goproxy/version';
 import { type Metrics, noMetrics } from '../observability/metrics';
 import { noteCacheOutcome } from '../observability/request-scope';
@@ -33,7 +33,7 @@ interface Stored {
   ok: boolean;
   /** The answer, or the NotFound's message. */
   value: unknown;
-  /** A remembered upstream 410 (passed on as a 410). */
+  /** A remembered 410 (a deleted hosted version, an upstream's 410, a group's member's): passed on as a 410. */
   gone?: boolean;
   /** Date.now() after which it is not served; Infinity: until invalidated. */
   expiresAt: number;
@@ -124,7 +124,7 @@ export class VersionCache {
         } catch (err) {
           const until = rememberable(err, repo);
           if (until === undefined) throw err;
-          const gone = err instanceof UpstreamMissing && err.upstreamStatus === 410;
+          const gone = isGone(err);
           return { ...base, ok: false, value: (err as Error).message, gone, expiresAt: until };
         }
       },
@@ -138,7 +138,7 @@ export class VersionCache {
     }
     if (!stored.ok) {
       const message = stored.value as string;
-      stored.error ??= absentUntil(stored.gone ? new UpstreamMissing(410, message) : new NotFound(message), stored.expiresAt);
+      stored.error ??= absentUntil(stored.gone ? new Gone(message) : new NotFound(message), stored.expiresAt);
       throw stored.error;
     }
     return { value: stored.value as T, until: stored.expiresAt };
@@ -148,13 +148,15 @@ export class VersionCache {
 /**
  * Until when a NotFound may be remembered, or undefined when it must not be: as its maker said (a proxy's
  * remembered upstream 404: its row's expiry; a group's: its members' shortest absence); a hosted
- * repository's plain NotFound until the next write to the module. Any other error is not remembered.
+ * repository's plain NotFound or Gone until the next write to the module.
+ * Any other error is not remembered.
  */
 function rememberable(err: unknown, repo: GoRepository): number | undefined {
   if (!(err instanceof NotFound)) return undefined;
   const until = notFoundUntil(err);
   if (until !== undefined) return until;
-  return repo.row.type === 'hosted' && err.constructor === NotFound ? UNTIL_WRITTEN : undefined;
+  const plain = err.constructor === NotFound || err.constructor === Gone;
+  return repo.row.type === 'hosted' && plain ? UNTIL_WRITTEN : undefined;
 }
 
 /**

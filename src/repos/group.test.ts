@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { type FakeModules, FakeRepository, fakeRow } from '../../test/support/fake-repository';
 import type { RepositoryRow } from '../db/schema';
-import { AppError, BadUpstream, Forbidden, GroupTooDeep, NotFound, Unauthorized, UpstreamTimeout } from '../errors';
+import { AppError, BadUpstream, Forbidden, Gone, GroupTooDeep, NotFound, Unauthorized, UpstreamMissing, UpstreamTimeout } from '../errors';
 import { silentLogger } from '../log';
 import type { RepoDeps } from './deps';
 import { GroupRepository, MAX_GROUP_DEPTH } from './group';
@@ -68,6 +68,73 @@ describe('GroupRepository reads of one version', () => {
     expect(err).toBeInstanceOf(NotFound);
     expect(err.message).toBe(`${M}@v9.0.0 not found in any member of group "g" (a, b)`);
     expect((await caught(world({ e: [] }, []).group('e').info(M, 'v1.0.0'))).message).toContain('group "e" has no members');
+  });
+
+  // Each kind answers a version it lost 410 (module-reader.contract.ts); a group must not turn that into a 404.
+  test.each([
+    ['a hosted member that deleted it', new Gone(`${M}@v1.0.0 was deleted from repository "x"`)],
+    ['a proxy member whose upstream said 410', new UpstreamMissing(410, 'upstream http://127.0.0.1:9/x answered 410: gone')],
+  ])("a version %s is the group's 410 naming that member, whatever members that never had it say", async (_, error) => {
+    for (const order of [
+      ['x', 'h'],
+      ['h', 'x'],
+    ]) {
+      const x = member('x');
+      x.fail = error;
+      const err = await caught(
+        world({ g: order }, [x, member('h')])
+          .group('g')
+          .zip(M, 'v1.0.0'),
+      );
+      expect(err).toBeInstanceOf(Gone);
+      expect(err.status).toBe(410);
+      expect(err.message).toBe(
+        `${M}@v1.0.0 not found in any member of group "g" (${order.join(', ')}); gone from member "x": ${error.message}`,
+      );
+    }
+  });
+
+  test('a version one member says is gone is still served by a later member that has it', async () => {
+    const x = member('x');
+    x.fail = new Gone('deleted');
+    const g = world({ g: ['x', 'b'] }, [x, member('b', { [M]: { 'v1.0.0': {} } })]).group('g');
+    expect(JSON.parse(await g.info(M, 'v1.0.0')).Origin.Repo).toBe('b');
+  });
+
+  test('a gone version read through a nested group is still a 410 at the outer one', async () => {
+    const x = member('x');
+    x.fail = new Gone('deleted');
+    const err = await caught(
+      world({ outer: ['h', 'inner'], inner: ['x'] }, [x, member('h')])
+        .group('outer')
+        .mod(M, 'v1.0.0'),
+    );
+    expect(err.status).toBe(410);
+  });
+
+  test("a module list a member says is gone is the group's 410 when no member lists it; an outage elsewhere still comes first", async () => {
+    const x = member('x', {}, 'proxy');
+    x.fail = new UpstreamMissing(410, 'upstream answered 410');
+    expect(
+      (
+        await caught(
+          world({ g: ['h', 'x'] }, [member('h'), x])
+            .group('g')
+            .list(M),
+        )
+      ).status,
+    ).toBe(410);
+    const down = member('down', {}, 'proxy');
+    down.fail = new BadUpstream('upstream answered 500');
+    expect(
+      (
+        await caught(
+          world({ g: ['x', 'down'] }, [x, down])
+            .group('g')
+            .list(M),
+        )
+      ).status,
+    ).toBe(502);
   });
 
   // Versions are immutable and go.sum-checked, so an outage in one member need not stop a build another can serve.

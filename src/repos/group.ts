@@ -3,7 +3,9 @@ import {
   AppError,
   BadUpstream,
   Forbidden,
+  Gone,
   GroupTooDeep,
+  isGone,
   NotFound,
   ServiceUnavailable,
   toAppError,
@@ -43,6 +45,12 @@ interface Failure {
   error: AppError;
 }
 
+/** A member whose "not found" was a 410 (its version deleted, or its upstream's 410), with what it said. */
+interface GoneFrom {
+  member: string;
+  message: string;
+}
+
 /** A member the caller may not read: skipped as if absent, but remembered so that the group never answers 404 for it. */
 interface Denial {
   member: string;
@@ -66,7 +74,10 @@ interface LatestAnswer {
   text: string;
 }
 
-/** "This member does not have it": NotFound, including an upstream's 404 and 410 (UpstreamMissing), which the go command treats alike. */
+/**
+ * "This member does not have it": NotFound, including a Gone and an upstream's 404 and 410 (UpstreamMissing), which
+ * the go command treats alike; whether one said 410 only decides the group's own status (notFound).
+ */
 function isAbsent(err: unknown): boolean {
   return err instanceof NotFound;
 }
@@ -79,7 +90,8 @@ function isAbsent(err: unknown): boolean {
 function absenceUntil(member: GoRepository, err: unknown): number {
   const until = notFoundUntil(err);
   if (until !== undefined) return until;
-  return member.row.type === 'hosted' && (err as Error).constructor === NotFound ? UNTIL_WRITTEN : 0;
+  const plain = (err as Error).constructor === NotFound || (err as Error).constructor === Gone;
+  return member.row.type === 'hosted' && plain ? UNTIL_WRITTEN : 0;
 }
 
 /** A member's list or @latest with its deadline; a reader that cannot say holds until written only if hosted. */
@@ -266,19 +278,26 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
     return new Forbidden(`${what} not found in the members of group "${this.row.name}" you may read; you may not read ${names}`);
   }
 
-  /** What no member answered: an outage first, then members the caller may not read, then not found. */
-  private unanswered(what: string, members: GoRepository[], failures: Failure[], denied: Denial[]): AppError {
+  /** What no member answered: an outage first, then members the caller may not read, then not found (or gone). */
+  private unanswered(what: string, members: GoRepository[], failures: Failure[], denied: Denial[], gone: GoneFrom[]): AppError {
     const outages = failures.filter((f) => !isRefusal(f));
     if (outages.length) return memberFailure(outages);
     if (denied.length) return this.denial(what, denied);
     // The upstream's reason, passed on as the 403 the go command would have had from it directly.
     if (failures.length) return new UpstreamRefused(failures.map((f) => `member "${f.member}": ${f.error.message}`).join('; '));
-    return this.notFound(what, members);
+    return this.notFound(what, members, gone);
   }
 
-  private notFound(what: string, members: GoRepository[]): NotFound {
+  /**
+   * A 404, or a 410 when a member said the version was here and is gone: the group passes that on as the
+   * member would have answered it asked directly, whatever the others said (a 404 from them means only
+   * that they never had it), so every kind of repository answers a gone version alike.
+   */
+  private notFound(what: string, members: GoRepository[], gone: GoneFrom[]): NotFound {
     if (members.length === 0) return new NotFound(`${what} not found: group "${this.row.name}" has no members`);
-    return new NotFound(`${what} not found in any member of group "${this.row.name}" (${members.map((m) => m.row.name).join(', ')})`);
+    const message = `${what} not found in any member of group "${this.row.name}" (${members.map((m) => m.row.name).join(', ')})`;
+    if (gone.length === 0) return new NotFound(message);
+    return new Gone(`${message}; gone from ${gone.map((g) => `member "${g.member}": ${g.message}`).join('; ')}`);
   }
 
   /** A "not found" holds as long as every member's absence; other errors are not remembered at all. */
@@ -297,6 +316,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   ): Promise<Expiring<T>> {
     const { readable: members, denied } = await this.memberRepos(module);
     const failures: Failure[] = [];
+    const gone: GoneFrom[] = [];
     let until = UNTIL_WRITTEN;
     for (const [i, member] of members.entries()) {
       try {
@@ -305,11 +325,13 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
       } catch (err) {
         // A nested group that found nothing readable for this caller said 401/403: that is a denial too.
         if (isDenial(err)) denied.push({ member: member.row.name, error: err });
-        else if (isAbsent(err)) until = Math.min(until, absenceUntil(member, err));
-        else failures.push(this.failure(member, err));
+        else if (isAbsent(err)) {
+          until = Math.min(until, absenceUntil(member, err));
+          if (isGone(err)) gone.push({ member: member.row.name, message: (err as Error).message });
+        } else failures.push(this.failure(member, err));
       }
     }
-    throw this.absent(this.unanswered(what, members, failures, denied), until);
+    throw this.absent(this.unanswered(what, members, failures, denied, gone), until);
   }
 
   /** Every member's answer, asked concurrently, in member order; any failure fails the whole. Holds as long as every part. */
@@ -325,18 +347,21 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
     );
     const answers: T[] = [];
     const failures: Failure[] = [];
+    const gone: GoneFrom[] = [];
     let until = UNTIL_WRITTEN;
     for (const o of outcomes) {
       if (o.ok) {
         answers.push(o.value.value);
         until = Math.min(until, o.value.until);
       } else if (isDenial(o.err)) denied.push({ member: o.member.row.name, error: o.err });
-      else if (isAbsent(o.err)) until = Math.min(until, absenceUntil(o.member, o.err));
-      else failures.push(this.failure(o.member, o.err));
+      else if (isAbsent(o.err)) {
+        until = Math.min(until, absenceUntil(o.member, o.err));
+        if (isGone(o.err)) gone.push({ member: o.member.row.name, message: (o.err as Error).message });
+      } else failures.push(this.failure(o.member, o.err));
     }
     // Members the caller may not read, or whose upstream refuses the path, do not fail a merge: an outage does.
     if (failures.some((f) => !isRefusal(f)) || answers.length === 0)
-      throw this.absent(this.unanswered(what, members, failures, denied), until);
+      throw this.absent(this.unanswered(what, members, failures, denied, gone), until);
     // A merge without a refusing member's part holds no longer than this request: the refusal may lift.
     return { value: answers, until: failures.length ? 0 : until };
   }
