@@ -125,6 +125,7 @@ export function createContext(opts: {
       { sumdb: gosumdb.name },
     );
   }
+  const versions = new VersionCache(caching, metrics);
   const registry = new RepositoryRegistry(
     {
       db,
@@ -138,7 +139,7 @@ export function createContext(opts: {
       gosumdb,
       fullGcEveryBytes: opts.settings?.fullGcEveryBytes ?? DEFAULT_FULL_GC_EVERY_BYTES,
     },
-    new VersionCache(caching, metrics),
+    versions,
   );
   const modules = new ModuleService(db, storage, (row) => registry.instantiate(row));
   return {
@@ -162,7 +163,7 @@ export function createContext(opts: {
     cleanup: new CleanupService({ db, modules, audit, log }),
     modules,
     search: new ModuleSearch(db, (groupId) => repositories.memberRows(groupId)),
-    tombstones: new TombstoneService(db, audit),
+    tombstones: new TombstoneService(db, audit, versions),
     cache,
     invalidation,
     downloads,

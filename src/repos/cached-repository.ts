@@ -57,9 +57,9 @@ const lasting =
  * registry builds.
  *
  * What is kept, and until when:
- * - hosted: every answer, found or NotFound, until a write to the module (publish, `allow` replacement,
- *   delete) publishes MODULE_TOPIC. A published version's .info text, and its .mod and .zip as GoFile
- *   (blob key, size, ETag; the body still streams from storage on every request);
+ * - hosted: every answer, found, NotFound or Gone, until a write to the module (publish, `allow`
+ *   replacement, delete, a tombstone's purge) publishes MODULE_TOPIC. A published version's .info text,
+ *   and its .mod and .zip as GoFile (blob key, size, ETag; the body still streams from storage on every request);
  * - proxy: .info/.mod/.zip of a canonical version once stored, until evicted; list, @latest and remembered
  *   upstream 404s until their metadata row expires (the entry's deadline is the row's: expiring.ts);
  *   version queries (branches, "v1.2") are not kept;
@@ -148,7 +148,7 @@ export class VersionCache {
 /**
  * Until when a NotFound may be remembered, or undefined when it must not be: as its maker said (a proxy's
  * remembered upstream 404: its row's expiry; a group's: its members' shortest absence); a hosted
- * repository's plain NotFound or Gone until the next write to the module.
+ * repository's plain NotFound or Gone until the next write to the module (or the purge of its tombstone).
  * Any other error is not remembered.
  */
 function rememberable(err: unknown, repo: GoRepository): number | undefined {

@@ -1,6 +1,6 @@
 import type { Database } from '../db/open';
 import type { ModuleVersionRow, RepositoryRow } from '../db/schema';
-import { AppError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge } from '../errors';
+import { AppError, BadRequest, Conflict, Forbidden, Gone, NotFound, PayloadTooLarge } from '../errors';
 import { goModHash } from '../goproxy/dirhash';
 import { InvalidZipError } from '../goproxy/errors';
 import { checkGoModModule, goModForZip, replaceOnlyNote } from '../goproxy/gomod';
@@ -27,7 +27,7 @@ import type {
   UploadResult,
   VersionRemover,
 } from './repository';
-import { checkAgainstTombstone, clearTombstone, rememberDeleted } from './tombstones';
+import { checkAgainstTombstone, clearTombstone, findTombstone, rememberDeleted } from './tombstones';
 import {
   deleteVersionAudited,
   findVersionRow,
@@ -259,8 +259,20 @@ export class HostedRepository implements GoRepository, ModuleReader, ModulePubli
 
   private async versionRow(module: string, version: string): Promise<ModuleVersionRow> {
     const row = await findVersionRow(this.deps.db, this.row.id, module, version);
-    if (!row) throw this.unknownVersion(module, version);
+    if (!row) throw await this.absentVersion(module, version);
     return row;
+  }
+
+  /**
+   * A version never published here is NotFound; one deleted under allow_once, whose tombstone remains, is
+   * Gone (410), as a proxy passes on an upstream's 410: it was here, and builds that pinned it need another.
+   */
+  private async absentVersion(module: string, version: string): Promise<NotFound> {
+    const tomb = await findTombstone(this.deps.db, this.row.id, module, version);
+    if (!tomb) return this.unknownVersion(module, version);
+    return new Gone(
+      `${module}@${version} was deleted from repository ${q(this.row.name)} on ${tomb.deletedAt.toISOString().slice(0, 10)}; require another version (only the same zip, ${tomb.h1}, can publish ${version} again)`,
+    );
   }
 
   private unknownModule(module: string): NotFound {

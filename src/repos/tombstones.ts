@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, type RepositoryRow, type VersionTombstoneRow, versionTombstones } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
+import type { VersionCache } from './cached-repository';
 import type { Actor } from './repository';
 
 const where = (repositoryId: number, module: string, version: string) =>
@@ -68,9 +69,11 @@ export interface TombstoneView {
 
 /** The admin side of tombstones: what a repository remembers, and purging one on purpose. */
 export class TombstoneService {
+  /** versions: told of a purge, since a deleted version answers 410 while its tombstone is there, and 404 after. */
   constructor(
     private readonly db: Database,
     private readonly audit: AuditLog,
+    private readonly versions: Pick<VersionCache, 'changed'>,
   ) {}
 
   async list(repo: RepositoryRow): Promise<TombstoneView[]> {
@@ -109,5 +112,6 @@ export class TombstoneService {
         clientAddress: actor.clientAddress,
       });
     });
+    await this.versions.changed(repo.id, module);
   }
 }

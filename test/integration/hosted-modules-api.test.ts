@@ -119,7 +119,7 @@ describe.each(testDatabaseKinds())('modules admin API on %s', (dbKind) => {
     expect((await t.api('DELETE', path, undefined, WRITER)).status).toBe(204);
     expect((await t.api('DELETE', path, undefined, WRITER)).status).toBe(404);
     expect(await (await t.request(`/go/internal/${A}/@v/list`, { auth: ADMIN_AUTH })).text()).toBe('v1.0.0\nv1.2.0-beta.1\n');
-    expect((await t.request(`/go/internal/${A}/@v/v1.1.0.info`, { auth: ADMIN_AUTH })).status).toBe(404);
+    expect((await t.request(`/go/internal/${A}/@v/v1.1.0.info`, { auth: ADMIN_AUTH })).status).toBe(410);
     const audit = (await t.ctx.db.select().from(auditLog)).filter((r) => r.action === 'module.delete');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'editor', repository: 'internal', target: `${A}@v1.1.0` });

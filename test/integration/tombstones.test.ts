@@ -44,7 +44,29 @@ describe.each(testDatabaseKinds())('tombstones of deleted versions on %s', (dbKi
     expect(message).toContain(tomb.h1);
     expect(message).toMatch(/this upload is h1:\S+/);
     expect(message.trimEnd()).not.toContain('\n');
-    expect((await t.request(`/go/once/${M}/@v/v1.0.0.info`, { auth: ADMIN_AUTH })).status).toBe(404);
+    expect((await t.request(`/go/once/${M}/@v/v1.0.0.info`, { auth: ADMIN_AUTH })).status).toBe(410);
+  });
+
+  test('a deleted version answers 410 with its deletion and hash for each file while its tombstone remains, 404 once purged', async () => {
+    expect((await put('once', 'v0.9.0', 'package x // short-lived\n')).status).toBe(201);
+    const files = ['info', 'mod', 'zip'].map((ext) => `/go/once/${M}/@v/v0.9.0.${ext}`);
+    // Read first, so that the answers remembered in memory are the ones the deletion must replace.
+    for (const path of files) expect((await t.request(path, { auth: ADMIN_AUTH })).status).toBe(200);
+    expect((await del('once', 'v0.9.0')).status).toBe(204);
+    const [tomb] = (await (await t.api('GET', '/repositories/once/tombstones')).json()).filter(
+      (x: { version: string }) => x.version === 'v0.9.0',
+    );
+    for (const path of files) {
+      const res = await t.request(path, { auth: ADMIN_AUTH });
+      expect(res.status).toBe(410);
+      expect(await res.text()).toBe(
+        `${M}@v0.9.0 was deleted from repository "once" on ${tomb.deletedAt.slice(0, 10)}; require another version (only the same zip, ${tomb.h1}, can publish v0.9.0 again)\n`,
+      );
+    }
+    // A version never published is not gone: it was never here.
+    expect((await t.request(`/go/once/${M}/@v/v0.8.0.info`, { auth: ADMIN_AUTH })).status).toBe(404);
+    expect((await t.api('DELETE', `/repositories/once/tombstones?module=${M}&version=v0.9.0`)).status).toBe(204);
+    for (const path of files) expect((await t.request(path, { auth: ADMIN_AUTH })).status).toBe(404);
   });
 
   test('the same bytes again restore the version and clear its tombstone', async () => {
@@ -68,7 +90,10 @@ describe.each(testDatabaseKinds())('tombstones of deleted versions on %s', (dbKi
     expect((await t.api('DELETE', query, undefined, basic('dev', 'dev-password-1'))).status).toBe(403);
     expect((await t.api('DELETE', '/repositories/once/tombstones?module=example.com/none&version=v1.0.0')).status).toBe(404);
     expect((await t.api('DELETE', query)).status).toBe(204);
-    const [purge] = await t.ctx.db.select().from(auditLog).where(eq(auditLog.action, 'tombstone.purge'));
+    const [purge] = await t.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'tombstone.purge'), eq(auditLog.target, `${M}@v1.0.0`)));
     expect(purge).toMatchObject({ actor: 'admin', repository: 'once', target: `${M}@v1.0.0` });
     expect(String(purge.details.h1)).toStartWith('h1:');
     expect((await put('once', 'v1.0.0', 'package x // third\n')).status).toBe(201);
@@ -78,6 +103,8 @@ describe.each(testDatabaseKinds())('tombstones of deleted versions on %s', (dbKi
     expect((await put('loose', 'v1.0.0', 'package x // a\n')).status).toBe(201);
     expect((await del('loose', 'v1.0.0')).status).toBe(204);
     expect(await (await t.api('GET', '/repositories/loose/tombstones')).json()).toEqual([]);
+    // Nothing says the version was here, and any bytes may take it again: not gone, just absent.
+    expect((await t.request(`/go/loose/${M}/@v/v1.0.0.zip`, { auth: ADMIN_AUTH })).status).toBe(404);
     expect((await put('loose', 'v1.0.0', 'package x // b\n')).status).toBe(201);
   });
 
