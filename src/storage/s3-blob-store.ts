@@ -25,8 +25,8 @@ import { assertValidKey, assertValidRange } from './keys';
 export interface S3BlobStoreOptions {
   /**
    * Milliseconds to wait for the answer's headers on requests that carry no body (get, head, list,
-   * delete): a frozen S3 server then costs a few of these (the SDK retries) instead of the two
-   * minutes a part upload is allowed. Empty: 10 000.
+   * delete): a frozen S3 server then costs a few of these (the SDK retries). Writes have their own
+   * deadline (writeTimeoutMs). Empty: 10 000.
    */
   quickRequestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page; empty: the server's default (1000 on AWS). Tests lower it to exercise paging. */
@@ -127,7 +127,8 @@ export class S3BlobStore implements BlobStore {
       // RSS by ~55 MiB instead of ~110 MiB, reads by ~35 instead of ~50 MiB, and bodies arrive as
       // web streams without a Readable.toWeb bridge.
       // Without a limit a server that accepts the connection and never answers hangs the request
-      // forever. It runs until the response headers arrive, so it must cover sending one 8 MiB part.
+      // forever. Every request here names its own (this.quick, or writeTimeoutMs in write()): this one
+      // is the backstop for a request that would not.
       requestHandler: new FetchHttpHandler({ requestTimeout: 120_000 }),
     });
   }
