@@ -482,4 +482,60 @@ describe('GroupRepository module path routing', () => {
     expect(new TextDecoder().decode((await g.sumdb('sum.example', `lookup/${M}@v1.0.0`)).body)).toBe('signed tree');
     expect(p.calls).toEqual([`sumdb sum.example/lookup/${M}@v1.0.0`]);
   });
+
+  // The 404 above names the owner and its namespaces (other private paths): only for a caller who may read that owner.
+  test.each([
+    ['an anonymous caller', () => new Unauthorized('repository "h" needs credentials'), Unauthorized],
+    ['a signed-in caller without a grant', () => new Forbidden('user "bob" may not read repository "h"'), Forbidden],
+  ] as const)(
+    'a checksum lookup of a path owned by a member %s may not read names neither the member nor its namespaces, and is not relayed',
+    async (_, refusal, kind) => {
+      const p = new FakeRepository(fakeRow('p', 'proxy'), {}, 'signed tree');
+      const h = owner('secret-h', ['corp.example', 'corp.internal/*']);
+      const g = (world({ g: ['p', 'secret-h'] }, [p, h]).group('g') as GroupRepository).readingAs(async (row) => {
+        if (row.name === 'secret-h') throw refusal();
+      });
+      const err = await caught(g.sumdb('sum.example', `lookup/${P}@v0.9.0`));
+      expect(err).toBeInstanceOf(kind);
+      expect(err.message).not.toContain('secret-h');
+      expect(err.message).not.toContain('corp.internal');
+      expect(err.message).not.toMatch(/corp\.example[^/]/);
+      expect(p.calls).toEqual([]);
+      // A path nobody owns still goes through the readable proxy.
+      expect(new TextDecoder().decode((await g.sumdb('sum.example', `lookup/${M}@v1.0.0`)).body)).toBe('signed tree');
+    },
+  );
+
+  test('a caller who may read the owner, and not another owner of the same path, is told the readable one only', async () => {
+    const p = new FakeRepository(fakeRow('p', 'proxy'), {}, 'signed tree');
+    const hidden = owner('hidden', ['corp.example/team']);
+    const shown = owner('shown', ['corp.example']);
+    const g = (world({ g: ['p', 'hidden', 'shown'] }, [p, hidden, shown]).group('g') as GroupRepository).readingAs(async (row) => {
+      if (row.name === 'hidden') throw new Forbidden('user "bob" may not read repository "hidden"');
+    });
+    const err = await caught(g.sumdb('sum.example', `lookup/${P}@v0.9.0`));
+    expect(err).toBeInstanceOf(NotFound);
+    expect(err.message).toContain('repository "shown"');
+    expect(err.message).toContain('set GONOSUMDB (or GOPRIVATE) to corp.example');
+    expect(err.message).not.toContain('hidden');
+    expect(p.calls).toEqual([]);
+  });
+
+  test('checksum-database requests go through the first proxy member the caller may read, and with none the answer is the same as with no proxy', async () => {
+    const closed = new FakeRepository(fakeRow('closed', 'proxy'), {}, 'closed tree');
+    const open = new FakeRepository(fakeRow('open', 'proxy'), {}, 'open tree');
+    const w = world({ g: ['closed', 'open'], bare: [] }, [closed, open]);
+    const deny = (names: string[]) => async (row: RepositoryRow) => {
+      if (names.includes(row.name)) throw new Unauthorized(`repository "${row.name}" needs credentials`);
+    };
+    const g = (w.group('g') as GroupRepository).readingAs(deny(['closed']));
+    expect(new TextDecoder().decode((await g.sumdb('sum.example', 'supported')).body)).toBe('open tree');
+    expect(closed.calls).toEqual([]);
+    const none = await caught((w.group('g') as GroupRepository).readingAs(deny(['closed', 'open'])).sumdb('sum.example', 'supported'));
+    const bare = await caught(w.group('bare').sumdb('sum.example', 'supported'));
+    expect(none).toBeInstanceOf(NotFound);
+    expect(none.message.replace('"g"', '"bare"')).toBe(bare.message);
+    expect(closed.calls).toEqual([]);
+    expect(open.calls).toEqual(['sumdb sum.example/supported']);
+  });
 });

@@ -202,28 +202,13 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
     const rows = await routeMembers(await this.deps.repositories.memberRows(this.row.id), module, (g) =>
       this.leavesOf(g, [...chain, g.name]),
     );
-    const verdicts = await Promise.all(
-      rows.map((r) =>
-        this.mayRead(r).then(
-          () => null,
-          (err: unknown) => err,
-        ),
-      ),
-    );
-    const readable: GoRepository[] = [];
-    const denied: Denial[] = [];
-    for (const [i, r] of rows.entries()) {
-      const err = verdicts[i];
-      if (isDenial(err)) {
-        denied.push({ member: r.name, error: err });
-        continue;
-      }
-      if (err) throw err;
+    const { readable: rowsRead, denied } = await this.readableOf(rows);
+    const readable = rowsRead.map((r) => {
       const member = this.deps.instantiate(r);
       member.members?.nestedIn(chain);
       member.members?.readingAs(this.mayRead);
-      readable.push(member);
-    }
+      return member;
+    });
     return { readable, denied };
   }
 
@@ -439,21 +424,23 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
     return (await this.leaves()).filter((r) => r.type === 'hosted').map((r) => r.name);
   }
 
-  /** Through the first proxy member, depth-first: the one that reaches the public checksum database. */
+  /**
+   * Through the first proxy member the caller may read, depth-first: the one that reaches the public
+   * checksum database. A lookup of a path a hosted member owns is never relayed (the public database
+   * would hear a private path); as everywhere in a group, what the caller may not read tells it nothing:
+   * an owner it may read is named with its namespaces, one it may not is a 401/403 naming no member.
+   */
   async sumdb(name: string, rest: string): Promise<SumdbAnswer> {
     const leaves = await this.leaves();
     const looked = sumdbLookupModule(rest);
     // A lookup names the module: an owned one is private, and asking the public database would tell it the path.
-    const owner = looked === undefined ? undefined : leaves.find((r) => ownsPath(r, looked));
-    if (owner) {
-      throw new NotFound(
-        `${looked} is a private module of repository "${owner.name}": group "${this.row.name}" does not look it up in the checksum database ${name}; set GONOSUMDB (or GOPRIVATE) to ${owner.namespaces.join(',')}`,
-      );
-    }
-    const row = leaves.find((r) => r.type === 'proxy');
-    if (!row) throw new NotFound(`group "${this.row.name}" has no proxy member to reach a checksum database through`);
-    const member = this.deps.instantiate(row);
-    if (!member.checksums) throw new NotFound(`member "${row.name}" of group "${this.row.name}" relays no checksum database`);
+    const owners = looked === undefined ? [] : leaves.filter((r) => ownsPath(r, looked));
+    if (looked !== undefined && owners.length > 0) throw await this.privateLookup(name, looked, owners);
+    const { readable } = await this.readableOf(leaves.filter((r) => r.type === 'proxy'));
+    // One answer whether the group has no proxy member or only ones the caller may not read.
+    if (readable.length === 0) throw new NotFound(`group "${this.row.name}" relays no checksum database through the members you may read`);
+    const member = this.deps.instantiate(readable[0]);
+    if (!member.checksums) throw new NotFound(`member "${readable[0].name}" of group "${this.row.name}" relays no checksum database`);
     try {
       return await member.checksums.sumdb(name, rest);
     } catch (err) {
@@ -461,5 +448,44 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
       if (isAbsent(err)) throw err;
       throw memberFailure([this.failure(member, err)]);
     }
+  }
+
+  /** The answer to a checksum lookup of a path `owners` own. */
+  private async privateLookup(name: string, module: string, owners: RepositoryRow[]): Promise<AppError> {
+    const { readable, denied } = await this.readableOf(owners);
+    if (readable.length > 0) {
+      const owner = readable[0];
+      return new NotFound(
+        `${module} is a private module of repository "${owner.name}": group "${this.row.name}" does not look it up in the checksum database ${name}; set GONOSUMDB (or GOPRIVATE) to ${owner.namespaces.join(',')}`,
+      );
+    }
+    // No member named, no namespaces: 401 when credentials could open an owner (the go command then sends them).
+    if (denied.some((d) => d.error instanceof Unauthorized)) {
+      return new Unauthorized(`group "${this.row.name}" needs credentials to answer a checksum lookup of ${module}`);
+    }
+    return new Forbidden(
+      `group "${this.row.name}" does not look ${module} up in the checksum database ${name} for you; set GONOSUMDB (or GOPRIVATE) to your private module paths`,
+    );
+  }
+
+  /** `rows`, in order, split by whether the caller may read each; any other failure of the question is thrown. */
+  private async readableOf(rows: RepositoryRow[]): Promise<{ readable: RepositoryRow[]; denied: Denial[] }> {
+    const verdicts = await Promise.all(
+      rows.map((r) =>
+        this.mayRead(r).then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      ),
+    );
+    const readable: RepositoryRow[] = [];
+    const denied: Denial[] = [];
+    for (const [i, r] of rows.entries()) {
+      const err = verdicts[i];
+      if (isDenial(err)) denied.push({ member: r.name, error: err });
+      else if (err) throw err;
+      else readable.push(r);
+    }
+    return { readable, denied };
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { ADMIN_AUTH, startTestApp, type TestApp } from '../support/app';
+import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
@@ -95,6 +95,42 @@ describe.each(testDatabaseKinds())('module path routing on %s', (dbKind) => {
     expect(res.body).toContain('GONOSUMDB');
     expect(res.body).toContain('corp.example');
     expect(leaked()).toEqual([]);
+  });
+
+  // The 404 above names the owner and its namespaces, which are other private paths: a caller who may read the
+  // group but not the owner must learn neither (issue 16).
+  test('a checksum lookup of an owned path names the owner only to callers who may read it, and is never relayed', async () => {
+    await create({ name: 'vault', type: 'hosted', namespaces: ['corp.vault', 'vault.internal/*'] });
+    await create({ name: 'sums', type: 'group', members: ['mirror', 'vault'], anonymousRead: true });
+    const users = { 'vault-reader': ['sums', 'vault'], 'sums-only': ['sums'] };
+    for (const [username, repos] of Object.entries(users)) {
+      expect((await t.api('POST', '/users', { username, password: `${username}-pw-1` })).status).toBe(201);
+      for (const repo of repos)
+        expect((await t.api('PUT', `/repositories/${repo}/permissions/${username}`, { role: 'read' })).status).toBe(200);
+    }
+    const lookup = '/go/sums/sumdb/sum.example/lookup/corp.vault/tools@v1.0.0';
+
+    const reader = await text(lookup, basic('vault-reader', 'vault-reader-pw-1'));
+    expect(reader.status).toBe(404);
+    expect(reader.body).toContain('private module of repository "vault"');
+    expect(reader.body).toContain('set GONOSUMDB (or GOPRIVATE) to corp.vault,vault.internal/*');
+
+    for (const [who, auth, status] of [
+      ['a user with read on the group only', basic('sums-only', 'sums-only-pw-1'), 403],
+      ['an anonymous caller', null, 401],
+    ] as const) {
+      const res = await get(lookup, auth);
+      const body = await res.text();
+      expect(res.status, who).toBe(status);
+      expect(body, who).not.toContain('"vault"');
+      expect(body, who).not.toContain('vault.internal');
+      expect(body, who).not.toContain('GOPRIVATE) to corp');
+      if (status === 401) expect(res.headers.get('www-authenticate')).toContain('Basic');
+    }
+    // Public paths are still relayed to the same callers.
+    const relayed = await get(`/go/sums/sumdb/sum.example/lookup/${PUBLIC}@v1.0.0`, basic('sums-only', 'sums-only-pw-1'));
+    expect(relayed.status).toBe(200);
+    expect(stub.requests.filter((r) => r.path.includes('corp.vault'))).toEqual([]);
   });
 
   test('without namespaces the group merges the impostor in: what routing prevents', async () => {
