@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { InvalidZipError } from '../../src/goproxy/errors';
+import { checkModuleZip, readerFromBytes } from '../../src/goproxy/zip-check';
+import { type InvalidZipCase, invalidZipCorpus } from '../fixtures/invalid-module-zips';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
+import { HANG_LIMIT_MS } from '../support/limits';
 import { buildModuleZip } from '../support/zipbuild';
 
 /**
- * A bounded corpus of auth probes and path attacks, driven through app.handle (no port, nothing leaves
- * the process). Each probe has the answers that count as a correct refusal; an answer that lets the
- * probe through (a 2xx with the private bytes, a file outside the protocol) is "lost", and lost must
- * stay 0. Anything else (a 500, a 404 where a 401 belongs) fails the test too. The figures are printed.
+ * A bounded corpus of auth probes, path attacks and bad module zips, driven through app.handle (no port,
+ * nothing leaves the process). Each probe has the answers that count as a correct refusal; an answer that
+ * lets the probe through (a 2xx with the private bytes, a file outside the protocol, a bad zip accepted or
+ * visible afterwards) is "lost", and lost must stay 0. Anything else (a 500, a 404 where a 401 belongs, a
+ * refusal without its reason) fails the test too. The figures are printed.
  */
 
 const MOD = 'example.com/secret';
@@ -213,6 +218,7 @@ function pathProbes(): Probe[] {
 describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
   let t: TestApp;
   let aliceToken: string;
+  let publisher: string;
   let secretZip: ReturnType<typeof buildModuleZip>;
 
   beforeAll(async () => {
@@ -227,6 +233,8 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
     expect((await t.api('POST', '/users', { username: 'mallory', password: 'mallory-password' })).status).toBe(201);
     expect((await t.api('PUT', '/repositories/private/permissions/alice', { role: 'read' })).status).toBe(200);
     aliceToken = (await (await t.api('POST', '/tokens', { name: 'ci' }, ALICE)).json()).token;
+    // The publisher of the bad zips signs in with a token: the auth probes' guessing slows passwords from this address.
+    publisher = basic('admin', (await (await t.api('POST', '/tokens', { name: 'publisher' })).json()).token);
     secretZip = buildModuleZip(MOD, 'v1.0.0', {
       'go.mod': `module ${MOD}\n`,
       'secret.go': 'package secret\n\nconst Key = "TOP-SECRET-VALUE"\n',
@@ -266,21 +274,77 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
         figures.wrong.push(`${p.name}: ${res.status} (expected ${p.refused.join('/')}) ${text.slice(0, 120).trim()}`);
       }
     }
-    console.log(
-      `[attack corpus, ${dbKind}] ${label}: tried ${figures.tried} / refused correctly ${figures.refusedCorrectly} / lost ${figures.lost}`,
-    );
+    report(label, figures);
     return figures;
   }
 
-  test('every auth probe is refused with 401, 403, 429 (with Retry-After), 400 or 415 as it should be, and none gets through', async () => {
-    const figures = await run('auth probes', authProbes(aliceToken));
-    expect(figures.wrong).toEqual([]);
-    expect(figures.lost).toBe(0);
-    expect(figures.refusedCorrectly).toBe(figures.tried);
-    // Nothing was created, granted or deleted by the probes.
-    expect((await t.ctx.repositories.list()).map((r) => r.name).sort()).toEqual(['private', 'public']);
-    expect((await t.ctx.users.get('alice')).isAdmin).toBe(false);
-  });
+  function report(label: string, figures: Figures): void {
+    console.log(
+      `[attack corpus, ${dbKind}] ${label}: tried ${figures.tried} / refused correctly ${figures.refusedCorrectly} / lost ${figures.lost}`,
+    );
+  }
+
+  /**
+   * Each bad zip PUT as the go command's tools upload one, by a caller allowed to publish: refused with
+   * 400 and the reason the zip checker gives for it, and nothing of the version visible afterwards.
+   */
+  async function runBadZips(repo: string, cases: InvalidZipCase[]): Promise<Figures> {
+    const figures: Figures = { tried: 0, refusedCorrectly: 0, lost: 0, wrong: [] };
+    for (const c of cases) {
+      figures.tried++;
+      const base = `/go/${repo}/${c.module}/@v/`;
+      const res = await t.request(`${base}${c.version}.zip`, { method: 'PUT', body: c.zip as Uint8Array<ArrayBuffer>, auth: publisher });
+      const reason = (await res.text()).trim();
+      // Afterwards: `shown` is the version served in any form (lost); `odd` an answer other than absent (wrong).
+      const shown: string[] = [];
+      const odd: string[] = [];
+      const list = await t.request(`${base}list`, { auth: publisher });
+      const listed = await list.text();
+      if (list.status < 300 && listed.split('\n').includes(c.version)) shown.push('list');
+      else if (list.status >= 300 && list.status !== 404) odd.push(`list ${list.status}`);
+      for (const kind of ['info', 'mod', 'zip']) {
+        const file = await t.request(`${base}${c.version}.${kind}`, { auth: publisher });
+        await file.arrayBuffer();
+        if (file.status < 300) shown.push(`.${kind} ${file.status}`);
+        else if (file.status !== 404) odd.push(`.${kind} ${file.status}`);
+      }
+      if (res.status < 300 || shown.length > 0) {
+        figures.lost++;
+        figures.wrong.push(`LOST ${c.id}: upload ${res.status}, served afterwards: ${shown.join(', ') || 'nothing'}`);
+        continue;
+      }
+      const expected = await checkModuleZip(readerFromBytes(c.zip), c.module, c.version).then(
+        () => undefined,
+        (err: unknown) => err as InvalidZipError,
+      );
+      // The checker's own words, or (where the server says it another way, as for a zip of another module) the entry it named.
+      const explained =
+        expected instanceof InvalidZipError &&
+        (reason.includes(expected.message) || (!!expected.entry && reason.includes(JSON.stringify(expected.entry))));
+      if (res.status === 400 && explained && !reason.includes('\n') && odd.length === 0) figures.refusedCorrectly++;
+      else
+        figures.wrong.push(
+          `${c.id}: ${res.status} "${reason.slice(0, 160)}" (checker: ${expected?.message}); afterwards ${odd.join(', ')}`,
+        );
+    }
+    report('bad zips', figures);
+    return figures;
+  }
+
+  // Its own limit: 242 probes, many of them password checks, take longer than bun's 5 s when the file runs alone.
+  test(
+    'every auth probe is refused with 401, 403, 429 (with Retry-After), 400 or 415 as it should be, and none gets through',
+    async () => {
+      const figures = await run('auth probes', authProbes(aliceToken));
+      expect(figures.wrong).toEqual([]);
+      expect(figures.lost).toBe(0);
+      expect(figures.refusedCorrectly).toBe(figures.tried);
+      // Nothing was created, granted or deleted by the probes.
+      expect((await t.ctx.repositories.list()).map((r) => r.name).sort()).toEqual(['private', 'public']);
+      expect((await t.ctx.users.get('alice')).isAdmin).toBe(false);
+    },
+    HANG_LIMIT_MS,
+  );
 
   test('every path attack is refused with 400, 404, 405 or 401, and none reads a file outside the protocol', async () => {
     const figures = await run('path attacks', pathProbes());
@@ -288,6 +352,19 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
     expect(figures.lost).toBe(0);
     expect(figures.refusedCorrectly).toBe(figures.tried);
   });
+
+  // Sent whole as real uploads through the HTTP handler (the unit tests only hand them to the checker).
+  test(
+    'every bad module zip uploaded to a hosted repository is refused with 400 and its reason, and leaves no version behind',
+    async () => {
+      const figures = await runBadZips('private', invalidZipCorpus());
+      expect(figures.wrong).toEqual([]);
+      expect(figures.lost).toBe(0);
+      expect(figures.refusedCorrectly).toBe(figures.tried);
+      expect(figures.tried).toBe(invalidZipCorpus().length);
+    },
+    HANG_LIMIT_MS,
+  );
 
   // The guessing above slowed password sign-in from this address; a valid token is never slowed.
   test('the rightful reader still gets the private zip afterwards with a token, from the same address', async () => {
