@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { InvalidZipError } from '../../src/goproxy/errors';
-import { checkModuleZip, readerFromBytes } from '../../src/goproxy/zip-check';
+import {
+  badCredentials,
+  judgeBadZipUpload,
+  judgeProbe,
+  type Probe,
+  pathAttacks,
+  servedAfterRefusal,
+  type Verdict,
+  withAftermath,
+} from '../fixtures/attack-probes';
 import { type InvalidZipCase, invalidZipCorpus } from '../fixtures/invalid-module-zips';
 import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
@@ -19,17 +27,8 @@ const MOD = 'example.com/secret';
 const PUBLIC_MOD = 'example.com/open';
 const ALICE = basic('alice', 'alice-password');
 const MALLORY = basic('mallory', 'mallory-password');
-
-interface Probe {
-  name: string;
-  method?: string;
-  path: string;
-  auth?: string | null;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Statuses that are a correct refusal. */
-  refused: number[];
-}
+/** In a probe's answer, proof that it got through: the private module's source, /etc/passwd. */
+const SECRETS = ['TOP-SECRET-VALUE', 'root:'];
 
 interface Figures {
   tried: number;
@@ -58,22 +57,10 @@ const PRIVATE_PATHS = [
 ];
 
 function authProbes(aliceToken: string): Probe[] {
-  const credentials: [string, string | null, number[]][] = [
-    ['no credentials', null, [401]],
-    ['a wrong password', basic('alice', 'wrong-password'), [401, 429]],
-    ['an unknown user', basic('nobody', 'alice-password'), [401, 429]],
-    ['an empty user and password', basic('', ''), [401, 429]],
-    ['Basic without a colon', `Basic ${Buffer.from('alice').toString('base64')}`, [401]],
-    ['Basic that is not base64', 'Basic !!!not-base64!!!', [401]],
-    ['a junk bearer token', 'Bearer orb_0000000000000000000000000000000000000000000', [401, 429]],
-    ['a bearer that is a password', 'Bearer alice-password', [401, 429]],
-    ["alice's token under another name", basic('mallory', aliceToken), [401, 429]],
-    ['an unsupported scheme', 'Digest username="alice"', [401]],
-    ['a user with no grant', MALLORY, [403]],
-    ['a SQL-ish user name', basic("admin' OR '1'='1", 'x'), [401, 429]],
-    ['a NUL in the user name', basic('admin\u0000', 'admin-test-pw'), [401, 429]],
-    ['the admin name in upper case', basic('ADMIN', 'wrong'), [401, 429]],
-  ];
+  const credentials = badCredentials(
+    { username: 'alice', password: 'alice-password', token: aliceToken },
+    { username: 'mallory', password: 'mallory-password' },
+  );
   const probes: Probe[] = [];
   for (const path of PRIVATE_PATHS) {
     for (const [name, auth, refused] of credentials) {
@@ -155,66 +142,6 @@ function authProbes(aliceToken: string): Probe[] {
   return probes;
 }
 
-/** Against an anonymous-read repository, so that only the path parser stands between the probe and the disk. */
-function pathProbes(): Probe[] {
-  // 401: a dot-segment path is normalised by the URL parser into another repository's name, which asks for credentials.
-  const bad = [400, 401, 404, 405, 410];
-  const paths = [
-    '../../../../etc/passwd',
-    `${PUBLIC_MOD}/@v/../../../../../etc/passwd`,
-    `${PUBLIC_MOD}/@v/..%2f..%2f..%2fetc%2fpasswd`,
-    `${PUBLIC_MOD}/@v/%2e%2e/%2e%2e/list`,
-    `${PUBLIC_MOD}%2f..%2f..%2f/@v/list`,
-    `${PUBLIC_MOD}/@v/v1.0.0.zip%00.info`,
-    `${PUBLIC_MOD}/@v/v1.0.0%5c..%5c..%5cinfo`,
-    `${PUBLIC_MOD}\\..\\..\\@v\\list`,
-    'example.com/Open/@v/list',
-    'example.com/caf%C3%A9/@v/list',
-    'example.com/%F0%9F%98%80/@v/list',
-    'example.com/!/@v/list',
-    'example.com/!!open/@v/list',
-    'example.com//open/@v/list',
-    'example.com/open//@v/list',
-    'example.com/open/@v//list',
-    '-example.com/open/@v/list',
-    'example.com/open./@v/list',
-    'example.com/.open/@v/list',
-    'example.com/con/@v/list',
-    'example.com/open~1/@v/list',
-    `example.com/${'a'.repeat(5000)}/@v/list`,
-    `${PUBLIC_MOD}/@v/${'v1.0.0-'.padEnd(3000, 'a')}.info`,
-    `${PUBLIC_MOD}/@v/V1.0.0.info`,
-    `${PUBLIC_MOD}/@v/v1.0.0.exe`,
-    `${PUBLIC_MOD}/@v/v1.0.0`,
-    `${PUBLIC_MOD}/@v/`,
-    `${PUBLIC_MOD}/@v/list/extra`,
-    `${PUBLIC_MOD}/@latest/x`,
-    `${PUBLIC_MOD}`,
-    '@v/list',
-    'sumdb/../../etc/passwd',
-    'sumdb/sumdb.example/../../../etc/passwd',
-    'sumdb/evil.example.com/supported',
-    `${PUBLIC_MOD}/@v/v1.0.0.info;.zip`,
-    `${PUBLIC_MOD}/@v/v1.0.0.info%`,
-    `${PUBLIC_MOD}/@v/v1.0.0.info%zz`,
-    `${PUBLIC_MOD}/@v/v1.0.0+incompatible.info`,
-    `${PUBLIC_MOD}/@v/v2.0.0.info`,
-    `${PUBLIC_MOD}/@v/v1.0.0.info\r\nX-Injected: 1`,
-  ];
-  const probes: Probe[] = paths.map((p) => ({ name: `GET /go/public/${p}`, path: `/go/public/${p}`, refused: bad }));
-  for (const method of ['POST', 'PATCH', 'DELETE', 'OPTIONS']) {
-    probes.push({ name: `${method} on the go protocol`, method, path: `/go/public/${PUBLIC_MOD}/@v/list`, refused: [405] });
-  }
-  probes.push({
-    name: 'anonymous upload to a public repository',
-    method: 'PUT',
-    path: `/go/public/${PUBLIC_MOD}/@v/v1.0.1.mod`,
-    body: 'x',
-    refused: [401],
-  });
-  return probes;
-}
-
 describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
   let t: TestApp;
   let aliceToken: string;
@@ -262,20 +189,18 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
         figures.refusedCorrectly++;
         continue;
       }
-      const text = await res.text();
-      if (res.status < 400 || text.includes('TOP-SECRET-VALUE') || text.includes('root:')) {
-        figures.lost++;
-        figures.wrong.push(`LOST ${p.name}: ${res.status}`);
-      } else if (p.refused.includes(res.status) || (res.status === 429 && !!p.auth)) {
-        // 429: the corpus guesses a lot from one address, and the throttle slows every credential from it but tokens.
-        figures.refusedCorrectly++;
-        if (res.status === 429 && !res.headers.get('retry-after')) figures.wrong.push(`${p.name}: 429 without Retry-After`);
-      } else {
-        figures.wrong.push(`${p.name}: ${res.status} (expected ${p.refused.join('/')}) ${text.slice(0, 120).trim()}`);
-      }
+      tally(figures, judgeProbe(p, res.status, res.headers.get('retry-after'), await res.text(), SECRETS));
     }
     report(label, figures);
     return figures;
+  }
+
+  function tally(figures: Figures, verdict: Verdict): void {
+    if (verdict.kind === 'refused') figures.refusedCorrectly++;
+    else {
+      if (verdict.kind === 'lost') figures.lost++;
+      figures.wrong.push(verdict.why);
+    }
   }
 
   function report(label: string, figures: Figures): void {
@@ -294,38 +219,9 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
       figures.tried++;
       const base = `/go/${repo}/${c.module}/@v/`;
       const res = await t.request(`${base}${c.version}.zip`, { method: 'PUT', body: c.zip as Uint8Array<ArrayBuffer>, auth: publisher });
-      const reason = (await res.text()).trim();
-      // Afterwards: `shown` is the version served in any form (lost); `odd` an answer other than absent (wrong).
-      const shown: string[] = [];
-      const odd: string[] = [];
-      const list = await t.request(`${base}list`, { auth: publisher });
-      const listed = await list.text();
-      if (list.status < 300 && listed.split('\n').includes(c.version)) shown.push('list');
-      else if (list.status >= 300 && list.status !== 404) odd.push(`list ${list.status}`);
-      for (const kind of ['info', 'mod', 'zip']) {
-        const file = await t.request(`${base}${c.version}.${kind}`, { auth: publisher });
-        await file.arrayBuffer();
-        if (file.status < 300) shown.push(`.${kind} ${file.status}`);
-        else if (file.status !== 404) odd.push(`.${kind} ${file.status}`);
-      }
-      if (res.status < 300 || shown.length > 0) {
-        figures.lost++;
-        figures.wrong.push(`LOST ${c.id}: upload ${res.status}, served afterwards: ${shown.join(', ') || 'nothing'}`);
-        continue;
-      }
-      const expected = await checkModuleZip(readerFromBytes(c.zip), c.module, c.version).then(
-        () => undefined,
-        (err: unknown) => err as InvalidZipError,
-      );
-      // The checker's own words, or (where the server says it another way, as for a zip of another module) the entry it named.
-      const explained =
-        expected instanceof InvalidZipError &&
-        (reason.includes(expected.message) || (!!expected.entry && reason.includes(JSON.stringify(expected.entry))));
-      if (res.status === 400 && explained && !reason.includes('\n') && odd.length === 0) figures.refusedCorrectly++;
-      else
-        figures.wrong.push(
-          `${c.id}: ${res.status} "${reason.slice(0, 160)}" (checker: ${expected?.message}); afterwards ${odd.join(', ')}`,
-        );
+      const upload = await judgeBadZipUpload(c, res.status, await res.text());
+      const after = await servedAfterRefusal((path) => t.request(path, { auth: publisher }), base, c.version);
+      tally(figures, withAftermath(c, upload, after));
     }
     report('bad zips', figures);
     return figures;
@@ -347,7 +243,7 @@ describe.each(testDatabaseKinds())('attack corpus on %s', (dbKind) => {
   );
 
   test('every path attack is refused with 400, 404, 405 or 401, and none reads a file outside the protocol', async () => {
-    const figures = await run('path attacks', pathProbes());
+    const figures = await run('path attacks', pathAttacks('public', PUBLIC_MOD));
     expect(figures.wrong).toEqual([]);
     expect(figures.lost).toBe(0);
     expect(figures.refusedCorrectly).toBe(figures.tried);
