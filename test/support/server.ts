@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type StorageConfig } from '../../src/config';
@@ -104,6 +104,8 @@ export interface ServerProcess {
   pid: number;
   /** Everything the process printed so far (JSON log lines), for assertions and failure messages. */
   output(): string;
+  /** The process's resident set size now, in bytes (Linux: VmRSS of /proc/PID/status). */
+  rssBytes(): number;
   /** SIGTERM, then SIGKILL after 5 s; removes a temp data dir this helper made. */
   stop(): Promise<number>;
 }
@@ -207,6 +209,7 @@ export async function startServerProcess(
     port: Number(new URL(url).port),
     pid: child.pid,
     output: printed,
+    rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? Number.NaN) * 1024,
     stop() {
       stopped ??= (async () => {
         child.kill('SIGTERM');
