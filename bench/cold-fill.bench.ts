@@ -4,10 +4,12 @@
  * alternate direct and proxied, each proxied round on a version never asked before, so every
  * proxied fetch is a fill. The server's RSS growth during the fill is sampled from /proc.
  *
- *   bun bench/cold-fill.bench.ts [MiB=100] [rounds=4] [--gc-mib=16,0]
+ *   bun bench/cold-fill.bench.ts [MiB=100] [rounds=4] [--gc-mib=16,0] [--baseline=DIR]
  *
  * --gc-mib starts one server per ORBITREPO_FULL_GC_EVERY_MIB value and times them in the same rounds
- * (each against the same direct fetch), so a setting is compared under the same load.
+ * (each against the same direct fetch), so a setting is compared under the same load. --baseline also
+ * starts the server of another checkout (e.g. `git archive main | tar -x -C DIR`, with node_modules) with
+ * each setting, timed in the same rounds, so a change is compared with the code before it under the same load.
  *
  * The issue's target: proxied ≤ 1.2× direct, RSS growth ≤ 20 MB. The server runs as its own
  * process (`bun run src/index.ts`, PGlite, filesystem storage). The load average is printed,
@@ -61,8 +63,13 @@ const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));
 const stub = await startStubUpstream();
 // --gc-mib=16,0: one server per ORBITREPO_FULL_GC_EVERY_MIB value, all timed in the same interleaved rounds.
 const gcArg = process.argv.find((a) => a.startsWith('--gc-mib='))?.slice('--gc-mib='.length);
-const settings: (string | undefined)[] = gcArg ? gcArg.split(',') : [undefined];
-const versions = Array.from({ length: rounds * settings.length }, (_, i) => `v1.0.${i}`);
+const gcSettings: (string | undefined)[] = gcArg ? gcArg.split(',') : [undefined];
+const baseline = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const settings = [
+  ...gcSettings.map((gc) => ({ gc, root: undefined as string | undefined })),
+  ...(baseline ? gcSettings.map((gc) => ({ gc, root: baseline })) : []),
+];
+const versions = Array.from({ length: rounds * settings.length }, (_, i) => `v1.0.${100 + i}`); // one length: every zip the same size
 let zipSize = 0;
 for (const v of versions) {
   const path = join(work, `${v}.zip`);
@@ -71,13 +78,16 @@ for (const v of versions) {
 }
 const servers: ServerProcess[] = [];
 try {
-  for (const [i, gc] of settings.entries()) {
+  for (const [i, { gc, root }] of settings.entries()) {
     // The zips are made here, so no checksum database knows them: the bench measures the fill itself.
-    const server = await startServerProcess({
-      ORBITREPO_DATA_DIR: join(work, `data${i}`),
-      ORBITREPO_GOSUMDB: 'off',
-      ...(gc === undefined ? {} : { ORBITREPO_FULL_GC_EVERY_MIB: gc }),
-    });
+    const server = await startServerProcess(
+      {
+        ORBITREPO_DATA_DIR: join(work, `data${i}`),
+        ORBITREPO_GOSUMDB: 'off',
+        ...(gc === undefined ? {} : { ORBITREPO_FULL_GC_EVERY_MIB: gc }),
+      },
+      { root },
+    );
     servers.push(server);
     const created = await fetch(`${server.url}/api/v1/repositories`, {
       method: 'POST',
@@ -92,9 +102,10 @@ try {
 
   const ratios: number[][] = settings.map(() => []);
   const label = (i: number) => {
-    const gc = settings[i];
-    if (gc === undefined) return 'proxied cold';
-    return Number(gc) > 0 ? `proxied cold (full GC every ${gc} MiB)` : 'proxied cold (no periodic full GC)';
+    const { gc, root } = settings[i];
+    const which = root === undefined ? 'proxied cold' : 'baseline cold';
+    if (gc === undefined) return which;
+    return Number(gc) > 0 ? `${which} (full GC every ${gc} MiB)` : `${which} (no periodic full GC)`;
   };
   console.log(
     `cold fill: one ${mb(zipSize)} zip per round, ${rounds} rounds, load average ${loadavg()

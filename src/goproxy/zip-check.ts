@@ -18,6 +18,9 @@ import { type RandomAccessReader, windowedReader } from './random-access';
 import { canonicalVersion, isCanonicalVersion } from './version';
 import { type CentralEntry, type EntryData, formatError, openEntryData, readCentralDirectory, readExactly } from './zip-directory';
 import { leftOutNotes, prefixRefusal } from './zip-hints';
+import type { ZipStreamDigest } from './zip-stream';
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export { type RandomAccessReader, readerFromBytes } from './random-access';
 
@@ -316,17 +319,87 @@ export async function checkModuleZip(
   const planned = plan(await readCentralDirectory(reader, chunkSize, limits.maxEntries), `${modulePath}@${version}/`, limits);
   const hashed: HashedFile[] = [];
   let goMod: Uint8Array | null = null;
-  let files = 0;
   let uncompressedSize = 0;
   const data = windowedReader(reader, Math.max(opts.windowBytes ?? chunkSize, chunkSize));
   for (const p of planned) {
     const d = await digestEntry(data, p, digestOpts);
     hashed.push({ name: p.name, sha256Hex: d.sha256Hex });
     if (p.isGoMod) goMod = d.content;
-    if (!p.isDir) (files += 1), (uncompressedSize += d.size);
+    if (!p.isDir) uncompressedSize += d.size;
   }
+  return checked(planned, hashed, goMod, uncompressedSize, modulePath, version);
+}
+
+/** The answer once every entry is digested: hashed in directory order, goMod the root go.mod's bytes. */
+function checked(
+  planned: Planned[],
+  hashed: HashedFile[],
+  goMod: Uint8Array | null,
+  uncompressedSize: number,
+  modulePath: string,
+  version: string,
+): CheckedZip {
   const prefixLength = modulePath.length + version.length + 2;
   const paths = planned.filter((p) => !p.isDir).map((p) => p.name.slice(prefixLength));
   const notes = leftOutNotes(paths, goMod ? goDirectiveVersion(new TextDecoder().decode(goMod)) : null);
-  return { h1: hash1(hashed), goMod, files, uncompressedSize, notes };
+  return { h1: hash1(hashed), goMod, files: paths.length, uncompressedSize, notes };
+}
+
+/**
+ * checkModuleZip's answer for a zip whose entries `seen` digested while it was stored (zip-stream.ts):
+ * only the central directory is read, and it must agree with what was seen entry by entry (offsets,
+ * names, methods, sizes, CRCs as checkModuleZip compares them); then the directory rules run and the h1
+ * is formed from the hashes seen. Where `seen` gave up, saw other bytes, or anything disagrees,
+ * checkModuleZip reads the zip again, so the verdict is always its verdict.
+ */
+export async function checkStreamedZip(
+  reader: RandomAccessReader,
+  modulePath: string,
+  version: string,
+  seen: ZipStreamDigest,
+  opts: CheckZipOptions = {},
+): Promise<CheckedZip & { streamed: boolean }> {
+  if (seen.gaveUp === undefined && seen.bytes === reader.size) {
+    const quick = await fromDirectory(reader, modulePath, version, seen, opts).catch(() => null);
+    if (quick) return { ...quick, streamed: true };
+  }
+  return { ...(await checkModuleZip(reader, modulePath, version, opts)), streamed: false };
+}
+
+async function fromDirectory(
+  reader: RandomAccessReader,
+  modulePath: string,
+  version: string,
+  seen: ZipStreamDigest,
+  opts: CheckZipOptions,
+): Promise<CheckedZip | null> {
+  const limits: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...opts.limits };
+  checkModuleVersion(modulePath, version);
+  if (reader.size > limits.maxZipFile) return null;
+  const entries = await readCentralDirectory(reader, opts.chunkSize ?? 256 * 1024, limits.maxEntries);
+  if (entries.length !== seen.entries.length) return null;
+  const planned = plan(entries, `${modulePath}@${version}/`, limits);
+  const hashed: HashedFile[] = [];
+  let goMod: Uint8Array | null = null;
+  let uncompressedSize = 0;
+  for (const [i, p] of planned.entries()) {
+    const e = p.entry;
+    const s = seen.entries[i];
+    if (s.offset !== e.localHeaderOffset || s.name === null || s.name !== e.name) return null;
+    if (p.isDir) {
+      hashed.push({ name: p.name, sha256Hex: EMPTY_SHA256 });
+      continue;
+    }
+    if (s.method !== e.method || s.compressedSize !== e.compressedSize || s.size !== e.uncompressedSize) return null;
+    if (e.flags & 8) {
+      if (s.descriptorCrc !== e.crc32) return null;
+    } else if (e.crc32 !== 0 && s.crc32 !== e.crc32) return null;
+    hashed.push({ name: p.name, sha256Hex: s.sha256Hex });
+    uncompressedSize += s.size;
+    if (p.isGoMod) {
+      if (seen.goMod === null || seen.goMod.length !== s.size) return null;
+      goMod = seen.goMod;
+    }
+  }
+  return checked(planned, hashed, goMod, uncompressedSize, modulePath, version);
 }

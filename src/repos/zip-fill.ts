@@ -1,7 +1,8 @@
 import type { Database } from '../db/open';
 import { AppError, BadUpstream, PayloadTooLarge } from '../errors';
 import { GoProtocolError } from '../goproxy/errors';
-import { checkModuleZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import { checkStreamedZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import { ZipStreamDigest } from '../goproxy/zip-stream';
 import type { BlobStore } from '../storage/blob-store';
 import { commitBlob, discardStaged, type StagedBlob, stageBlob } from '../storage/content-addressed';
 import { type ArrivingBody, tapped } from './arriving';
@@ -34,10 +35,12 @@ export interface ZipFillContext {
 /**
  * Fetches one module zip into storage, streaming it to `tap` (the first client) as it is staged
  * unless it is small (STREAM_ZIPS_FROM_BYTES).
- * Staging hashes the bytes as they are written; the zip rules and `h1:` are checked over the staged
- * blob, then the checksum database is asked (its lookup fetched meanwhile); only then is the blob
- * committed to its content address and the row written, and only then does the client get the last
- * bytes. Any failure after the upstream answered aborts the client's body and stores nothing.
+ * Staging hashes the bytes as they are written and inflates and hashes the zip's entries meanwhile
+ * (ZipStreamDigest); the zip rules and `h1:` are then checked from the staged blob's central directory
+ * (or, where the streamed digest gave up, by reading the whole blob again); then the checksum database
+ * is asked (its lookup fetched meanwhile); only then is the blob committed to its content address and
+ * the row written, and only then does the client get the last bytes. Any failure after the upstream
+ * answered aborts the client's body and stores nothing.
  * Returns the bytes stored.
  */
 export async function fillZip(
@@ -59,20 +62,21 @@ export async function fillZip(
   // A small zip is stored whole first: it costs its client milliseconds and keeps a bad one a clean 502.
   const client = res.contentLength !== null && res.contentLength < STREAM_ZIPS_FROM_BYTES ? undefined : tap;
   client?.begin(res.contentLength);
+  // The entries are inflated and hashed as the bytes go by, so that the check after staging reads only the directory.
+  const digest = new ZipStreamDigest(`${module}@${version}/go.mod`, DEFAULT_ZIP_LIMITS);
   let staged: StagedBlob;
   try {
-    const body = tapped(pacedBody(res.body, c.fullGcEveryBytes).stream, client);
+    const body = digested(tapped(pacedBody(res.body, c.fullGcEveryBytes).stream, client), digest);
     staged = await stageBlob(c.storage, body, { maxBytes: max, signal });
   } catch (err) {
+    digest.close();
     if (err instanceof PayloadTooLarge) throw tooLarge();
     throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
   }
   let h1: string;
   try {
-    ({ h1 } = await checkModuleZip(pacedReader(blobReader(c.storage, staged.tmpKey, staged.size), c.fullGcEveryBytes), module, version, {
-      signal,
-      windowBytes: BLOB_WINDOW_BYTES,
-    }));
+    const reader = pacedReader(blobReader(c.storage, staged.tmpKey, staged.size), c.fullGcEveryBytes);
+    ({ h1 } = await checkStreamedZip(reader, module, version, digest, { signal, windowBytes: BLOB_WINDOW_BYTES }));
   } catch (err) {
     await discardStaged(c.storage, staged).catch(() => {});
     // Our storage failing mid-check is not the upstream's fault: that error goes on as itself (a 503).
@@ -92,4 +96,21 @@ export async function fillZip(
   });
   client?.finish();
   return staged.size;
+}
+
+/** The body's chunks handed to `digest` as they pass (each before the next is read). */
+function digested(body: ReadableStream<Uint8Array>, digest: ZipStreamDigest): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        await digest.push(value);
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -120,17 +120,21 @@ const START_TIMEOUT_MS = HANG_LIMIT_MS;
  */
 export async function startServerProcess(
   env: Record<string, string> = {},
-  /** startTimeoutMs: how long to wait for the listening line (benchmarks on a busy machine wait longer). */
-  opts: { startTimeoutMs?: number } = {},
+  /**
+   * startTimeoutMs: how long to wait for the listening line (benchmarks on a busy machine wait longer);
+   * root: the checkout whose src/index.ts runs (a benchmark's baseline); default this one.
+   */
+  opts: { startTimeoutMs?: number; root?: string } = {},
 ): Promise<ServerProcess> {
   const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+  const root = opts.root ?? REPO_ROOT;
   const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
   if (ownDataDir && !env.ORBITREPO_DATABASE_URL) await seedPgliteDirectory(join(ownDataDir, 'db'));
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
   ) as Record<string, string>;
-  const child = Bun.spawn([process.execPath, 'run', join(REPO_ROOT, 'src', 'index.ts')], {
-    cwd: REPO_ROOT,
+  const child = Bun.spawn([process.execPath, 'run', join(root, 'src', 'index.ts')], {
+    cwd: root,
     env: {
       ...inherited,
       ORBITREPO_HOST: '127.0.0.1',
