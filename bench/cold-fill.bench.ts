@@ -32,6 +32,11 @@ const rounds = Number(positional[1] ?? 4);
 const MODULE = 'example.com/bench/cold';
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+/** CPU time (user + system) `pid` has used, in milliseconds (from /proc, in clock ticks of 10 ms). */
+const cpuOf = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
 const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
 /** Incompressible 1 MiB files, stored: the zip is as big as asked, and written without holding it in memory. */
@@ -43,6 +48,7 @@ async function* entries(version: string): AsyncIterable<ZipEntrySpec> {
 /** GET url to the end; milliseconds to the last byte, bytes, and the RSS peak of `pid` meanwhile. */
 async function timed(url: string, pid: number) {
   const base = rssOf(pid);
+  const cpuBefore = cpuOf(pid);
   let peak = base;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
   const started = performance.now();
@@ -56,7 +62,7 @@ async function timed(url: string, pid: number) {
   }
   const ms = performance.now() - started;
   clearInterval(sampler);
-  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base };
+  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base, cpuMs: cpuOf(pid) - cpuBefore };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));
@@ -122,7 +128,7 @@ try {
         throw new Error(`${v}: proxied ${proxied.status} ${proxied.bytes} bytes, want ${zipSize}`);
       ratios[i].push(proxied.ms / direct.ms);
       console.log(
-        `  round ${r + 1}: direct ${direct.ms.toFixed(0)} ms, ${label(i)} ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×, first byte after ${proxied.firstMs.toFixed(0)} ms), server RSS growth ${mb(proxied.growth)}`,
+        `  round ${r + 1}: direct ${direct.ms.toFixed(0)} ms, ${label(i)} ${proxied.ms.toFixed(0)} ms (${(proxied.ms / direct.ms).toFixed(2)}×, first byte after ${proxied.firstMs.toFixed(0)} ms), server CPU ${proxied.cpuMs} ms, RSS growth ${mb(proxied.growth)}`,
       );
     }
   }
