@@ -134,6 +134,16 @@ describe('a zip digested as it streams', () => {
     expect(got.h1).toBe((await checkModuleZip(readerFromBytes(other), M, V)).h1);
   });
 
+  // A body that ends mid-entry (an upstream that broke off) leaves the inflater open: close lets it go.
+  test('that ended mid-entry is closed without a hang, and the stored zip is checked again', async () => {
+    const zip = buildModuleZip(M, V, { 'go.mod': `module ${M}\n`, 'big.txt': 'some text\n'.repeat(300_000) }, { dataDescriptor: true });
+    const digest = await digestOf(zip.subarray(0, zip.length >> 1), M, V, [65_536]);
+    expect(digest.entries).toHaveLength(1);
+    const got = await checkStreamedZip(readerFromBytes(zip), M, V, digest);
+    expect(got.streamed).toBe(false);
+    expect(got.h1).toBe((await checkModuleZip(readerFromBytes(zip), M, V)).h1);
+  });
+
   test('a prefix before the first entry makes it give up; the full check still accepts the zip', async () => {
     const zip = buildModuleZip(M, V, { 'go.mod': `module ${M}\n` });
     const prefixed = new Uint8Array(zip.length + 10);

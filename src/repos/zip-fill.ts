@@ -69,9 +69,11 @@ export async function fillZip(
     const body = digested(tapped(pacedBody(res.body, c.fullGcEveryBytes).stream, client), digest);
     staged = await stageBlob(c.storage, body, { maxBytes: max, signal });
   } catch (err) {
-    digest.close();
     if (err instanceof PayloadTooLarge) throw tooLarge();
     throw err instanceof AppError ? err : new BadUpstream(`upstream ${res.url}: the zip could not be stored (${(err as Error).message})`);
+  } finally {
+    // Nothing more comes: an inflater left open by a body that ended mid-entry is let go now, not at collection.
+    digest.close();
   }
   let h1: string;
   try {
