@@ -2,6 +2,7 @@
  * Warm GOPROXY answers against nginx serving the same bytes (issue 14).
  *
  *   bun bench/warm.bench.ts [--pglite] [--postgres] [--rounds=3] [--duration=5s] [--threads=2] [--connections=64] [--only=NAME,…]
+ *                           [--baseline=/path/to/another/checkout]
  *
  * For each database (both by default): starts the standalone server (`bun run src/index.ts`) on a
  * throwaway data dir (and, for PostgreSQL, a throwaway database on ORBITREPO_TEST_DATABASE_URL or the
@@ -11,9 +12,17 @@
  * Then `wrk` runs each request INTERLEAVED (server, nginx, server, nginx, … for `rounds` rounds) and
  * the table shows medians. The machine is shared: only ratios taken in the same run mean anything.
  *
+ * nginx's worker runs as `nobody` when started as root: every directory of its root is made
+ * world-readable, and before measuring, each 200 request must get from nginx the exact bytes the server
+ * answered (an earlier version of this script measured nginx's 403 page against the server's files).
+ * A wrk run whose answers were not all 2xx/3xx where a 200 is expected is refused, not counted.
+ *
+ * With --baseline, a second server runs from that checkout (same set-up), measured interleaved as
+ * server, baseline, nginx: a before/after of a change in the same run (e.g. a `git worktree` of main).
+ *
  * Needs `wrk` and `nginx` on PATH (apt-get install -y nginx wrk).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,6 +43,7 @@ const DURATION = args.get('duration') ?? '5s';
 const THREADS = Number(args.get('threads') ?? 2);
 const CONNECTIONS = Number(args.get('connections') ?? 64);
 const ONLY = args.get('only')?.split(',');
+const BASELINE = args.get('baseline');
 // The local PostgreSQL the tests use when nothing else is named (trust auth).
 process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const kinds: ('pglite' | 'postgres')[] = [];
@@ -191,6 +201,9 @@ function scenarios(token: string): Scenario[] {
       status: 200,
       vs: { name: 'hosted .info', want: 0.8 },
     },
+    { name: 'proxy .info, token', path: `/go/proxy/${MOD_UP}/@v/${V}.info`, auth: tokenAuth, status: 200 },
+    { name: 'hosted .mod, token', path: `/go/hosted/${MOD_PUB}/@v/${V}.mod`, auth: tokenAuth, status: 200 },
+    { name: 'group .info, token', path: `/go/group/${MOD_UP}/@v/${V}.info`, auth: tokenAuth, status: 200 },
     { name: 'hosted .zip', path: `/go/hosted/${MOD_PUB}/@v/${V}.zip`, status: 200 },
     {
       name: 'proxy 404 (negative)',
@@ -269,60 +282,121 @@ http {
 interface Row {
   scenario: Scenario;
   server: Sample[];
+  baseline: Sample[];
   nginx: Sample[];
+}
+
+/** Makes `dir` and every directory above it up to `top` readable and searchable by nginx's worker. */
+function openUp(dir: string, top: string): void {
+  for (let d = dir; d.startsWith(top); d = dirname(d)) {
+    chmodSync(d, 0o755);
+    if (d === top) break;
+  }
+}
+
+/** One measurement: refuses a run whose answers were not what the warm-up saw. */
+async function measure(url: string, scenario: Scenario): Promise<Sample> {
+  const sample = await wrk(url, scenario.auth);
+  if (scenario.status === 200 && sample.non2xx > 0)
+    throw new Error(`${scenario.name}: ${sample.non2xx} answers were not 2xx/3xx at ${url}`);
+  return sample;
+}
+
+interface Measured {
+  server: ServerProcess;
+  token: string;
+  setupSeconds: number;
+  idleAtStart: number;
+}
+
+async function startAndSetUp(env: Record<string, string>, stubUrl: string, root?: string): Promise<Measured> {
+  const server = await startServerProcess(env, { startTimeoutMs: 300_000, root });
+  await Bun.sleep(2000);
+  const idleAtStart = rssMiB(server.pid);
+  const t0 = performance.now();
+  const { token } = await setUp(server, stubUrl);
+  return { server, token, setupSeconds: (performance.now() - t0) / 1000, idleAtStart };
+}
+
+async function fetchBytes(url: string, auth?: string): Promise<{ status: number; body: Uint8Array }> {
+  const res = await fetch(url, { headers: auth ? { authorization: auth } : {} });
+  return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
 }
 
 async function runKind(kind: 'pglite' | 'postgres') {
   const work = await mkdtemp(join(tmpdir(), 'orbit-warm-'));
   const stub = await startStubUpstream();
   stub.addModule(MOD_UP, V);
-  const database = kind === 'postgres' ? await createTestDatabaseUrl() : undefined;
-  const env: Record<string, string> = { ORBITREPO_DATA_DIR: join(work, 'data') };
-  if (database) env.ORBITREPO_DATABASE_URL = database.url;
-  const server = await startServerProcess(env, { startTimeoutMs: 300_000 });
+  const databases = [kind === 'postgres' ? await createTestDatabaseUrl() : undefined];
+  if (BASELINE) databases.push(kind === 'postgres' ? await createTestDatabaseUrl() : undefined);
+  const envFor = (i: number): Record<string, string> => {
+    const env: Record<string, string> = { ORBITREPO_DATA_DIR: join(work, `data${i}`) };
+    const database = databases[i];
+    if (database) env.ORBITREPO_DATABASE_URL = database.url;
+    return env;
+  };
+  const started: Measured[] = [];
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
-    await Bun.sleep(2000);
-    const idleAtStart = rssMiB(server.pid);
-    const t0 = performance.now();
-    const { token } = await setUp(server, stub.url);
-    const setupSeconds = (performance.now() - t0) / 1000;
-    const list = scenarios(token);
+    const main = await startAndSetUp(envFor(0), stub.url);
+    started.push(main);
+    const base = BASELINE ? await startAndSetUp(envFor(1), stub.url, BASELINE) : undefined;
+    if (base) started.push(base);
+    const server = main.server;
+    // Tokens differ per server: each scenario is built from its own server's token.
+    const list = scenarios(main.token);
+    const baseList = base ? scenarios(base.token) : undefined;
 
     // Warm each request, check its status, and write the exact bytes into nginx's root.
     const root = join(work, 'nginx-root');
-    for (const s of list) {
-      const res = await fetch(`${server.url}${s.path}`, { headers: s.auth ? { authorization: s.auth } : {} });
-      const body = new Uint8Array(await res.arrayBuffer());
-      if (res.status !== s.status) throw new Error(`${s.name}: expected ${s.status}, got ${res.status} ${new TextDecoder().decode(body)}`);
+    for (const [i, s] of list.entries()) {
+      const { status, body } = await fetchBytes(`${server.url}${s.path}`, s.auth);
+      if (status !== s.status) throw new Error(`${s.name}: expected ${s.status}, got ${status} ${new TextDecoder().decode(body)}`);
+      if (base && baseList) {
+        const b = await fetchBytes(`${base.server.url}${s.path}`, baseList[i].auth);
+        if (b.status !== s.status) throw new Error(`${s.name}: the baseline answered ${b.status}`);
+      }
       if (s.status === 200) {
         const file = join(root, s.path);
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(file, body);
+        openUp(dirname(file), work);
+        chmodSync(file, 0o644);
       }
     }
     nginx = await startNginx(root, join(work, 'nginx'));
+    for (const s of list) {
+      if (s.status !== 200) continue;
+      const { status, body } = await fetchBytes(`${nginx.url}${s.path}`);
+      const mine = await fetchBytes(`${server.url}${s.path}`, s.auth);
+      if (status !== 200 || !Buffer.from(body).equals(Buffer.from(mine.body))) {
+        throw new Error(`${s.name}: nginx answered ${status} with ${body.length} bytes, not the server's ${mine.body.length} bytes`);
+      }
+    }
     await Bun.sleep(1000);
     const idleAfterSetup = rssMiB(server.pid);
 
-    const rows: Row[] = list.map((scenario) => ({ scenario, server: [], nginx: [] }));
+    const rows: Row[] = list.map((scenario) => ({ scenario, server: [], baseline: [], nginx: [] }));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const row of rows) {
-        const { path, auth } = row.scenario;
-        row.server.push(await wrk(`${server.url}${path}`, auth));
+      for (const [i, row] of rows.entries()) {
+        row.server.push(await measure(`${server.url}${row.scenario.path}`, row.scenario));
         await settle(server.url);
-        row.nginx.push(await wrk(`${nginx.url}${path}`, auth));
+        if (base && baseList) {
+          row.baseline.push(await measure(`${base.server.url}${row.scenario.path}`, baseList[i]));
+          await settle(base.server.url);
+        }
+        row.nginx.push(await measure(`${nginx.url}${row.scenario.path}`, row.scenario));
         process.stderr.write('.');
       }
     }
     process.stderr.write('\n');
     const peak = rssMiB(server.pid);
-    report(kind, rows, { idleAtStart, idleAfterSetup, peak, setupSeconds });
+    report(kind, rows, { idleAtStart: main.idleAtStart, idleAfterSetup, peak, setupSeconds: main.setupSeconds });
   } finally {
     await nginx?.stop();
-    await server.stop();
+    for (const m of started) await m.server.stop();
     await stub.close();
-    await database?.drop();
+    for (const d of databases) await d?.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -333,8 +407,11 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
   console.log(
     `\n## ${kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} interleaved rounds, medians\n`,
   );
-  console.log('| request | server req/s | server p99 ms | nginx req/s | nginx p99 ms | server/nginx | p99 ÷ nginx p99 |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const withBase = rows.some((r) => r.baseline.length > 0);
+  console.log(
+    `| request | server req/s | server p99 ms | nginx req/s | nginx p99 ms | server/nginx | p99 ÷ nginx p99 |${withBase ? ' baseline req/s | server/baseline |' : ''}`,
+  );
+  console.log(`|---|---:|---:|---:|---:|---:|---:|${withBase ? '---:|---:|' : ''}`);
   const rate = new Map<string, number>();
   for (const row of rows) {
     const s = med(row.server, 'rps');
@@ -342,7 +419,7 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
     rate.set(row.scenario.name, s);
     const nginxCell = row.scenario.status === 200 ? fmt(n) : `(${fmt(n)}, nginx 404)`;
     console.log(
-      `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} |`,
+      `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} |${withBase ? ` ${fmt(med(row.baseline, 'rps'))} | ${fmt(s / med(row.baseline, 'rps'), 3)} |` : ''}`,
     );
   }
   console.log('\n| ratio the issue names | measured | asked |');
