@@ -263,9 +263,16 @@ function oneLine(message: string): string {
  * body, as for the files themselves (the server would drop the body on the wire, but a host calling
  * app.handle sees what is returned here).
  */
+/** Error lines by error: a remembered 404 is one error object answered again and again. */
+const errorLines = new WeakMap<object, Uint8Array<ArrayBuffer>>();
+
 export function goErrorResponse(err: unknown, head = false): Response {
   const e = toAppError(err);
-  const body = new TextEncoder().encode(`${oneLine(e.message)}\n`);
+  let body = typeof err === 'object' && err !== null ? errorLines.get(err) : undefined;
+  if (body === undefined) {
+    body = new TextEncoder().encode(`${oneLine(e.message)}\n`);
+    if (typeof err === 'object' && err !== null) errorLines.set(err, body);
+  }
   return new Response(head ? null : body, {
     status: e.status,
     headers: {

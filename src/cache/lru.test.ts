@@ -107,6 +107,15 @@ describe('LruCache', () => {
     expect(b.has('1')).toBe(true);
   });
 
+  test('peek counts a hit when the value is there and nothing when it is not, so the load after it counts the one miss', async () => {
+    const r = new LruCache().region<number>('r');
+    expect(r.peek('k')).toBeUndefined();
+    expect(await r.load('k', async () => 7)).toBe(7);
+    expect(r.stats()).toMatchObject({ hits: 0, misses: 1 });
+    expect(r.peek('k')).toBe(7);
+    expect(r.stats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+
   test('concurrent loads of one key share one loader call', async () => {
     const r = new LruCache().region<number>('r');
     let calls = 0;

@@ -225,6 +225,17 @@ export class CacheRegion<V> {
     return e?.value as V | undefined;
   }
 
+  /**
+   * The cached value when there is one (a hit), else undefined counted as nothing: for a caller that
+   * loads through load() next, which counts the miss.
+   */
+  peek(key: string): V | undefined {
+    const e = this.cache._get(this as CacheRegion<unknown>, key);
+    if (!e) return undefined;
+    this.hits++;
+    return e.value as V;
+  }
+
   has(key: string): boolean {
     return this.cache._get(this as CacheRegion<unknown>, key) !== undefined;
   }

@@ -18,7 +18,7 @@ import { parseGoRequestPath, parseSumdbPath } from '../goproxy/request-path';
 import { isCanonicalVersion } from '../goproxy/version';
 import { warnOutage } from '../observability/outage-log';
 import { runInRequestScope } from '../observability/request-scope';
-import { CACHE_IMMUTABLE, CACHE_SHORT, type GoRepository } from '../repos/repository';
+import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
 import { fileResponse, textResponse } from './file-response';
 import { pathOfUrl, type RequestObserver } from './observe';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
@@ -182,24 +182,37 @@ function goHandler(ctx: GoRoutesDeps) {
         return new Response(JSON.stringify(result), { status: result.created ? 201 : 200, headers: { 'Content-Type': JSON_TYPE } });
       }
 
+      // An answer in memory is taken as it is: a remembered 404 answered without being thrown.
+      const known = repo.reader.remembered?.(req.kind, req.module, req.kind === 'list' || req.kind === 'latest' ? '' : req.version);
+      if (known?.error) return goErrorResponse(known.error, request.method === 'HEAD');
       switch (req.kind) {
         case 'list':
-          return textResponse(request, listBody(await repo.reader.list(req.module)), TEXT, cache.metadata);
+          return textResponse(request, listBody((known?.value as string[]) ?? (await repo.reader.list(req.module))), TEXT, cache.metadata);
         case 'latest':
-          return textResponse(request, await repo.reader.latest(req.module), JSON_TYPE, cache.metadata);
+          return textResponse(request, (known?.value as string) ?? (await repo.reader.latest(req.module)), JSON_TYPE, cache.metadata);
         case 'info':
           // A query (branch, commit, "latest", "v1.2") resolves differently tomorrow: short-lived like a list.
           return textResponse(
             request,
-            await repo.reader.info(req.module, req.version),
+            (known?.value as string) ?? (await repo.reader.info(req.module, req.version)),
             JSON_TYPE,
             canonicalVersion(req.version) ? cache.version : cache.metadata,
           );
         case 'mod':
           // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
-          return await fileResponse(request, await repo.reader.mod(req.module, req.version), TEXT, cache.version);
+          return await fileResponse(
+            request,
+            (known?.value as GoFile) ?? (await repo.reader.mod(req.module, req.version)),
+            TEXT,
+            cache.version,
+          );
         case 'zip':
-          return await fileResponse(request, await repo.reader.zip(req.module, req.version), 'application/zip', cache.version);
+          return await fileResponse(
+            request,
+            (known?.value as GoFile) ?? (await repo.reader.zip(req.module, req.version)),
+            'application/zip',
+            cache.version,
+          );
       }
     } catch (err) {
       logFailure(ctx, repoName, request, err);

@@ -17,12 +17,23 @@ import {
 } from './expiring';
 import { isDenial } from './group';
 import type { MayReadMember } from './member-access';
-import type { Actor, DeleteOptions, GoFile, GoRepository, GroupMembers, ModuleReader, UploadKind, UploadResult } from './repository';
+import type {
+  Actor,
+  DeleteOptions,
+  GoFile,
+  GoRepository,
+  GoRequestKind,
+  GroupMembers,
+  ModuleReader,
+  Remembered,
+  UploadKind,
+  UploadResult,
+} from './repository';
 
 /** Bus topic of the version caches. Key: `${repositoryId}:${module}`; published after any write to that module's versions. */
 export const MODULE_TOPIC = 'module';
 
-type ReadKind = 'list' | 'latest' | 'info' | 'mod' | 'zip';
+type ReadKind = GoRequestKind;
 
 /** One remembered answer of one repository: the value, or the message of its NotFound. */
 interface Stored {
@@ -112,9 +123,8 @@ export class VersionCache {
   ): Promise<Expiring<T>> {
     if (audience === undefined) return load();
     let loaded = false;
-    const key = `${repo.row.id}\u0001${kind}\u0001${module}\u0001${version}\u0001${audience}`;
     const stored = (await this.answers.load(
-      key,
+      answerKey(repo, kind, module, version, audience),
       async () => {
         loaded = true;
         const base = { repositoryId: repo.row.id, module, group: repo.row.type === 'group' };
@@ -131,18 +141,37 @@ export class VersionCache {
       // Asked when it is stored: the LRU's deadline is then exactly expiresAt.
       (s) => s.expiresAt - Date.now(),
     )) as Stored;
-    if (!loaded && repo.row.type === 'proxy') {
-      const outcome = stored.ok ? 'hit' : 'negative_hit';
-      this.metrics.cache(repo.row.name, outcome);
-      noteCacheOutcome(outcome);
-    }
-    if (!stored.ok) {
-      const message = stored.value as string;
-      stored.error ??= absentUntil(stored.gone ? new Gone(message) : new NotFound(message), stored.expiresAt);
-      throw stored.error;
-    }
+    if (!loaded) this.counted(repo, stored);
+    if (!stored.ok) throw errorOf(stored);
     return { value: stored.value as T, until: stored.expiresAt };
   }
+
+  /** @internal What read() would answer from memory, without loading, awaiting or throwing; undefined when not kept. */
+  remembered(repo: GoRepository, kind: ReadKind, module: string, version: string, audience: string): Remembered | undefined {
+    const stored = this.answers.peek(answerKey(repo, kind, module, version, audience));
+    if (!stored) return undefined;
+    this.counted(repo, stored);
+    return stored.ok ? { value: stored.value } : { error: errorOf(stored) };
+  }
+
+  /** A proxy's answer from memory counts as its cache hit or negative hit. */
+  private counted(repo: GoRepository, stored: Stored): void {
+    if (repo.row.type !== 'proxy') return;
+    const outcome = stored.ok ? 'hit' : 'negative_hit';
+    this.metrics.cache(repo.row.name, outcome);
+    noteCacheOutcome(outcome);
+  }
+}
+
+function answerKey(repo: GoRepository, kind: ReadKind, module: string, version: string, audience: string): string {
+  return `${repo.row.id}\u0001${kind}\u0001${module}\u0001${version}\u0001${audience}`;
+}
+
+/** The remembered NotFound or Gone of a stored absence, made once. */
+function errorOf(stored: Stored): Error {
+  const message = stored.value as string;
+  stored.error ??= absentUntil(stored.gone ? new Gone(message) : new NotFound(message), stored.expiresAt);
+  return stored.error;
 }
 
 /**
@@ -293,6 +322,14 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
     const inner = this.repo.reader;
     const load = isExpiringReader(inner) ? () => inner.latestExpiring(module) : async () => lasting(this.repo)(await inner.latest(module));
     return this.cache.read(this.repo, 'latest', module, '', await this.audience(), load);
+  }
+
+  remembered(kind: ReadKind, module: string, version: string): Remembered | undefined {
+    // A group's answers are keyed by the members this caller may read: only known after an await.
+    if (this.members) return undefined;
+    // Proxy version queries (branches, "v1.2") are never kept (fileExpiring).
+    if (this.repo.row.type === 'proxy' && version !== '' && !isCanonicalVersion(version)) return undefined;
+    return this.cache.remembered(this.repo, kind, module, version, '');
   }
 
   async info(module: string, version: string): Promise<string> {

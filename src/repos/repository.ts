@@ -69,7 +69,18 @@ export interface ModuleReader {
   mod(module: string, version: string): Promise<GoFile>;
   /** .zip bytes. */
   zip(module: string, version: string): Promise<GoFile>;
+  /**
+   * The answer already in memory for a protocol path, taken without an await and without throwing: the
+   * Go routes' hot path, where a remembered 404 thrown through every async layer cost more than the
+   * answer. Undefined: nothing remembered for this caller, ask the methods above. Optional (caching readers).
+   */
+  remembered?(kind: GoRequestKind, module: string, version: string): Remembered | undefined;
 }
+
+export type GoRequestKind = 'list' | 'latest' | 'info' | 'mod' | 'zip';
+
+/** A remembered answer: the value the reading method would return (string[], string or GoFile), or its NotFound/Gone. */
+export type Remembered = { value: unknown; error?: undefined } | { error: Error };
 
 /** Publishing: a PUT of .zip (.mod and .info only checked against it). Hosted repositories only. */
 export interface ModulePublisher {
