@@ -172,6 +172,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   /** Called by the parent group on a member group, so that depth is counted across instantiate(). */
   nestedIn(chain: string[]): this {
     this.chain = chain;
+    this.reached = undefined;
     return this;
   }
 
@@ -224,8 +225,13 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
 
   /** Every repository reachable through the members (member groups too), depth-first in member order, each once. */
   reachable(): Promise<RepositoryRow[]> {
-    return this.reachableFrom(this.row, this.ownChain());
+    // An instance serves one request (the class comment): its rows are walked once, however many of the
+    // request's questions need them (anonymous read of every member, the caller's audience, the sumdb relay).
+    this.reached ??= this.reachableFrom(this.row, this.ownChain());
+    return this.reached;
   }
+
+  private reached: Promise<RepositoryRow[]> | undefined;
 
   private async reachableFrom(root: RepositoryRow, chain: string[]): Promise<RepositoryRow[]> {
     const out: RepositoryRow[] = [];
