@@ -160,6 +160,21 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Stor
       await expect(store.readRange('no/such/key', 0, 1)).rejects.toBeInstanceOf(NotFound);
     });
 
+    // Optional (the HTTP server sends such a blob itself, with sendfile): a backend that has it must agree with get.
+    test('getBlob, where a backend has it, gives the bytes and size get gives, a slice of them, and null for a missing key', async () => {
+      if (!store.getBlob) return;
+      await store.put('as/file', '0123456789');
+      const blob = store.getBlob('as/file')!;
+      expect(blob.size).toBe(10);
+      expect(await blob.text()).toBe('0123456789');
+      expect(await blob.slice(2, 6).text()).toBe('2345');
+      expect(store.getBlob('no/such/key')).toBeNull();
+      // A key that names a directory of other keys is no blob either.
+      expect(store.getBlob('as')).toBeNull();
+      await store.delete('as/file');
+      expect(store.getBlob('as/file')).toBeNull();
+    });
+
     test('getting a missing key rejects with NotFound', async () => {
       await expect(store.get('no/such/key')).rejects.toBeInstanceOf(NotFound);
       await expect(store.get('no/such/key', { start: 1 })).rejects.toBeInstanceOf(NotFound);

@@ -43,6 +43,13 @@ export interface BlobStore {
    * read a range without a stream (the filesystem). Throws NotFound when the key is absent. Absent: use get.
    */
   readRange?(key: string, start: number, length: number): Promise<Uint8Array>;
+  /**
+   * The whole blob as a file for the HTTP server to send by itself (Bun sends a file-backed Blob in a Response
+   * with sendfile: no JS stream, no copy through user space), after a synchronous stat showed it is there;
+   * its size is that stat's. Null when the key is absent. For backends whose blobs are local files; absent:
+   * use get. The file is read only when sent: a blob removed in between fails the send (see server.ts).
+   */
+  getBlob?(key: string): Blob | null;
   /** Size and modification time of the blob, or null when it is absent. */
   head(key: string): Promise<(BlobStat & { modifiedAt: Date }) | null>;
   /**
