@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { RangeNotSatisfiable } from '../errors';
-import type { GoFile } from '../repos/repository';
+import type { FileRange, GoFile } from '../repos/repository';
 import { etagMatches, fileResponse, parseRange, textResponse } from './file-response';
 
 const BODY = new TextEncoder().encode('0123456789');
@@ -90,6 +90,74 @@ describe('fileResponse', () => {
     await expect(fileResponse(req({ range: 'bytes=10-' }), file(), 'application/zip', 'public')).rejects.toBeInstanceOf(
       RangeNotSatisfiable,
     );
+  });
+});
+
+/** A file storage hands over as a Blob (as the filesystem store's does), recording what was asked of it. */
+function fileWithBlob(blob: (range?: FileRange) => Blob | undefined = (r) => new Blob([r ? BODY.subarray(r.start, r.end + 1) : BODY])) {
+  const f = file();
+  const asked: unknown[] = [];
+  return Object.assign(f, {
+    asked,
+    blob: (range?: FileRange) => {
+      asked.push(range ?? 'whole');
+      return blob(range);
+    },
+  });
+}
+
+describe('fileResponse of a file storage gives as a Blob', () => {
+  test('a GET sends the Blob, never opening a stream, with the headers of a streamed answer', async () => {
+    const f = fileWithBlob();
+    const res = await fileResponse(req(), f, 'application/zip', 'public');
+    expect([res.status, res.headers.get('etag'), res.headers.get('content-length'), res.headers.get('accept-ranges')]).toEqual([
+      200,
+      ETAG,
+      '10',
+      'bytes',
+    ]);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(await res.text()).toBe('0123456789');
+    expect([f.asked, f.opened]).toEqual([['whole'], []]);
+  });
+
+  // Bun names a file body it sends after the file (the blob's hash) unless a Content-Disposition is there.
+  test('the answer says Content-Disposition: inline, HEAD included, and never a file name', async () => {
+    for (const r of [req(), req({}, 'HEAD'), req({ range: 'bytes=0-1' })]) {
+      expect((await fileResponse(r, fileWithBlob(), 'application/zip', 'public')).headers.get('content-disposition')).toBe('inline');
+    }
+    expect((await fileResponse(req(), file(), 'application/zip', 'public')).headers.get('content-disposition')).toBeNull();
+  });
+
+  test('a Range sends only that slice of the Blob', async () => {
+    const f = fileWithBlob();
+    const res = await fileResponse(req({ range: 'bytes=2-4' }), f, 'application/zip', 'public');
+    expect([res.status, res.headers.get('content-range'), res.headers.get('content-length')]).toEqual([206, 'bytes 2-4/10', '3']);
+    expect(await res.text()).toBe('234');
+    expect([f.asked, f.opened]).toEqual([[{ start: 2, end: 4 }], []]);
+  });
+
+  test('HEAD and a 304 ask for no Blob', async () => {
+    const f = fileWithBlob();
+    expect((await fileResponse(req({}, 'HEAD'), f, 'application/zip', 'public')).status).toBe(200);
+    expect((await fileResponse(req({ range: 'bytes=2-4' }, 'HEAD'), f, 'application/zip', 'public')).status).toBe(206);
+    expect((await fileResponse(req({ 'if-none-match': ETAG }), f, 'application/zip', 'public')).status).toBe(304);
+    expect([f.asked, f.opened]).toEqual([[], []]);
+  });
+
+  test('no Blob to be had (the blob is gone, or not what the row says) falls back to the stream', async () => {
+    const f = fileWithBlob(() => undefined);
+    const res = await fileResponse(req(), f, 'application/zip', 'public');
+    expect(await res.text()).toBe('0123456789');
+    expect([f.asked, f.opened]).toEqual([['whole'], ['whole']]);
+  });
+
+  // Bun answers a 200 with an empty file body as a 204.
+  test('an empty file is never sent as a Blob', async () => {
+    const f = Object.assign(fileWithBlob(), { size: 0 });
+    const res = await fileResponse(req(), f, 'application/zip', 'public');
+    expect(res.status).toBe(200);
+    expect(f.asked).toEqual([]);
   });
 });
 

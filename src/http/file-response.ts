@@ -59,16 +59,31 @@ export async function fileResponse(request: Request, file: GoFile, contentType: 
   const ifRange = request.headers.get('if-range');
   const range = !ifRange || ifRange === file.etag ? parseRange(request.headers.get('range'), file.size) : null;
   const head = request.method === 'HEAD';
+  // A file storage can hand over as a file says so in every answer, HEAD included (see sentAsFile).
+  if (file.blob && !file.bytes && file.size > 0) headers['Content-Disposition'] = 'inline';
   if (range) {
     const end = range.end ?? file.size - 1;
     headers['Content-Range'] = `bytes ${range.start}-${end}/${file.size}`;
     headers['Content-Length'] = String(end - range.start + 1);
-    const part = file.bytes ? file.bytes.subarray(range.start, end + 1) : undefined;
-    return new Response(head ? null : (part ?? (await file.open({ start: range.start, end }))), { status: 206, headers });
+    if (head) return new Response(null, { status: 206, headers });
+    const part = file.bytes?.subarray(range.start, end + 1) ?? sentAsFile(file, { start: range.start, end });
+    return new Response(part ?? (await file.open({ start: range.start, end })), { status: 206, headers });
   }
   headers['Content-Length'] = String(file.size);
+  if (head) return new Response(null, { status: 200, headers });
   // A body held in memory goes out as one buffer, far cheaper for Bun than a stream.
-  return new Response(head ? null : (file.bytes ?? (await file.open())), { status: 200, headers });
+  return new Response(file.bytes ?? sentAsFile(file) ?? (await file.open()), { status: 200, headers });
+}
+
+/**
+ * The body as a file Bun sends itself (sendfile: no stream through JS), when storage has it as one. Bun names
+ * a file body it sends (`Content-Disposition: filename="<blob's hash>"`) unless the answer already carries
+ * the header: `inline` is what no header means (RFC 6266, 4.2), so the answer means what it meant before.
+ * Never for an empty file, which Bun would answer as a 204.
+ */
+function sentAsFile(file: GoFile, range?: FileRange): Blob | undefined {
+  if (!file.blob || file.size <= 0) return undefined;
+  return file.blob(range);
 }
 
 /** A small text answer (list, .info), bodiless for HEAD. */

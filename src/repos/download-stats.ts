@@ -3,7 +3,7 @@ import type { Database } from '../db/open';
 import { moduleVersions } from '../db/schema';
 import type { Logger } from '../log';
 import { type ExpiringReader, isExpiringReader } from './expiring';
-import type { GoFile, GoRepository, ModuleReader } from './repository';
+import type { FileRange, GoFile, GoRepository, ModuleReader } from './repository';
 
 /** How often each process adds its counts to the database. */
 export const DOWNLOAD_FLUSH_MS = 5_000;
@@ -113,13 +113,22 @@ export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder
     mod: (module, version) => inner.mod(module, version),
     async zip(module, version): Promise<GoFile> {
       const file = await inner.zip(module, version);
+      const counts = (range?: FileRange) => !range || range.start === 0;
       const counted = (f: GoFile): GoFile => ({
         size: f.size,
         etag: f.etag,
         open: (range) => {
-          if (!range || range.start === 0) recorder.record(id, module, version);
+          if (counts(range)) recorder.record(id, module, version);
           return f.open(range);
         },
+        // A body sent as a file is a download as an opened one is; none given means open() comes next, and counts.
+        ...(f.blob && {
+          blob: (range?: FileRange) => {
+            const body = f.blob!(range);
+            if (body && counts(range)) recorder.record(id, module, version);
+            return body;
+          },
+        }),
       });
       const { arriving } = file;
       if (!arriving) return counted(file);

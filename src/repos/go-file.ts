@@ -1,5 +1,5 @@
 import type { BlobStore } from '../storage/blob-store';
-import type { GoFile } from './repository';
+import type { FileRange, GoFile } from './repository';
 
 /**
  * A content-addressed blob as a GoFile. Size and validator come from the database row, so a
@@ -11,6 +11,23 @@ export function blobGoFile(storage: BlobStore, key: string, size: number, sha256
     // The content hash is the strongest validator there is, and the same in every process and repository.
     etag: `"sha256-${sha256}"`,
     open: (range) => storage.get(key, range),
+    ...blobOf(storage, key, size),
+  };
+}
+
+/**
+ * A GoFile's `blob`, for a store that gives its blobs as files: looked up on every send (the GoFile is kept
+ * in memory long after it was made), and only trusted while the stored size is the size the row says.
+ */
+function blobOf(storage: BlobStore, key: string, size: number): Pick<GoFile, 'blob'> {
+  if (!storage.getBlob) return {};
+  return {
+    blob: (range?: FileRange) => {
+      const whole = storage.getBlob!(key);
+      // Absent, or not what the row describes: open() answers as it always did.
+      if (!whole || whole.size !== size) return undefined;
+      return range ? whole.slice(range.start, range.end + 1) : whole;
+    },
   };
 }
 
@@ -36,5 +53,6 @@ export async function blobGoFileAt(storage: BlobStore, key: string, known?: { si
     size: stat.size,
     etag: `"${Bun.hash(key).toString(36)}-${stat.size}"`,
     open: (range) => storage.get(key, range),
+    ...blobOf(storage, key, stat.size),
   };
 }

@@ -16,6 +16,11 @@ export interface GoFile {
   etag: string;
   /** Opens the body, or a slice of it (range already validated by the caller against size). An arriving file waits until stored. */
   open(range?: FileRange): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The body, or a slice of it, as a Blob the HTTP server sends by itself (a local file: sendfile), when storage
+   * can give one; undefined when it cannot or the blob is not there (open then streams it, or says why).
+   */
+  blob?(range?: FileRange): Blob | undefined;
   /** Set while the file is still arriving from an upstream (a proxy's cold fill): see Arriving. */
   arriving?: Arriving;
   /** The whole body, when it is held in memory (a small file that cannot change: see cached-repository.ts). */
