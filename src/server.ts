@@ -3,7 +3,7 @@ import { Elysia } from 'elysia';
 import type { Config } from './config';
 import { createLogger, type Logger } from './log';
 import { requestLogContext } from './observability/request-scope';
-import { createOrbitRepos, type OrbitRepos } from './plugin';
+import { createOrbitRepos, type OrbitRepos, type OrbitReposOptions } from './plugin';
 
 /**
  * The largest body the server takes at all: a 500 MiB module zip and room to spare. Every route bounds
@@ -53,32 +53,54 @@ function withHsts(response: Response): Response {
   return response;
 }
 
+/**
+ * What Bun answers for a response it could not send as built: a file body (src/http/file-response.ts) whose
+ * blob was removed between its stat and the send (the blob collector, after the version's delete), or an
+ * error nothing else caught. One plain line, never Bun's page with a stack trace and storage paths; the
+ * process goes on. Bun calls this before the status line went out.
+ */
+function unsentAnswer(log: Logger, tls: boolean) {
+  return (err: Error): Response => {
+    const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    log.warn(gone ? 'a stored file was removed while it was being sent; the client was told to retry' : 'a response could not be sent', {
+      err,
+    });
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+    if (tls) headers['Strict-Transport-Security'] = HSTS;
+    if (gone) headers['Retry-After'] = '1';
+    const text = gone ? 'the file was removed while it was being sent; try again\n' : 'internal server error\n';
+    return new Response(text, { status: gone ? 503 : 500, headers });
+  };
+}
+
 /** The standalone server: the plugin, opened from config, on a bare Elysia app that listens. */
 export async function startServer(
   config: Config,
   log: Logger = createLogger({ level: config.logLevel, format: config.logFormat, context: requestLogContext }),
+  /** storage: a store of the caller's instead of the one config names (a test's, that fails on purpose). */
+  opts: Pick<OrbitReposOptions, 'storage'> = {},
 ): Promise<RunningServer> {
   if (!config.reusePort) ensurePortFree(config.host, config.port);
-  const orbit = await createOrbitRepos({ config, log });
+  const orbit = await createOrbitRepos({ config, log, storage: opts.storage });
   // Hooks mutate the app; they are added before the plugin so that they run for every route.
   // GET/HEAD /go/… first through the fast path (a Bun route, ahead of Elysia's lifecycle); everything it
   // declines, and every other path, goes through the app and its hooks below.
   const fast = orbit.goFastPath;
-  const app: Elysia<any, any, any, any, any, any, any> = new Elysia(
-    fast
+  const error = unsentAnswer(log, Boolean(config.tls));
+  const app: Elysia<any, any, any, any, any, any, any> = new Elysia({
+    serve: fast
       ? {
-          serve: {
-            routes: {
-              '/go/*': (request: Request, server: Server<unknown>) => {
-                const answer = fast(request, server);
-                if (!answer) return app.fetch(request);
-                return config.tls ? answer.then(withHsts) : answer;
-              },
+          error,
+          routes: {
+            '/go/*': (request: Request, server: Server<unknown>) => {
+              const answer = fast(request, server);
+              if (!answer) return app.fetch(request);
+              return config.tls ? answer.then(withHsts) : answer;
             },
           },
         }
-      : {},
-  );
+      : { error },
+  });
   // Under TLS every answer, errors and unknown paths included, tells browsers to come back only over HTTPS.
   // No includeSubDomains or preload: this server cannot speak for the rest of its domain.
   if (config.tls) app.onRequest(({ set }) => void (set.headers['strict-transport-security'] = HSTS));

@@ -6,6 +6,7 @@ import type { AppContext } from '../../src/context';
 import { type Logger, silentLogger } from '../../src/log';
 import type { OrbitRepos } from '../../src/plugin';
 import { startServer } from '../../src/server';
+import type { BlobStore } from '../../src/storage/blob-store';
 import { ADMIN_PASSWORD } from './app';
 import { createTestDatabaseUrl, type TestDatabaseKind } from './db';
 import { HANG_LIMIT_MS } from './limits';
@@ -19,6 +20,8 @@ export interface StartTestServerOptions {
   db?: TestDatabaseKind | { url: string };
   /** Default: the filesystem under the temp data dir. */
   storage?: StorageConfig;
+  /** A store instance instead (one that fails on purpose); overrides `storage`. */
+  store?: BlobStore;
   /** true: a throwaway CA and certificate (see tls.ts); or certificate files of your own. Default: plain HTTP. */
   tls?: boolean | TestCA;
   /** More ORBITREPO_* variables, applied over the defaults. */
@@ -72,7 +75,7 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
   if (opts.storage) config.storage = opts.storage;
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer(config, opts.log ?? silentLogger);
+    running = await startServer(config, opts.log ?? silentLogger, { storage: opts.store });
   } catch (err) {
     await dropDatabase?.();
     rmSync(dataDir, { recursive: true, force: true });
