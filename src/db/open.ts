@@ -83,6 +83,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
  */
 const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
 
+/**
+ * The extensions every PGlite on OrbitRepos's data loads: pg_trgm, for the trigram index of module search
+ * (migration 0006). A data directory that has the index must always be opened with it (writing a row updates
+ * the index, and that needs the extension's code), so whatever creates or opens one passes these.
+ */
+export async function pgliteExtensions() {
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  return { pg_trgm };
+}
+
 async function openPglite({ dataDir, loadDataDir }: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -91,6 +101,7 @@ async function openPglite({ dataDir, loadDataDir }: OpenDatabaseOptions): Promis
   const client = new PGlite({
     ...(dataDir ? { dataDir } : {}),
     ...(loadDataDir ? { loadDataDir } : {}),
+    extensions: await pgliteExtensions(),
     startParams: [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS],
   });
   await client.waitReady;

@@ -166,6 +166,10 @@ export const moduleVersions = pgTable(
     index('module_versions_repo_module').on(t.repositoryId, t.modulePath),
     // Module search: LIKE 'prefix%' on lower(path) whatever the collation (repos/module-search.ts).
     index('module_versions_lower_path').using('btree', sql`lower(${t.modulePath}) text_pattern_ops`),
+    // Module search: LIKE '%text%' on lower(path). pg_trgm's operator class: migration 0006 creates the extension
+    // and this index only where the server offers the extension (PGlite loads it in db/open.ts); without it the
+    // same query is a scan and answers the same.
+    index('module_versions_lower_path_trgm').using('gin', sql`lower(${t.modulePath}) gin_trgm_ops`),
     // Browsing every module in natural order a page at a time (keyset, repos/module-search.ts); the function is migration 0004's.
     index('module_versions_sort_key').using(
       'btree',

@@ -177,4 +177,11 @@ describe.each(testDatabaseKinds())('module search and group pages on %s', (dbKin
     const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { indexdef: string }[];
     expect(rows[0]?.indexdef).toContain('lower(module_path) text_pattern_ops');
   });
+
+  // PGlite loads pg_trgm itself and the test server has it: both get the index (a server without it is module-search-no-trgm's).
+  test('the migration made the trigram index substring searches use', async () => {
+    const res = await t.ctx.db.execute(sql`select indexdef from pg_indexes where indexname = 'module_versions_lower_path_trgm'`);
+    const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { indexdef: string }[];
+    expect(rows[0]?.indexdef).toContain('USING gin (lower(module_path) gin_trgm_ops)');
+  });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from '../../src/db/open';
+import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase, pgliteExtensions } from '../../src/db/open';
 import * as schema from '../../src/db/schema';
 import { migrationsHash } from './migrations-hash';
 
@@ -25,7 +25,8 @@ function templatePath(suffix: string): string {
 
 /** Runs the migrations on a new PGlite (in memory, or in dir), then hands it to use before closing it. */
 async function migrateFresh<T>(dataDir: string | undefined, use: (client: PGlite) => Promise<T>): Promise<T> {
-  const client = new PGlite(dataDir ? { dataDir } : {});
+  // The extensions the server opens it with: a template migrated without pg_trgm would have no trigram index.
+  const client = new PGlite({ ...(dataDir ? { dataDir } : {}), extensions: await pgliteExtensions() });
   try {
     await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
     return await use(client);
