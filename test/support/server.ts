@@ -132,7 +132,9 @@ export async function startServerProcess(
   const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   const root = opts.root ?? REPO_ROOT;
   const ownDataDir = env.ORBITREPO_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'orbit-proc-'));
-  if (ownDataDir && !env.ORBITREPO_DATABASE_URL) await seedPgliteDirectory(join(ownDataDir, 'db'));
+  // The migrated template is this checkout's: another checkout (a benchmark's baseline) may have other
+  // migrations, or lack an extension its data needs (pg_trgm since 0006), so it migrates its own data dir.
+  if (ownDataDir && !env.ORBITREPO_DATABASE_URL && root === REPO_ROOT) await seedPgliteDirectory(join(ownDataDir, 'db'));
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
   ) as Record<string, string>;
