@@ -24,6 +24,11 @@ export class CachedPermissionService extends PermissionService {
     caching.bus.subscribe('repository', (id) => this.roles.deleteWhere((_, key) => key.startsWith(`${id}:`)));
   }
 
+  protected override knownRole(principal: Principal, repo: RepositoryRow): Role | undefined {
+    if (principal.kind !== 'user') return undefined;
+    return this.roles.peek(`${repo.id}:${principal.username}`) ?? undefined;
+  }
+
   override async roleOf(principal: Principal, repo: RepositoryRow): Promise<Role | null> {
     if (principal.kind !== 'user' || principal.isAdmin) return super.roleOf(principal, repo);
     const role = await this.roles.load(`${repo.id}:${principal.username}`, async () => super.roleOf(principal, repo));

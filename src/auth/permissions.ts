@@ -54,6 +54,20 @@ export class PermissionService {
    * missing repository gives them (hiddenRepository), whatever they asked to do, so that no answer tells
    * an outsider which names exist.
    */
+  /**
+   * True when the caller may read the repository, known without a question (anonymous read, an
+   * administrator, or, where grants are kept in memory, a kept grant); undefined when authorize() must decide.
+   */
+  mayReadNow(principal: Principal, repo: RepositoryRow): true | undefined {
+    if (repo.anonymousRead || (principal.kind === 'user' && principal.isAdmin)) return true;
+    return principal.kind === 'user' && this.knownRole(principal, repo) !== undefined ? true : undefined;
+  }
+
+  /** A role held in memory (never "none": that is authorize()'s to refuse); here nothing is kept. */
+  protected knownRole(_principal: Principal, _repo: RepositoryRow): Role | undefined {
+    return undefined;
+  }
+
   async authorize(principal: Principal, repo: RepositoryRow, access: Access): Promise<void> {
     if (access === 'read' && repo.anonymousRead) return;
     if (principal.kind !== 'user') throw hiddenRepository(principal, repo.name);

@@ -158,6 +158,11 @@ export class TokenService {
     return found ?? null;
   }
 
+  /** What lookup() would find, when it is already in memory; undefined otherwise (here: never, nothing is kept). */
+  known(_secret: string): { token: ApiTokenRow; user: UserRow } | undefined {
+    return undefined;
+  }
+
   isUsable(token: ApiTokenRow): 'ok' | 'revoked' | 'expired' {
     if (token.revokedAt) return 'revoked';
     if (token.expiresAt && token.expiresAt.getTime() <= this.now()) return 'expired';
@@ -166,14 +171,19 @@ export class TokenService {
 
   /**
    * Records use at most once a minute per token. The in-memory map spares the query in this process; the
-   * WHERE clause spares the write when another process has just done it.
+   * WHERE clause spares the write when another process has just done it. Undefined when nothing is written
+   * (nearly every call: no promise made for it).
    */
-  async touch(token: ApiTokenRow): Promise<void> {
+  touch(token: ApiTokenRow): Promise<void> | undefined {
     const now = this.now();
     const last = Math.max(this.lastTouched.get(token.id) ?? 0, token.lastUsedAt?.getTime() ?? 0);
-    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    if (now - last < LAST_USED_RESOLUTION_MS) return undefined;
     this.lastTouched.set(token.id, now);
     if (this.lastTouched.size > 10_000) this.lastTouched.delete(this.lastTouched.keys().next().value as number);
+    return this.writeLastUsed(token, now);
+  }
+
+  private async writeLastUsed(token: ApiTokenRow, now: number): Promise<void> {
     await this.db
       .update(apiTokens)
       .set({ lastUsedAt: new Date(now) })

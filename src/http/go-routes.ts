@@ -42,13 +42,31 @@ function protocolPath(request: Request, repo: string): string {
  * Cache-Control for a repository's answers: list/@latest short, version files immutable unless replaceable.
  * `everyoneMayRead`: anonymous read on the repository and, for a group, on every member an answer could come from.
  */
-function cachePolicy(repo: GoRepository, everyoneMayRead: boolean): { metadata: string; version: string; scoped(cache: string): string } {
-  // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
-  const scoped = (cache: string) => (everyoneMayRead ? cache : cache.replace(/^public\b/, 'private'));
+function cachePolicy(repo: GoRepository, everyoneMayRead: boolean): CachePolicy {
   // A repository that publishes under write policy "allow" may replace a version: no client may keep it forever.
   const replaceable = repo.publisher !== undefined && repo.row.writePolicy === 'allow';
+  return CACHE_POLICIES[(everyoneMayRead ? 0 : 1) + (replaceable ? 2 : 0)];
+}
+
+interface CachePolicy {
+  metadata: string;
+  version: string;
+  scoped(cache: string): string;
+}
+
+function makeCachePolicy(everyoneMayRead: boolean, replaceable: boolean): CachePolicy {
+  // Answers that needed credentials are `private`: a shared cache in front must not hand them to others.
+  const scoped = (cache: string) => (everyoneMayRead ? cache : cache.replace(/^public\b/, 'private'));
   return { metadata: scoped(CACHE_SHORT), version: scoped(replaceable ? CACHE_SHORT : CACHE_IMMUTABLE), scoped };
 }
+
+/** The four policies, made once: [public, private, public replaceable, private replaceable]. */
+const CACHE_POLICIES = [
+  makeCachePolicy(true, false),
+  makeCachePolicy(false, false),
+  makeCachePolicy(true, true),
+  makeCachePolicy(false, true),
+];
 
 /**
  * The repository, or an auth failure where a 404 would tell an outsider which names exist (and would let
@@ -68,10 +86,10 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
  * member. True when every answer may be kept by a shared cache (anonymous read on the repository and,
  * for a group, on every repository an answer could come from).
  */
-async function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): Promise<boolean> {
+function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): boolean | Promise<boolean> {
   if (!repo.members) return repo.row.anonymousRead;
   repo.members.readingAs((member) => ctx.permissions.authorize(principal, member, 'read'));
-  return repo.row.anonymousRead && (await repo.members.everyMemberAnonymousRead());
+  return repo.row.anonymousRead && repo.members.everyMemberAnonymousRead();
 }
 
 /**
@@ -140,12 +158,14 @@ function goHandler(ctx: GoRoutesDeps) {
         throw new MethodNotAllowed(`${request.method} is not part of the module proxy protocol`, 'GET, HEAD, PUT');
       }
       const creds = credentialsOf(request, server);
-      const principal = await ctx.auth.authenticate(creds);
+      // A token seen before, and a grant kept, are settled without an await (the warm answer's path).
+      const principal = ctx.auth.authenticateKnown(creds) ?? (await ctx.auth.authenticate(creds));
       notePrincipal(request, principal);
       const repo = await openVisible(ctx, repoName, principal);
       // Read access is settled before the path is even parsed: an outsider learns nothing from 400 vs 404.
-      await ctx.permissions.authorize(principal, repo.row, 'read');
-      const cache = cachePolicy(repo, await readAsCaller(ctx, repo, principal));
+      if (!ctx.permissions.mayReadNow(principal, repo.row)) await ctx.permissions.authorize(principal, repo.row, 'read');
+      const everyoneMayRead = readAsCaller(ctx, repo, principal);
+      const cache = cachePolicy(repo, typeof everyoneMayRead === 'boolean' ? everyoneMayRead : await everyoneMayRead);
       rest ??= protocolPath(request, repoName);
 
       if (rest.startsWith('sumdb/')) {

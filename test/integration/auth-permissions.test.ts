@@ -159,4 +159,37 @@ describe.each(testDatabaseKinds())('repository permissions on %s', (dbKind) => {
       expect(spec.paths[path]?.[method]?.security).toEqual([{ basic: [] }, { bearer: [] }]);
     }
   });
+
+  test('a read settled from memory (mayReadNow) agrees with authorize, and a revoked grant goes back to authorize at once', async () => {
+    expect((await t.api('POST', '/users', { username: 'passer', password: 'passer-password' })).status).toBe(201);
+    const row = await t.ctx.repositories.rowByName('private');
+    const pub = await t.ctx.repositories.rowByName('public');
+    const perms = t.ctx.permissions;
+    const user = (username: string, userId: number, isAdmin = false) => ({
+      kind: 'user' as const,
+      userId,
+      username,
+      isAdmin,
+      via: 'token' as const,
+    });
+    const me = await (await t.api('GET', '/users/me', undefined, basic('passer', 'passer-password'))).json();
+    const passer = user('passer', me.id);
+    expect(perms.mayReadNow({ kind: 'anonymous' }, pub)).toBe(true);
+    expect(perms.mayReadNow({ kind: 'anonymous' }, row)).toBeUndefined();
+    expect(perms.mayReadNow(user('admin', 1, true), row)).toBe(true);
+    // No grant, even once refused and remembered as none: authorize decides, and refuses.
+    expect(perms.mayReadNow(passer, row)).toBeUndefined();
+    await expect(perms.authorize(passer, row, 'read')).rejects.toThrow();
+    expect(perms.mayReadNow(passer, row)).toBeUndefined();
+    // Granted: once authorize has read the grant, the next read needs no question.
+    expect((await t.api('PUT', '/repositories/private/permissions/passer', { role: 'read' })).status).toBe(200);
+    await perms.authorize(passer, row, 'read');
+    expect(perms.mayReadNow(passer, row)).toBe(true);
+    const auth = basic('passer', 'passer-password');
+    expect((await t.request(`/go/private/${MOD}/@v/list`, { auth })).status).toBe(200);
+    // Revoked: not settled from memory any more, and the next request is refused.
+    expect((await t.api('DELETE', '/repositories/private/permissions/passer')).status).toBe(204);
+    expect(perms.mayReadNow(passer, row)).toBeUndefined();
+    expect((await t.request(`/go/private/${MOD}/@v/list`, { auth })).status).toBe(403);
+  });
 });

@@ -98,6 +98,38 @@ describe.each(testDatabaseKinds())('API tokens on %s', (dbKind) => {
     expect((await t.api('DELETE', `/tokens/${id}`, undefined, ALICE)).status).toBe(204);
   });
 
+  test('a token seen before is settled from memory with the principal authenticate gives, and every change sends it back to authenticate', async () => {
+    await t.api('POST', '/users', { username: 'dora', password: 'dora-password' });
+    const DORA = basic('dora', 'dora-password');
+    const { id, token } = await create(DORA, { name: 'warm' });
+    const creds = (authorization: string) => ({ authorization, cookie: null, clientAddress: '127.0.0.1', method: 'GET' });
+    const auth = t.ctx.auth;
+    // Never seen: nothing in memory, authenticate decides (and remembers).
+    expect(auth.authenticateKnown(creds(basic('dora', token)))).toBeUndefined();
+    const full = await auth.authenticate(creds(basic('dora', token)));
+    const known = auth.authenticateKnown(creds(basic('dora', token)));
+    expect(known).toEqual(full);
+    expect(known).toMatchObject({ kind: 'user', username: 'dora', via: 'token', tokenId: id });
+    // The same object while nothing changes: no allocation per request.
+    expect(auth.authenticateKnown(creds(basic('dora', token)))).toBe(known);
+    await auth.authenticate(creds(`Bearer ${token}`));
+    expect(auth.authenticateKnown(creds(`Bearer ${token}`))).toEqual(full);
+    // Another user's name with the token: not settled here; authenticate refuses it.
+    expect(auth.authenticateKnown(creds(basic('alice', token)))).toBeUndefined();
+    await expect(auth.authenticate(creds(basic('alice', token)))).rejects.toThrow();
+    // Owner disabled: dropped from memory, authenticate refuses.
+    expect((await t.api('PATCH', '/users/dora', { disabled: true })).status).toBe(200);
+    expect(auth.authenticateKnown(creds(basic('dora', token)))).toBeUndefined();
+    await expect(auth.authenticate(creds(basic('dora', token)))).rejects.toThrow(/disabled/);
+    expect((await t.api('PATCH', '/users/dora', { disabled: false })).status).toBe(200);
+    await auth.authenticate(creds(basic('dora', token)));
+    expect(auth.authenticateKnown(creds(basic('dora', token)))).toMatchObject({ username: 'dora' });
+    // Revoked: the next request is refused.
+    expect((await t.api('DELETE', `/tokens/${id}`, undefined, DORA)).status).toBe(204);
+    expect(auth.authenticateKnown(creds(basic('dora', token)))).toBeUndefined();
+    await expect(auth.authenticate(creds(basic('dora', token)))).rejects.toThrow(/revoked/);
+  });
+
   test("a user may not revoke someone else's token; an administrator may", async () => {
     const { id, token } = await create(BOB, { name: 'bob-2' });
     expect((await t.api('DELETE', `/tokens/${id}`, undefined, ALICE)).status).toBe(403);
