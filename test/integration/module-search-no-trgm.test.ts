@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import type { Principal } from '../../src/auth/principal';
 import { type DatabaseHandle, openDatabase } from '../../src/db/open';
-import { moduleVersions } from '../../src/db/schema';
 import { readableRepositories } from '../../src/http/repository-access';
 import { ModuleSearch, type SearchPlace, type SearchQuery } from '../../src/repos/module-search';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { versionRows } from '../support/version-rows';
 
 // A PostgreSQL server without pg_trgm (or a role that may not create it) migrates without the trigram index,
 // and substring searches scan instead: the answers must be the very ones the index gives. PGlite always loads
@@ -47,11 +47,7 @@ describe.if(testDatabaseKinds().includes('postgres'))('module search on PostgreS
     ]) {
       expect((await t.api('POST', '/repositories', body)).status).toBe(201);
     }
-    const rows: (typeof moduleVersions.$inferInsert)[] = [];
-    const add = async (repo: string, modulePath: string, versions: string[]) => {
-      const { id } = await t.ctx.repositories.rowByName(repo);
-      for (const version of versions) rows.push({ repositoryId: id, modulePath, version, time: new Date(), origin: 'uploaded' });
-    };
+    const { add, insert } = versionRows(t);
     await add('internal', 'example.com/team/svc-10', ['v1.0.0']);
     await add('internal', 'example.com/team/svc-2', ['v1.0.0', 'v1.1.0']);
     await add('internal', 'example.com/Team/Upper_Case', ['v0.1.0']);
@@ -61,7 +57,7 @@ describe.if(testDatabaseKinds().includes('postgres'))('module search on PostgreS
     for (let i = 0; i < 120; i++) await add('internal', `example.com/bulk/m${i}`, ['v1.0.0']);
     // Rows enough for the trigram index to beat a walk of the repository index (none matches a query below).
     for (let i = 0; i < 5000; i++) await add('internal', `example.com/filler/x${i}`, ['v1.0.0']);
-    for (let i = 0; i < rows.length; i += 1000) await t.ctx.db.insert(moduleVersions).values(rows.slice(i, i + 1000));
+    await insert(1000);
     await t.ctx.db.execute(sql`vacuum analyze module_versions`);
     const viewer = await t.ctx.users.create({ username: 'viewer', password: 'viewer-password-1' }, { username: 'test' });
     for (const repo of ['internal', 'all'])

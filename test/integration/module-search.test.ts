@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { moduleVersions } from '../../src/db/schema';
 import { modulePathSortKey, sortByModulePath } from '../../src/goproxy/module-path';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { versionRows } from '../support/version-rows';
 import { signIn, type UiClient } from './ui-helpers';
 
 // Rows are written directly: what is under test is finding modules, not publishing them.
@@ -25,11 +25,7 @@ describe.each(testDatabaseKinds())('module search and group pages on %s', (dbKin
     ]) {
       expect((await t.api('POST', '/repositories', body)).status).toBe(201);
     }
-    const rows: (typeof moduleVersions.$inferInsert)[] = [];
-    const add = async (repo: string, modulePath: string, versions: string[]) => {
-      const { id } = await t.ctx.repositories.rowByName(repo);
-      for (const version of versions) rows.push({ repositoryId: id, modulePath, version, time: new Date(), origin: 'uploaded' });
-    };
+    const { add, insert } = versionRows(t);
     await add('internal', 'example.com/team/svc-10', ['v1.0.0']);
     await add('internal', 'example.com/team/svc-2', ['v1.0.0', 'v1.1.0']);
     await add('internal', 'example.com/Team/Upper_Case', ['v0.1.0']);
@@ -39,7 +35,7 @@ describe.each(testDatabaseKinds())('module search and group pages on %s', (dbKin
     for (let i = 0; i < 60; i++) await add('internal', `example.com/bulk/m${i}`, ['v1.0.0']);
     // More rows than one step of the browse walk reads, none readable by the viewer, sorting before everything it reads.
     for (let i = 0; i < 1500; i++) await add('secret', `example.com/aaa/hidden-${i}`, ['v1.0.0']);
-    for (let i = 0; i < rows.length; i += 500) await t.ctx.db.insert(moduleVersions).values(rows.slice(i, i + 500));
+    await insert();
     for (const [username, repos] of [
       ['viewer', ['internal', 'mirror', 'all']],
       ['grouponly', ['all']],
