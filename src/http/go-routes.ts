@@ -88,8 +88,11 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
  */
 function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): boolean | Promise<boolean> {
   if (!repo.members) return repo.row.anonymousRead;
-  repo.members.readingAs((member) => ctx.permissions.authorize(principal, member, 'read'));
-  return repo.row.anonymousRead && repo.members.everyMemberAnonymousRead();
+  repo.members.readingAs(
+    (member) => ctx.permissions.authorize(principal, member, 'read'),
+    (member) => ctx.permissions.mayReadNow(principal, member),
+  );
+  return repo.row.anonymousRead && (repo.members.everyMemberAnonymousReadNow() ?? repo.members.everyMemberAnonymousRead());
 }
 
 /**

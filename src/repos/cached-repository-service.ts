@@ -40,6 +40,10 @@ export class CachedRepositoryService extends RepositoryService {
     return row;
   }
 
+  override memberRowsNow(groupId: number): RepositoryRow[] | undefined {
+    return this.members.peek(String(groupId));
+  }
+
   override async memberRows(groupId: number): Promise<RepositoryRow[]> {
     return (await this.members.load(String(groupId), () => super.memberRows(groupId))) ?? [];
   }

@@ -16,7 +16,7 @@ import {
   UNTIL_WRITTEN,
 } from './expiring';
 import { isDenial } from './group';
-import type { MayReadMember } from './member-access';
+import type { MayReadMember, MayReadMemberNow } from './member-access';
 import type {
   Actor,
   DeleteOptions,
@@ -237,8 +237,8 @@ class Members implements GroupMembers {
   nested = false;
   constructor(private readonly inner: GroupMembers) {}
 
-  readingAs(mayRead: MayReadMember): void {
-    this.inner.readingAs(mayRead);
+  readingAs(mayRead: MayReadMember, mayReadNow?: MayReadMemberNow): void {
+    this.inner.readingAs(mayRead, mayReadNow);
   }
 
   nestedIn(chain: string[]): void {
@@ -248,6 +248,10 @@ class Members implements GroupMembers {
 
   get mayRead(): MayReadMember {
     return this.inner.mayRead;
+  }
+
+  get mayReadNow(): MayReadMemberNow | undefined {
+    return this.inner.mayReadNow;
   }
 
   everyMemberAnonymousRead(): Promise<boolean> {
@@ -260,6 +264,32 @@ class Members implements GroupMembers {
 
   reachable() {
     return this.inner.reachable();
+  }
+
+  reachableNow() {
+    return this.inner.reachableNow();
+  }
+
+  everyMemberAnonymousReadNow(): boolean | undefined {
+    return this.inner.everyMemberAnonymousReadNow();
+  }
+
+  /**
+   * audience() from memory, when the caller may read every reachable repository and that is known without an
+   * await: then it is every reachable id, as audience() would say. Undefined otherwise (a member the caller may
+   * not read, a grant not held, rows not in memory, or nested): audience() decides.
+   */
+  audienceNow(): string | undefined {
+    if (this.nested) return undefined;
+    const mayReadNow = this.inner.mayReadNow;
+    const rows = mayReadNow && this.inner.reachableNow();
+    if (!rows) return undefined;
+    let ids = '';
+    for (const r of rows) {
+      if (mayReadNow(r) !== true) return undefined;
+      ids = ids === '' ? String(r.id) : `${ids},${r.id}`;
+    }
+    return ids;
   }
 
   /**
@@ -325,8 +355,11 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
   }
 
   remembered(kind: ReadKind, module: string, version: string): Remembered | undefined {
-    // A group's answers are keyed by the members this caller may read: only known after an await.
-    if (this.members) return undefined;
+    // A group's answers are keyed by the members this caller may read: taken here only when that is known from memory.
+    if (this.members) {
+      const audience = this.members.audienceNow();
+      return audience === undefined ? undefined : this.cache.remembered(this.repo, kind, module, version, audience);
+    }
     // Proxy version queries (branches, "v1.2") are never kept (fileExpiring).
     if (this.repo.row.type === 'proxy' && version !== '' && !isCanonicalVersion(version)) return undefined;
     return this.cache.remembered(this.repo, kind, module, version, '');

@@ -29,7 +29,7 @@ import {
   notFoundUntil,
   UNTIL_WRITTEN,
 } from './expiring';
-import { EVERY_MEMBER, type MayReadMember } from './member-access';
+import { EVERY_MEMBER, EVERY_MEMBER_NOW, type MayReadMember, type MayReadMemberNow } from './member-access';
 import { ownsPath, routeMembers } from './path-routing';
 import type { ChecksumRelay, GoFile, GoRepository, GroupMembers, ModuleReader, SumdbAnswer } from './repository';
 
@@ -163,6 +163,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   /** Names of the groups this one is being read through, outermost first; empty when asked directly. */
   private chain: string[] = [];
   mayRead: MayReadMember = EVERY_MEMBER;
+  mayReadNow: MayReadMemberNow | undefined = EVERY_MEMBER_NOW;
 
   constructor(
     readonly row: RepositoryRow,
@@ -177,14 +178,19 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   /** Reads on behalf of a caller: members it may not read are skipped (see the class comment). */
-  readingAs(mayRead: MayReadMember): this {
+  readingAs(mayRead: MayReadMember, mayReadNow?: MayReadMemberNow): this {
     this.mayRead = mayRead;
+    this.mayReadNow = mayReadNow;
     return this;
   }
 
   /** True when every repository an answer could come from reads anonymously: only then may a shared cache keep it. */
   async everyMemberAnonymousRead(): Promise<boolean> {
     return (await this.leaves()).every((r) => r.anonymousRead);
+  }
+
+  everyMemberAnonymousReadNow(): boolean | undefined {
+    return this.reachableNow()?.every((r) => r.type === 'group' || r.anonymousRead);
   }
 
   private ownChain(): string[] {
@@ -207,7 +213,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
     const readable = rowsRead.map((r) => {
       const member = this.deps.instantiate(r);
       member.members?.nestedIn(chain);
-      member.members?.readingAs(this.mayRead);
+      member.members?.readingAs(this.mayRead, this.mayReadNow);
       return member;
     });
     return { readable, denied };
@@ -232,6 +238,28 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   }
 
   private reached: Promise<RepositoryRow[]> | undefined;
+
+  /**
+   * reachable() from memory: the same rows in the same order when every group's member rows are held by the
+   * repository cache, else undefined (also for a chain too deep: reachable() throws that).
+   */
+  reachableNow(): RepositoryRow[] | undefined {
+    const out: RepositoryRow[] = [];
+    const seen = new Set<number>([this.row.id]);
+    const visit = (group: RepositoryRow, depth: number): boolean => {
+      if (depth > MAX_GROUP_DEPTH) return false;
+      const rows = this.deps.repositories.memberRowsNow(group.id);
+      if (!rows) return false;
+      for (const row of rows) {
+        if (seen.has(row.id)) continue;
+        seen.add(row.id);
+        out.push(row);
+        if (row.type === 'group' && !visit(row, depth + 1)) return false;
+      }
+      return true;
+    };
+    return visit(this.row, this.chain.length + 1) ? out : undefined;
+  }
 
   private async reachableFrom(root: RepositoryRow, chain: string[]): Promise<RepositoryRow[]> {
     const out: RepositoryRow[] = [];

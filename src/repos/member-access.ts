@@ -9,3 +9,12 @@ export type MayReadMember = (row: RepositoryRow) => Promise<void>;
 
 /** Reads on the server's own behalf (tests, internal tools): every member is readable. */
 export const EVERY_MEMBER: MayReadMember = async () => {};
+
+/**
+ * The same question asked of memory alone: true when the caller may read the member and that is known
+ * without an await (anonymous read, an administrator, a grant already held), undefined when only
+ * MayReadMember can tell (a denial included). Lets a warm group answer be taken without an await.
+ */
+export type MayReadMemberNow = (row: RepositoryRow) => true | undefined;
+
+export const EVERY_MEMBER_NOW: MayReadMemberNow = () => true;

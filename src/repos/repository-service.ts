@@ -208,6 +208,11 @@ export class RepositoryService {
   }
 
   /** Members of a group, in order. */
+  /** What memberRows() gives, when it is already in memory; undefined otherwise (here: never, nothing is kept). */
+  memberRowsNow(_groupId: number): RepositoryRow[] | undefined {
+    return undefined;
+  }
+
   async memberRows(groupId: number): Promise<RepositoryRow[]> {
     const rows = await this.db
       .select({ repo: repositories })

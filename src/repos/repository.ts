@@ -1,6 +1,6 @@
 import type { Actor } from '../audit';
 import type { RepositoryRow } from '../db/schema';
-import type { MayReadMember } from './member-access';
+import type { MayReadMember, MayReadMemberNow } from './member-access';
 
 /** Bytes start..end of a file, both inclusive and inside it (the caller checked them against its size). */
 export interface FileRange {
@@ -135,18 +135,27 @@ export interface GoRepository {
 
 /** What a group has and other repositories do not: members, read on behalf of a caller. */
 export interface GroupMembers {
-  /** From now on reads on behalf of a caller: members it may not read are skipped (group.ts). */
-  readingAs(mayRead: MayReadMember): void;
+  /**
+   * From now on reads on behalf of a caller: members it may not read are skipped (group.ts). mayReadNow,
+   * the same question answered from memory, lets a warm answer be taken synchronously (remembered()).
+   */
+  readingAs(mayRead: MayReadMember, mayReadNow?: MayReadMemberNow): void;
   /** Said by a parent group: the names of the groups this one is read through, outermost first. */
   nestedIn(chain: string[]): void;
   /** The caller's question: may it read each member? (EVERY_MEMBER unless readingAs said otherwise.) */
   readonly mayRead: MayReadMember;
+  /** The same, from memory alone; undefined when the caller gave none. */
+  readonly mayReadNow: MayReadMemberNow | undefined;
   /** True when every repository an answer could come from reads anonymously: only then may a shared cache keep it. */
   everyMemberAnonymousRead(): Promise<boolean>;
+  /** everyMemberAnonymousRead() from memory; undefined when the member rows need an await. */
+  everyMemberAnonymousReadNow(): boolean | undefined;
   /** Hosted repositories reachable through the members, in order: where an upload meant for this group belongs. */
   hostedMembers(): Promise<string[]>;
   /** Every repository an answer could come from or pass through (member groups too), depth-first, each once. */
   reachable(): Promise<RepositoryRow[]>;
+  /** What reachable() gives, when every group's member rows are in memory; undefined when it needs an await. */
+  reachableNow(): RepositoryRow[] | undefined;
 }
 
 export interface SumdbAnswer {

@@ -4,6 +4,7 @@ import { ADMIN_AUTH, basic, startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { type FakeModules, FakeRepository, fakeRow } from '../support/fake-repository';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { buildModuleZip } from '../support/zipbuild';
 
 /**
  * A group over real repository rows whose members are fakes: the registry builds every non-group
@@ -224,6 +225,71 @@ describe.each(testDatabaseKinds())('group repositories over HTTP on %s', (dbKind
       expect(zip.status).toBe(200);
       expect(zip.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect((await get(`/go/m-public-only/${S}/@v/list`, null)).status).toBe(404);
+    });
+
+    test('a warm answer taken from memory goes only to callers who may read every member it could come from', async () => {
+      // Real hosted members (not fakes), so that the group's answers are kept in memory.
+      for (const body of [
+        { name: 'w-pub', type: 'hosted', anonymousRead: true },
+        { name: 'w-secret', type: 'hosted' },
+        { name: 'w-mixed', type: 'group', members: ['w-pub', 'w-secret'], anonymousRead: true },
+      ]) {
+        expect((await t.api('POST', '/repositories', body)).status).toBe(201);
+      }
+      for (const [repo, version] of [
+        ['w-pub', 'v1.0.0'],
+        ['w-secret', 'v1.1.0'],
+      ]) {
+        const zip = buildModuleZip(M, version, { 'go.mod': `module ${M}\n`, 'lib.go': 'package lib\n' });
+        expect((await t.request(`/go/${repo}/${M}/@v/${version}.zip`, { method: 'PUT', auth: ADMIN_AUTH, body: zip })).status).toBe(201);
+      }
+      expect((await t.api('PUT', '/repositories/w-secret/permissions/both-reader', { role: 'read' })).status).toBe(200);
+      expect((await t.api('PUT', '/repositories/w-mixed/permissions/group-only', { role: 'read' })).status).toBe(200);
+      const perms = t.ctx.permissions;
+      const authorize = perms.authorize;
+      let asked = 0;
+      perms.authorize = (...args) => {
+        asked++;
+        return authorize.apply(perms, args);
+      };
+      try {
+        const both = users.both;
+        for (let i = 0; i < 2; i++) {
+          expect(await (await get(`/go/w-mixed/${M}/@v/list`, both)).text()).toBe('v1.0.0\nv1.1.0\n');
+          expect((await get(`/go/w-mixed/${M}/@v/v1.1.0.info`, both)).status).toBe(200);
+        }
+        // Warm, with the grants and member rows in memory: answered without asking authorize at all.
+        asked = 0;
+        expect(await (await get(`/go/w-mixed/${M}/@v/list`, both)).text()).toBe('v1.0.0\nv1.1.0\n');
+        expect((await get(`/go/w-mixed/${M}/@v/v1.1.0.info`, both)).status).toBe(200);
+        expect(asked).toBe(0);
+        // Others ask the same paths right after: never the answer kept for both-reader.
+        for (let i = 0; i < 2; i++) {
+          expect(await (await get(`/go/w-mixed/${M}/@v/list`, users.groupOnly)).text()).toBe('v1.0.0\n');
+          expect((await get(`/go/w-mixed/${M}/@v/v1.1.0.info`, users.groupOnly)).status).toBe(403);
+          expect(await (await get(`/go/w-mixed/${M}/@v/list`, null)).text()).toBe('v1.0.0\n');
+          expect((await get(`/go/w-mixed/${M}/@v/v1.1.0.info`, null)).status).toBe(401);
+        }
+        // Through a group over this one: the same answers, warm without authorize, and the same refusals.
+        expect(
+          (await t.api('POST', '/repositories', { name: 'w-outer', type: 'group', members: ['w-mixed'], anonymousRead: true })).status,
+        ).toBe(201);
+        for (let i = 0; i < 2; i++) expect(await (await get(`/go/w-outer/${M}/@v/list`, both)).text()).toBe('v1.0.0\nv1.1.0\n');
+        asked = 0;
+        expect(await (await get(`/go/w-outer/${M}/@v/list`, both)).text()).toBe('v1.0.0\nv1.1.0\n');
+        expect(asked).toBe(0);
+        expect(await (await get(`/go/w-outer/${M}/@v/list`, null)).text()).toBe('v1.0.0\n');
+        expect((await get(`/go/w-outer/${M}/@v/v1.1.0.info`, null)).status).toBe(401);
+        // A grant revoked: the next answer is the one for what it may still read.
+        expect((await t.api('DELETE', '/repositories/w-secret/permissions/both-reader')).status).toBe(204);
+        expect(await (await get(`/go/w-mixed/${M}/@v/list`, both)).text()).toBe('v1.0.0\n');
+        expect((await get(`/go/w-mixed/${M}/@v/v1.1.0.info`, both)).status).toBe(403);
+        // A member removed: gone from the next answer, also for a caller that may read everything.
+        expect((await t.api('PATCH', '/repositories/w-mixed', { members: ['w-pub'] })).status).toBe(200);
+        expect(await (await get(`/go/w-mixed/${M}/@v/list`)).text()).toBe('v1.0.0\n');
+      } finally {
+        perms.authorize = authorize;
+      }
     });
 
     test('a nested group applies the same rule to its own members', async () => {
