@@ -122,6 +122,20 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     expect(await moved(counted)).toEqual({ mismatch: 1, unknown: 0, others: 0 });
   });
 
+  test.each([
+    ['longer than its Content-Length (cut short by it)', { kind: 'long', cutBytes: 5 }],
+    ['shorter than its Content-Length', { kind: 'short', afterBytes: 5 }],
+  ] as const)('a go.mod %s is a 502, nothing is stored, and the whole one is stored next', async (_, fault) => {
+    const m = fresh();
+    stub.fault(m.p.mod, fault, 1);
+    const res = await get(m.url('checked', 'mod'));
+    expect(res.status).toBe(502);
+    expect(res.text).toContain(m.module);
+    expect(await stored('checked', m.module)).toBeUndefined();
+    expect((await get(m.url('checked', 'mod'))).status).toBe(200);
+    expect(await stored('checked', m.module)).toEqual({ zip: false, mod: true, repo: 'checked' });
+  });
+
   test('a lookup answering another hash is a 502; once the database answers right, the same zip is stored', async () => {
     const m = fresh();
     const good = stub.sumdbRecord(m.module, 'v1.0.0')!;

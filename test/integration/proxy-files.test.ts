@@ -131,6 +131,7 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   test.each([
     ['dropped mid-body', { kind: 'drop', afterBytes: 50 }],
     ['shorter than its Content-Length', { kind: 'short', afterBytes: 50 }],
+    ['longer than its Content-Length', { kind: 'long', cutBytes: 50 }],
     ['corrupt', { kind: 'corrupt' }],
   ] as const)('a zip %s is a 502, is not stored, and the next request fetches it whole', async (_, fault) => {
     const m = fresh();

@@ -117,6 +117,7 @@ describe.each(testDatabaseKinds())('a cold zip fill streamed to its first client
 
   test.each([
     ['shorter than its Content-Length', { kind: 'short', afterBytes: STREAM_ZIPS_FROM_BYTES + 4096 }],
+    ['longer than its Content-Length', { kind: 'long', cutBytes: 4096 }],
     ['dropped mid-body', { kind: 'drop', afterBytes: STREAM_ZIPS_FROM_BYTES + 4096 }],
     ['corrupt near its end', { kind: 'corrupt' }],
   ] as const)('an upstream zip %s is aborted, is not stored, and the next request gets the good bytes', async (_, fault) => {

@@ -20,6 +20,8 @@ export type StubFault =
   | { kind: 'drop'; afterBytes: number }
   /** Announces the full length, sends the first `afterBytes`, then closes cleanly. */
   | { kind: 'short'; afterBytes: number }
+  /** Announces `cutBytes` fewer than it has, then sends the whole file anyway (a Content-Length that lies the other way). */
+  | { kind: 'long'; cutBytes: number }
   /** Serves the file with bytes near its end overwritten (zip central directory damaged). */
   | { kind: 'corrupt' }
   /** Sends the file in `chunkBytes` pieces, `delayMs` apart. */
@@ -256,9 +258,10 @@ export class StubUpstream {
 
   private async serve(socket: Socket, entry: StubEntry, fault: StubFault | undefined): Promise<void> {
     const size = 'bytes' in entry.body ? entry.body.bytes.byteLength : entry.body.size;
+    const announced = fault?.kind === 'long' ? Math.max(0, size - fault.cutBytes) : size;
     await this.write(
       socket,
-      `HTTP/1.1 200 OK\r\nContent-Type: ${entry.contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`,
+      `HTTP/1.1 200 OK\r\nContent-Type: ${entry.contentType}\r\nContent-Length: ${announced}\r\nConnection: close\r\n\r\n`,
     );
     const limit = fault?.kind === 'drop' || fault?.kind === 'short' ? Math.min(fault.afterBytes, size) : size;
     const chunkBytes = fault?.kind === 'slow' ? fault.chunkBytes : 256 * 1024;
