@@ -43,6 +43,12 @@ export interface RepositorySettings {
   checksumVerification?: 'sumdb' | 'off';
   /** Proxy: module path patterns (the go command's GONOSUMDB syntax, comma-separated) stored without that check. */
   noSumdbPatterns?: string;
+  /**
+   * Proxy: the checksum database this repository checks against, in the go command's GOSUMDB syntax
+   * (`name[+hash+key] [url]`; with a key, signed tree heads and inclusion proofs are verified). Unset: the
+   * server's (ORBITREPO_GOSUMDB, else the go command's).
+   */
+  gosumdb?: string;
 }
 
 export const repositories = pgTable('repositories', {

@@ -1,4 +1,4 @@
-import { type GoSumdb, parseGosumdb } from '../goproxy/sumdb-record';
+import { type GoSumdb, parseGosumdb, SumdbError } from '../goproxy/sumdb-record';
 import { parseVerifierKey, type VerifierKey } from '../goproxy/sumdb-verify';
 
 /** A checksum database setting with its verifier key parsed, when it names one. */
@@ -9,6 +9,16 @@ export interface ResolvedGosumdb extends GoSumdb {
 
 function withVerifier(db: GoSumdb | undefined): ResolvedGosumdb | undefined {
   return db?.key ? { ...db, verifier: parseVerifierKey(db.key) } : db;
+}
+
+/**
+ * A proxy repository's own settings.gosumdb (GOSUMDB syntax), parsed with its verifier key; throws SumdbError
+ * for a value the go command would refuse, or one that names no database ("off" is checksumVerification's).
+ */
+export function repositoryGosumdb(value: string): ResolvedGosumdb {
+  const db = withVerifier(parseGosumdb(value));
+  if (!db) throw new SumdbError('gosumdb-syntax', 'names no checksum database (to store fills unchecked, set checksumVerification "off")');
+  return db;
 }
 
 let goCommandDefault: { value: ResolvedGosumdb | undefined } | undefined;

@@ -27,6 +27,7 @@ import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { absentUntil, type Expiring, type ExpiringReader, notFoundUntil, UNTIL_WRITTEN } from './expiring';
 import { blobGoFileAt } from './go-file';
+import { repositoryGosumdb } from './gosumdb';
 import { observedFetch } from './observed-fetch';
 import { proxyAdmits, refusedByRules } from './path-routing';
 import { type AnswerPolicy, IMMUTABLE_TTL_SECONDS, missingAnswer, ProxyMetadataCache } from './proxy-cache';
@@ -104,9 +105,11 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       // A build should not sit out a hanging upstream's full timeout when a good answer is at hand.
       staleAfterMs: s.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     };
-    if (deps.gosumdb)
+    // The repository's own database (checked when written), else the server's.
+    const gosumdb = s.gosumdb ? repositoryGosumdb(s.gosumdb) : deps.gosumdb;
+    if (gosumdb)
       this.checksum = new ChecksumCheck({
-        gosumdb: deps.gosumdb,
+        gosumdb,
         repository: row.name,
         verification: s.checksumVerification,
         noSumdbPatterns: s.noSumdbPatterns,

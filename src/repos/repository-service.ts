@@ -11,6 +11,8 @@ import {
 } from '../db/schema';
 import { BadRequest, Conflict, NotFound } from '../errors';
 import { checkPathPatterns, InvalidPathPattern, splitPathPatterns } from '../goproxy/path-patterns';
+import { SumdbError } from '../goproxy/sumdb-record';
+import { repositoryGosumdb } from './gosumdb';
 import type { Actor } from './repository';
 
 export const REPOSITORY_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -78,6 +80,7 @@ export const FIELD_LIMITS = {
   members: 100,
   patterns: 100,
   pattern: 256,
+  gosumdb: 2048,
 } as const;
 
 /** Which kind of repository each path-pattern field belongs to (path-routing.ts says what they do). */
@@ -178,6 +181,18 @@ function checkSettings(settings: RepositorySettings | undefined): RepositorySett
         throw err;
       }
       out.noSumdbPatterns = value.trim();
+      continue;
+    }
+    if (key === 'gosumdb') {
+      if (typeof value !== 'string' || value.length > FIELD_LIMITS.gosumdb)
+        throw new BadRequest(`settings.gosumdb must be a string of at most ${FIELD_LIMITS.gosumdb} characters`, { field: 'settings' });
+      try {
+        repositoryGosumdb(value);
+      } catch (err) {
+        if (err instanceof SumdbError) throw new BadRequest(`settings.gosumdb: ${err.message}`, { field: 'settings' });
+        throw err;
+      }
+      out.gosumdb = value.trim().replace(/\s+/g, ' ');
       continue;
     }
     const limits = SETTING_LIMITS[key];

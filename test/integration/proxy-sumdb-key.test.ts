@@ -9,6 +9,7 @@ import { goDefaultSumdbKey } from '../support/go';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { sample } from '../support/metrics';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
+import { freshVerifierKey } from '../support/sumdb-key';
 
 // A real lookup answer and its proof tiles (test/fixtures/sumdb), verified with the go command's own
 // key for its default database, read from the Go distribution on this machine at test time.
@@ -125,5 +126,87 @@ describe.skipIf(!key)('proxy repositories verify checksum database answers with 
     expect(res2.status).toBe(502);
     expect(res2.text).toMatch(/carries no signature|does not verify/);
     expect(await stored('unsigned')).toBe(false);
+  });
+});
+
+describe.skipIf(!key)("a proxy repository's own checksum database setting (settings.gosumdb)", () => {
+  let t: TestApp;
+  const stubs: StubUpstream[] = [];
+  const upstream = async (tiles: Record<string, string>) => {
+    const stub = await startStubUpstream();
+    stubs.push(stub);
+    stub.setFile(modPath, goMod, 'text/plain');
+    stub.setFile(`sumdb/${name}/${lookupRest}`, lookup, 'text/plain');
+    for (const [path, b64] of Object.entries(tiles)) stub.setFile(`sumdb/${name}/${path}`, new Uint8Array(Buffer.from(b64, 'base64')));
+    return stub;
+  };
+  const changedTiles = () => {
+    const tiles = { ...fixture.tiles } as Record<string, string>;
+    const [first] = Object.keys(tiles);
+    const bytes = Buffer.from(tiles[first], 'base64');
+    bytes[5] ^= 0xff;
+    tiles[first] = bytes.toString('base64');
+    return tiles;
+  };
+  const create = async (repoName: string, stub: StubUpstream, gosumdb?: string) =>
+    t.api('POST', '/repositories', { name: repoName, type: 'proxy', remoteUrl: stub.url, ...(gosumdb ? { settings: { gosumdb } } : {}) });
+  const get = async (repoName: string) => {
+    const res = await t.request(`/go/${repoName}/${modPath}`);
+    return { status: res.status, text: await res.text() };
+  };
+
+  beforeAll(async () => {
+    // The server names the database without a key: records are checked as served, proofs not verified.
+    t = await startTestApp({ settings: { gosumdb: name }, log: silentLogger });
+  }, HANG_LIMIT_MS);
+  afterAll(async () => {
+    await t?.close();
+    for (const s of stubs) await s.close();
+  });
+
+  test('with its own verifier key a repository verifies proofs the server-wide setting does not: a changed tile is refused there only', async () => {
+    expect((await create('server-db', await upstream(changedTiles()))).status).toBe(201);
+    expect(await get('server-db')).toEqual({ status: 200, text: goMod });
+
+    const created = await create('own-key', await upstream(changedTiles()), ` ${key}  `);
+    expect(created.status).toBe(201);
+    expect((await created.json()).settings.gosumdb).toBe(key);
+    const res = await get('own-key');
+    expect(res.status).toBe(502);
+    expect(res.text).toContain('not in the signed tree');
+
+    expect((await create('own-key-good', await upstream(fixture.tiles))).status).toBe(201);
+    expect((await t.api('PATCH', '/repositories/own-key-good', { settings: { gosumdb: key } })).status).toBe(200);
+    expect(await get('own-key-good')).toEqual({ status: 200, text: goMod });
+  });
+
+  test('a key that signed nothing the database serves refuses its records; cleared, the server-wide setting applies again', async () => {
+    const other = await freshVerifierKey(name);
+    expect((await create('other-key', await upstream(fixture.tiles), other)).status).toBe(201);
+    const res = await get('other-key');
+    expect(res.status).toBe(502);
+    expect(res.text).toMatch(/carries no signature|does not verify/);
+    const cleared = await t.api('PATCH', '/repositories/other-key', { settings: { gosumdb: null } });
+    expect(cleared.status).toBe(200);
+    expect((await cleared.json()).settings.gosumdb).toBeUndefined();
+    expect(await get('other-key')).toEqual({ status: 200, text: goMod });
+  });
+
+  test.each([
+    ['three fields', `${name} https://a.example https://b.example`],
+    ['"off"', 'off'],
+    ['a key whose hash does not match', `${name}+00000000+${key?.slice(key.indexOf('+', key.indexOf('+') + 1) + 1)}`],
+    ['not a string', 42],
+  ])('a setting with %s is a 400 naming settings.gosumdb, and nothing is created', async (_, gosumdb) => {
+    const stub = await upstream(fixture.tiles);
+    const res = await t.api('POST', '/repositories', {
+      name: 'refused-gosumdb',
+      type: 'proxy',
+      remoteUrl: stub.url,
+      settings: { gosumdb },
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toContain('settings.gosumdb');
+    expect((await t.api('GET', '/repositories/refused-gosumdb')).status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app';
 import { HANG_LIMIT_MS } from '../support/limits';
+import { freshVerifierKey } from '../support/sumdb-key';
 import { signIn, type UiClient } from './ui-helpers';
 
 /** The text of the error shown beside a field (`<p class="field-error" id="{field}-error">`), or null. */
@@ -115,6 +116,38 @@ describe('web UI repository pages', () => {
     expect(settings.checksumVerification).toBe('off');
     expect(settings.noSumdbPatterns).toBeUndefined();
     expect((await ui.page('/repositories/private-mirror/edit')).html).toMatch(/<option value="off" selected>/);
+  });
+
+  test("a proxy repository's own checksum database (GOSUMDB syntax) is set, shown, refused beside its field when malformed, and cleared", async () => {
+    const key = await freshVerifierKey('sum.example');
+    const db = `${key} https://sum.example/db`;
+    const res = await ui.post('/repositories', {
+      format: 'go',
+      type: 'proxy',
+      name: 'keyed-mirror',
+      remoteUrl: 'https://goproxy.invalid/',
+      checksumVerification: 'sumdb',
+      gosumdb: db,
+      writePolicy: 'allow_once',
+    });
+    expect(res.status).toBe(303);
+    expect((await view('keyed-mirror')).settings.gosumdb).toBe(db);
+    expect((await ui.page('/repositories/keyed-mirror/edit')).html).toContain(`value="${db}"`);
+
+    const edit = (gosumdb: string) =>
+      ui.post('/repositories/keyed-mirror/edit', {
+        type: 'proxy',
+        remoteUrl: 'https://goproxy.invalid',
+        checksumVerification: 'sumdb',
+        gosumdb,
+      });
+    const bad = await edit(`sum.example+00000000+${key.slice(key.indexOf('+', key.indexOf('+') + 1) + 1)}`);
+    expect(bad.status).toBe(400);
+    expect(fieldError(await bad.text(), 'gosumdb')).toContain('does not match its name and key');
+    expect((await view('keyed-mirror')).settings.gosumdb).toBe(db);
+
+    expect((await edit('')).status).toBe(303);
+    expect((await view('keyed-mirror')).settings.gosumdb).toBeUndefined();
   });
 
   test('a group takes its ticked members in the order of their position inputs', async () => {

@@ -43,6 +43,15 @@ const Settings = t.Object(
         }),
       ),
     ),
+    gosumdb: t.Optional(
+      t.Nullable(
+        t.String({
+          maxLength: FIELD_LIMITS.gosumdb,
+          description:
+            "Proxy: the checksum database this repository checks fills against, in the go command's GOSUMDB syntax (name[+hash+key] [url]); with a verifier key, signed tree heads and inclusion proofs are verified. Unset: the server's (ORBITREPO_GOSUMDB, else the go command's)",
+        }),
+      ),
+    ),
   },
   // Unknown keys pass through to RepositoryService, which refuses them by name: Elysia would strip them silently.
   { additionalProperties: true },

@@ -16,6 +16,8 @@ export interface RepositoryFormValues {
   /** A proxy's settings.checksumVerification ("sumdb" or "off") and settings.noSumdbPatterns (GONOSUMDB syntax). */
   checksumVerification: string;
   noSumdbPatterns: string;
+  /** A proxy's settings.gosumdb (GOSUMDB syntax); empty: the server's checksum database. */
+  gosumdb: string;
   /** Path patterns as typed, comma-separated: a hosted repository's namespaces, a proxy's include and exclude rules. */
   namespaces: string;
   includePaths: string;
@@ -41,6 +43,7 @@ export const EMPTY_FORM: RepositoryFormValues = {
   upstreamUsername: '',
   checksumVerification: 'sumdb',
   noSumdbPatterns: '',
+  gosumdb: '',
   namespaces: '',
   includePaths: '',
   excludePaths: '',
@@ -59,6 +62,7 @@ export function formValuesOf(view: RepositoryView): RepositoryFormValues {
     upstreamUsername: typeof view.settings.upstreamUsername === 'string' ? view.settings.upstreamUsername : '',
     checksumVerification: view.settings.checksumVerification === 'off' ? 'off' : 'sumdb',
     noSumdbPatterns: typeof view.settings.noSumdbPatterns === 'string' ? view.settings.noSumdbPatterns : '',
+    gosumdb: typeof view.settings.gosumdb === 'string' ? view.settings.gosumdb : '',
     namespaces: view.namespaces.join(', '),
     includePaths: view.includePaths.join(', '),
     excludePaths: view.excludePaths.join(', '),
@@ -184,6 +188,14 @@ export function repositoryFormPage(
             placeholder: 'corp.example/*, github.com/acme/private',
             error: e.noSumdbPatterns,
             hint: 'Comma-separated module path patterns, as GONOSUMDB: private modules the database does not know, fetched without the check.',
+          })}
+          ${textField({
+            id: 'gosumdb',
+            label: 'Checksum database of this repository (GOSUMDB)',
+            value: v.gosumdb,
+            placeholder: 'name+hash+key [url]',
+            error: e.gosumdb,
+            hint: "As the go command's GOSUMDB. With a verifier key, signed tree heads and inclusion proofs are checked. Empty: the server's database.",
           })}
         </fieldset>`
         }

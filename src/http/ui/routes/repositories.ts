@@ -21,7 +21,7 @@ const FORM_FIELDS = { settings: 'upstream' };
 /** A settings refusal shown beside the checksum field it names, else beside the upstream credentials. */
 function fieldsOf(err: unknown): Record<string, string> {
   const message = err instanceof Error ? err.message : '';
-  for (const field of ['noSumdbPatterns', 'checksumVerification']) if (message.includes(field)) return { settings: field };
+  for (const field of ['gosumdb', 'noSumdbPatterns', 'checksumVerification']) if (message.includes(field)) return { settings: field };
   return FORM_FIELDS;
 }
 
@@ -43,6 +43,7 @@ export function readRepositoryForm(form: FormData): RepositoryFormValues & { ups
     upstreamPassword: str(form, 'upstreamPassword'),
     checksumVerification: str(form, 'checksumVerification') || 'sumdb',
     noSumdbPatterns: str(form, 'noSumdbPatterns').trim(),
+    gosumdb: str(form, 'gosumdb').trim(),
     namespaces: str(form, 'namespaces').trim(),
     includePaths: str(form, 'includePaths').trim(),
     excludePaths: str(form, 'excludePaths').trim(),
@@ -93,6 +94,7 @@ function checksumSettings(v: ReturnType<typeof readRepositoryForm>) {
   return {
     checksumVerification: (v.checksumVerification === 'off' ? 'off' : 'sumdb') as 'sumdb' | 'off',
     ...(v.noSumdbPatterns ? { noSumdbPatterns: v.noSumdbPatterns } : {}),
+    ...(v.gosumdb ? { gosumdb: v.gosumdb } : {}),
   };
 }
 
@@ -109,7 +111,12 @@ export function updatePatch(current: RepositoryView, v: ReturnType<typeof readRe
     patch.settings = v.upstreamUsername
       ? { upstreamUsername: v.upstreamUsername, ...(v.upstreamPassword ? { upstreamPassword: v.upstreamPassword } : {}) }
       : { upstreamUsername: null as never, upstreamPassword: null as never };
-    patch.settings = { ...patch.settings, ...checksumSettings(v), noSumdbPatterns: (v.noSumdbPatterns || null) as never };
+    patch.settings = {
+      ...patch.settings,
+      ...checksumSettings(v),
+      noSumdbPatterns: (v.noSumdbPatterns || null) as never,
+      gosumdb: (v.gosumdb || null) as never,
+    };
   }
   if (current.type === 'group') patch.members = v.members;
   return patch;
