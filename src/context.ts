@@ -20,7 +20,7 @@ import { CachedRepositoryService } from './repos/cached-repository-service';
 import { FetchCoalescer } from './repos/coalesce';
 import { DownloadRecorder } from './repos/download-stats';
 import { resolveGosumdb } from './repos/gosumdb';
-import { ModuleSearch } from './repos/module-search';
+import { ModuleSearch, warnWithoutTrigramIndex } from './repos/module-search';
 import { ModuleService } from './repos/module-service';
 import { DEFAULT_FULL_GC_EVERY_BYTES } from './repos/periodic-full-gc';
 import { RepositoryRegistry } from './repos/registry';
@@ -125,6 +125,8 @@ export function createContext(opts: {
       { sumdb: gosumdb.name },
     );
   }
+  // PGlite always has the index (db/open.ts loads pg_trgm); a PostgreSQL server may not offer the extension.
+  if (database.driver === 'postgres') void warnWithoutTrigramIndex(db, log);
   const versions = new VersionCache(caching, metrics);
   const registry = new RepositoryRegistry(
     {

@@ -3,6 +3,7 @@ import type { Database } from '../db/open';
 import { moduleVersions, type RepositoryRow } from '../db/schema';
 import { sortByModulePath } from '../goproxy/module-path';
 import { selectLatest } from '../goproxy/version';
+import type { Logger } from '../log';
 import { MAX_GROUP_DEPTH } from './group';
 import { DEFAULT_PAGE, MAX_PAGE } from './module-service';
 
@@ -95,6 +96,41 @@ interface Pair {
  * the extension (PGlite always loads it), from a scan where it has not: the same SQL, so the same answers,
  * bounded by SCAN_BOUND either way. Nothing here asks which: the planner uses the index when it is there.
  */
+/** The trigram index of migration 0006, which a PostgreSQL server without pg_trgm does not have. */
+export const TRIGRAM_INDEX = 'module_versions_lower_path_trgm';
+
+/**
+ * Whether substring searches have the trigram index (false: they scan, with the same answers, slower on large
+ * servers), and the database's name.
+ */
+export async function trigramIndex(db: Database): Promise<{ present: boolean; database: string }> {
+  const result = await db.execute(
+    sql`select current_database() as database, exists (select 1 from pg_indexes where indexname = ${TRIGRAM_INDEX}) as present`,
+  );
+  const [row] = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as {
+    database: string;
+    present: boolean;
+  }[];
+  return { present: row.present === true, database: row.database };
+}
+
+/** Says once per process and database that module search scans (migration 0006 found no pg_trgm); a failed question says nothing. */
+const warnedWithoutTrigram = new Set<string>();
+export async function warnWithoutTrigramIndex(db: Database, log: Logger): Promise<void> {
+  let index: { present: boolean; database: string };
+  try {
+    index = await trigramIndex(db);
+  } catch {
+    return;
+  }
+  if (index.present || warnedWithoutTrigram.has(index.database)) return;
+  warnedWithoutTrigram.add(index.database);
+  log.warn(
+    `module search has no trigram index (${TRIGRAM_INDEX}): the PostgreSQL server did not let migration 0006 create the pg_trgm extension, so substring searches scan every readable row; install the extension (it ships with PostgreSQL's contrib) and create the index as the migration does to index them`,
+    { database: index.database },
+  );
+}
+
 export class ModuleSearch {
   constructor(
     private readonly db: Database,

@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import type { Principal } from '../../src/auth/principal';
 import { type DatabaseHandle, openDatabase } from '../../src/db/open';
 import { readableRepositories } from '../../src/http/repository-access';
-import { ModuleSearch, type SearchPlace, type SearchQuery } from '../../src/repos/module-search';
+import { silentLogger } from '../../src/log';
+import { ModuleSearch, type SearchPlace, type SearchQuery, trigramIndex, warnWithoutTrigramIndex } from '../../src/repos/module-search';
 import { startTestApp, type TestApp } from '../support/app';
 import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
@@ -103,5 +104,28 @@ describe.if(testDatabaseKinds().includes('postgres'))('module search on PostgreS
     const svc2 = scanned[1].hits.find((h) => h.module === 'example.com/team/svc-2');
     expect(svc2?.places.map((p) => `${p.via ?? ''}→${p.repository} ${p.versions}`)).toEqual(['→internal 2', 'all→internal 2']);
     expect(JSON.stringify(scanned)).not.toContain('svc-secret');
+  });
+
+  test('a database without the trigram index is said at start once, naming the database; one with it says nothing', async () => {
+    const warned: { message: string; database?: unknown }[] = [];
+    const log = {
+      ...silentLogger,
+      warn: (message: string, fields?: Record<string, unknown>) => warned.push({ message, database: fields?.database }),
+    };
+    await t.ctx.db.execute(
+      sql`create index if not exists module_versions_lower_path_trgm on module_versions using gin (lower(module_path) gin_trgm_ops)`,
+    );
+    const withIndex = await trigramIndex(t.ctx.db);
+    expect(withIndex.present).toBe(true);
+    await warnWithoutTrigramIndex(t.ctx.db, log);
+    expect(warned).toEqual([]);
+
+    await t.ctx.db.execute(sql`drop index module_versions_lower_path_trgm`);
+    expect(await trigramIndex(t.ctx.db)).toEqual({ present: false, database: withIndex.database });
+    await warnWithoutTrigramIndex(t.ctx.db, log);
+    await warnWithoutTrigramIndex(t.ctx.db, log);
+    expect(warned).toHaveLength(1);
+    expect(warned[0].message).toContain('module search has no trigram index (module_versions_lower_path_trgm)');
+    expect(warned[0].database).toBe(withIndex.database);
   });
 });
