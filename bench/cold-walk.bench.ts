@@ -6,18 +6,20 @@
  * repository, so every file is a fill (blobs are content-addressed, so a zip stored in an earlier round is
  * still fetched, checked and staged, only its final rename lands on the same bytes).
  *
- *   bun bench/cold-walk.bench.ts [rounds=3] [root@version ...]
+ *   bun bench/cold-walk.bench.ts [--postgres] [rounds=3] [root@version ...]
  *
  * Prints, per root, the median of each side and their ratio, then the geometric mean of the ratios (the
  * issue's target: ≤ 1.3×), the load average, and where the server's time went during the proxied runs
  * (sums over requests from /metrics: they overlap, so they tell proportions, not wall time). The server
- * runs as its own process (`bun run src/index.ts`, PGlite, filesystem storage, the checksum database as
- * the go command's default). Skips, loudly, when the upstream cannot be reached.
+ * runs as its own process (`bun run src/index.ts`, PGlite, or with --postgres a throwaway database on
+ * ORBITREPO_TEST_DATABASE_URL or the local server; filesystem storage, the checksum database as the go
+ * command's default). Skips, loudly, when the upstream cannot be reached.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_AUTH } from '../test/support/app';
+import { createTestDatabaseUrl } from '../test/support/db';
 import { liveUpstream, makeGoEnv, runGo } from '../test/support/go';
 import { startServerProcess } from '../test/support/server';
 
@@ -100,10 +102,18 @@ async function histogramSums(url: string): Promise<Map<string, { sum: number; co
   return out;
 }
 
-console.log(`cold walk: ${roots.length} roots, ${rounds} rounds, upstream from go env GOPROXY; load average ${load()}`);
+console.log(
+  `cold walk: ${roots.length} roots, ${rounds} rounds, ${process.argv.includes('--postgres') ? 'PostgreSQL' : 'PGlite'}, upstream from go env GOPROXY; load average ${load()}`,
+);
 const graphs = [];
 for (const root of roots) graphs.push({ root, ...(await prepare(root)) });
-const server = await startServerProcess({ ORBITREPO_DATA_DIR: join(work, 'data') }, { startTimeoutMs: 300_000 });
+// The local PostgreSQL the tests use when nothing else is named (trust auth).
+process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+const postgres = process.argv.includes('--postgres') ? await createTestDatabaseUrl() : undefined;
+const server = await startServerProcess(
+  { ORBITREPO_DATA_DIR: join(work, 'data'), ...(postgres ? { ORBITREPO_DATABASE_URL: postgres.url } : {}) },
+  { startTimeoutMs: 300_000 },
+);
 const spent = new Map(WATCHED.map((n) => [n, { sum: 0, count: 0 }]));
 let repoCount = 0;
 try {
@@ -155,5 +165,6 @@ try {
     console.log(`  ${n.replace('orbitrepos_', '').padEnd(40)} ${v.sum.toFixed(1).padStart(8)} s over ${v.count} observations`);
 } finally {
   await server.stop();
+  await postgres?.drop();
   await rm(work, { recursive: true, force: true });
 }
