@@ -37,6 +37,7 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const rounds = Number(positional[0] ?? 3);
 const roots = positional.length > 1 ? positional.slice(1) : DEFAULT_ROOTS;
 const GO_TIMEOUT = 420_000;
+const onPostgres = process.argv.includes('--postgres');
 
 const live = await liveUpstream();
 if ('skip' in live) {
@@ -103,13 +104,13 @@ async function histogramSums(url: string): Promise<Map<string, { sum: number; co
 }
 
 console.log(
-  `cold walk: ${roots.length} roots, ${rounds} rounds, ${process.argv.includes('--postgres') ? 'PostgreSQL' : 'PGlite'}, upstream from go env GOPROXY; load average ${load()}`,
+  `cold walk: ${roots.length} roots, ${rounds} rounds, ${onPostgres ? 'PostgreSQL' : 'PGlite'}, upstream from go env GOPROXY; load average ${load()}`,
 );
 const graphs = [];
 for (const root of roots) graphs.push({ root, ...(await prepare(root)) });
 // The local PostgreSQL the tests use when nothing else is named (trust auth).
 process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
-const postgres = process.argv.includes('--postgres') ? await createTestDatabaseUrl() : undefined;
+const postgres = onPostgres ? await createTestDatabaseUrl() : undefined;
 const server = await startServerProcess(
   { ORBITREPO_DATA_DIR: join(work, 'data'), ...(postgres ? { ORBITREPO_DATABASE_URL: postgres.url } : {}) },
   { startTimeoutMs: 300_000 },

@@ -48,13 +48,6 @@ export class PermissionService {
   }
 
   /**
-   * Throws Unauthorized for an anonymous caller and Forbidden for a known one. Never NotFound: the caller
-   * has already found the repository, and a 404 here would tell the go command to try elsewhere instead
-   * of asking for credentials. Someone who may not even read the repository gets exactly the answer a
-   * missing repository gives them (hiddenRepository), whatever they asked to do, so that no answer tells
-   * an outsider which names exist.
-   */
-  /**
    * True when the caller may read the repository, known without a question (anonymous read, an
    * administrator, or, where grants are kept in memory, a kept grant); undefined when authorize() must decide.
    */
@@ -68,6 +61,13 @@ export class PermissionService {
     return undefined;
   }
 
+  /**
+   * Throws Unauthorized for an anonymous caller and Forbidden for a known one. Never NotFound: the caller
+   * has already found the repository, and a 404 here would tell the go command to try elsewhere instead
+   * of asking for credentials. Someone who may not even read the repository gets exactly the answer a
+   * missing repository gives them (hiddenRepository), whatever they asked to do, so that no answer tells
+   * an outsider which names exist.
+   */
   async authorize(principal: Principal, repo: RepositoryRow, access: Access): Promise<void> {
     if (access === 'read' && repo.anonymousRead) return;
     if (principal.kind !== 'user') throw hiddenRepository(principal, repo.name);

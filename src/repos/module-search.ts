@@ -89,13 +89,6 @@ interface Pair {
   updatedAt: Date | string | null;
 }
 
-/**
- * Module paths across the repositories a viewer may read, for the UI's search box and a group's page.
- * Prefix matches come from the lower(module_path) btree (text_pattern_ops, so LIKE 'abc%' uses it whatever
- * the collation); substring matches from the pg_trgm GIN index on lower(module_path) where the server has
- * the extension (PGlite always loads it), from a scan where it has not: the same SQL, so the same answers,
- * bounded by SCAN_BOUND either way. Nothing here asks which: the planner uses the index when it is there.
- */
 /** The trigram index of migration 0006, which a PostgreSQL server without pg_trgm does not have. */
 export const TRIGRAM_INDEX = 'module_versions_lower_path_trgm';
 
@@ -131,6 +124,13 @@ export async function warnWithoutTrigramIndex(db: Database, log: Logger): Promis
   );
 }
 
+/**
+ * Module paths across the repositories a viewer may read, for the UI's search box and a group's page.
+ * Prefix matches come from the lower(module_path) btree (text_pattern_ops, so LIKE 'abc%' uses it whatever
+ * the collation); substring matches from the pg_trgm GIN index on lower(module_path) where the server has
+ * the extension (PGlite always loads it), from a scan where it has not: the same SQL, so the same answers,
+ * bounded by SCAN_BOUND either way. Nothing here asks which: the planner uses the index when it is there.
+ */
 export class ModuleSearch {
   constructor(
     private readonly db: Database,

@@ -222,12 +222,12 @@ export class RepositoryService {
     return row;
   }
 
-  /** Members of a group, in order. */
   /** What memberRows() gives, when it is already in memory; undefined otherwise (here: never, nothing is kept). */
   memberRowsNow(_groupId: number): RepositoryRow[] | undefined {
     return undefined;
   }
 
+  /** Members of a group, in order. */
   async memberRows(groupId: number): Promise<RepositoryRow[]> {
     const rows = await this.db
       .select({ repo: repositories })
