@@ -119,10 +119,17 @@ export async function stageBlob(
  * copy is moved onto the address even when the same content is already there: the move renews the
  * blob's modification time, so the blob collector (which spares blobs younger than its grace period)
  * cannot take an old unreferenced copy of these bytes while the caller is about to commit its row.
+ * A move that fails removes the staged blob.
  */
 export async function commitBlob(store: BlobStore, staged: StagedBlob): Promise<string> {
   const key = blobKeyFor(staged.sha256);
-  await store.move(staged.tmpKey, key);
+  try {
+    await store.move(staged.tmpKey, key);
+  } catch (err) {
+    // Nothing will commit it now: not left for the sweep to find hours later.
+    await store.delete(staged.tmpKey).catch(() => {});
+    throw err;
+  }
   return key;
 }
 
