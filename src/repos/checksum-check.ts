@@ -122,25 +122,44 @@ export class ChecksumCheck {
 
   /**
    * Whether the upstream relays this database: its /sumdb/{name}/supported answers 200 (a 404/410 says no).
-   * The verdict is kept a minute in memory: every fill asks, and each asking was a database read.
+   * The verdict is kept a minute in memory (every fill asks, and each asking was a database read); an
+   * older one is still used while it is asked again in the background, so no fill waits for the question
+   * but the first.
    */
-  private async relayed(): Promise<boolean> {
-    if (this.relayedVerdict && this.relayedVerdict.until > Date.now()) return this.relayedVerdict.value;
-    let value: boolean;
-    try {
-      await this.c.relay(this.c.gosumdb.name, 'supported');
-      value = true;
-    } catch (err) {
-      if (!(err instanceof NotFound)) throw err;
-      value = false;
-    }
-    this.relayedVerdict = { value, until: Date.now() + RELAYED_VERDICT_MS };
-    return value;
+  private relayed(): boolean | Promise<boolean> {
+    const known = this.relayedVerdict;
+    if (known && known.until <= Date.now() && !this.asking) this.ask().catch(() => {});
+    return known ? known.value : this.ask();
+  }
+
+  private asking?: Promise<boolean>;
+
+  private ask(): Promise<boolean> {
+    this.asking ??= (async () => {
+      let value: boolean;
+      try {
+        await this.c.relay(this.c.gosumdb.name, 'supported');
+        value = true;
+      } catch (err) {
+        if (!(err instanceof NotFound)) throw err;
+        value = false;
+      }
+      this.relayedVerdict = { value, until: Date.now() + RELAYED_VERDICT_MS };
+      return value;
+    })().finally(() => (this.asking = undefined));
+    return this.asking;
   }
 
   private async read(rest: string): Promise<Uint8Array> {
     const { name } = this.c.gosumdb;
-    if (await this.relayed()) return this.c.relay(name, rest);
+    const relayed = this.relayed();
+    if (relayed === true) return this.c.relay(name, rest);
+    if (relayed !== false) {
+      // Not known yet: the relay is asked for the record beside the question whether it relays at all.
+      const relayedRead = this.c.relay(name, rest);
+      relayedRead.catch(() => {});
+      if (await relayed) return relayedRead;
+    }
     this.direct ??= new UpstreamClient({
       // The database's own host is GOSUMDB's name: the go command's rule, never a name written here.
       baseUrl: this.c.gosumdb.url ?? `https://${name}`,
