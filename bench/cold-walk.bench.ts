@@ -6,7 +6,11 @@
  * repository, so every file is a fill (blobs are content-addressed, so a zip stored in an earlier round is
  * still fetched, checked and staged, only its final rename lands on the same bytes).
  *
- *   bun bench/cold-walk.bench.ts [--postgres] [rounds=3] [root@version ...]
+ *   bun bench/cold-walk.bench.ts [--postgres] [--baseline=DIR] [rounds=3] [root@version ...]
+ *
+ * --baseline=DIR also starts the server of another checkout (a `git worktree` with its node_modules) and
+ * walks each graph through it in the same rounds, beside this one's: a change is compared with the code
+ * before it under the same load and the same upstream.
  *
  * Prints, per root, the median of each side and their ratio, then the geometric mean of the ratios (the
  * issue's target: ≤ 1.3×), the load average, and where the server's time went during the proxied runs
@@ -38,6 +42,7 @@ const rounds = Number(positional[0] ?? 3);
 const roots = positional.length > 1 ? positional.slice(1) : DEFAULT_ROOTS;
 const GO_TIMEOUT = 420_000;
 const onPostgres = process.argv.includes('--postgres');
+const baselineRoot = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 
 const live = await liveUpstream();
 if ('skip' in live) {
@@ -111,23 +116,32 @@ for (const root of roots) graphs.push({ root, ...(await prepare(root)) });
 // The local PostgreSQL the tests use when nothing else is named (trust auth).
 process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const postgres = onPostgres ? await createTestDatabaseUrl() : undefined;
+const postgresBaseline = onPostgres && baselineRoot ? await createTestDatabaseUrl() : undefined;
 const server = await startServerProcess(
   { ORBITREPO_DATA_DIR: join(work, 'data'), ...(postgres ? { ORBITREPO_DATABASE_URL: postgres.url } : {}) },
   { startTimeoutMs: 300_000 },
 );
+const baseline = baselineRoot
+  ? await startServerProcess(
+      { ORBITREPO_DATA_DIR: join(work, 'data-baseline'), ...(postgresBaseline ? { ORBITREPO_DATABASE_URL: postgresBaseline.url } : {}) },
+      { startTimeoutMs: 300_000, root: baselineRoot },
+    )
+  : undefined;
 const spent = new Map(WATCHED.map((n) => [n, { sum: 0, count: 0 }]));
 let repoCount = 0;
 try {
-  const times = graphs.map(() => ({ direct: [] as number[], proxied: [] as number[] }));
+  const times = graphs.map(() => ({ direct: [] as number[], proxied: [] as number[], baseline: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, g] of graphs.entries()) {
       const name = `walk-${++repoCount}`;
-      const created = await fetch(`${server.url}/api/v1/repositories`, {
-        method: 'POST',
-        headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
-        body: JSON.stringify({ name, type: 'proxy', remoteUrl: upstream, anonymousRead: true }),
-      });
-      if (created.status !== 201) throw new Error(`creating ${name}: ${created.status} ${await created.text()}`);
+      for (const s of baseline ? [server, baseline] : [server]) {
+        const created = await fetch(`${s.url}/api/v1/repositories`, {
+          method: 'POST',
+          headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+          body: JSON.stringify({ name, type: 'proxy', remoteUrl: upstream, anonymousRead: true }),
+        });
+        if (created.status !== 201) throw new Error(`creating ${name}: ${created.status} ${await created.text()}`);
+      }
       const proxied = async () => {
         const before = await histogramSums(server.url);
         times[i].proxied.push(await walk(g.dir, `${server.url}/go/${name}/`));
@@ -141,31 +155,37 @@ try {
       const direct = async () => {
         times[i].direct.push(await walk(g.dir, upstream));
       };
-      // The order flips every round and every root, so neither side always runs first.
-      if ((round + i) % 2 === 0) {
-        await direct();
-        await proxied();
-      } else {
-        await proxied();
-        await direct();
-      }
+      const before = async () => {
+        if (baseline) times[i].baseline.push(await walk(g.dir, `${baseline.url}/go/${name}/`));
+      };
+      // The order turns every round and every root, so no side always runs first.
+      const sides = [direct, proxied, before];
+      for (let k = 0; k < sides.length; k++) await sides[(round + i + k) % sides.length]();
     }
   }
   const ratios: number[] = [];
+  const baseRatios: number[] = [];
+  const all = (xs: number[]) => xs.map((t) => t.toFixed(1)).join('/');
   for (const [i, g] of graphs.entries()) {
     const d = median(times[i].direct);
     const p = median(times[i].proxied);
     ratios.push(p / d);
+    const b = baseline ? median(times[i].baseline) : 0;
+    if (baseline) baseRatios.push(b / d);
+    const was = baseline ? `  baseline ${b.toFixed(2)} s ${(b / d).toFixed(2)}×` : '';
     console.log(
-      `${g.root.padEnd(44)} ${String(g.modules).padStart(3)} modules  direct ${d.toFixed(2)} s  proxied ${p.toFixed(2)} s  ${(p / d).toFixed(2)}×  (direct ${times[i].direct.map((t) => t.toFixed(1)).join('/')}, proxied ${times[i].proxied.map((t) => t.toFixed(1)).join('/')})`,
+      `${g.root.padEnd(44)} ${String(g.modules).padStart(3)} modules  direct ${d.toFixed(2)} s  proxied ${p.toFixed(2)} s  ${(p / d).toFixed(2)}×${was}  (direct ${all(times[i].direct)}, proxied ${all(times[i].proxied)}${baseline ? `, baseline ${all(times[i].baseline)}` : ''})`,
     );
   }
   console.log(`geometric mean proxied/direct: ${geomean(ratios).toFixed(2)}× (target ≤ 1.3×); load average ${load()}`);
+  if (baseline) console.log(`geometric mean baseline/direct: ${geomean(baseRatios).toFixed(2)}×`);
   console.log('server time during the proxied runs (summed over concurrent requests):');
   for (const [n, v] of spent)
     console.log(`  ${n.replace('orbitrepos_', '').padEnd(40)} ${v.sum.toFixed(1).padStart(8)} s over ${v.count} observations`);
 } finally {
   await server.stop();
+  await baseline?.stop();
   await postgres?.drop();
+  await postgresBaseline?.drop();
   await rm(work, { recursive: true, force: true });
 }
