@@ -14,9 +14,18 @@ export const DEFAULT_STALL_MS = 15_000;
 type State = 'waiting' | 'taken' | 'gone';
 
 /**
+ * The request whose fill fetches a file: `tap` streams a big zip to it as it arrives; `checked` hands it a
+ * small file's bytes once they pass every check, before they are stored (the fill then goes on storing them).
+ */
+export interface FirstClient {
+  tap?: ArrivingBody;
+  checked?: (bytes: Uint8Array<ArrayBuffer>) => void;
+}
+
+/**
  * A file's bytes as they arrive from an upstream, for the first client of a cold fill. The fill
  * pushes each chunk it stages; the client reads them a bounded buffer behind. The last
- * HELD_TAIL_BYTES are held back until the fill says the file is checked and stored (finish), and the
+ * HELD_TAIL_BYTES are held back until the fill says the file is checked (finish), and the
  * body is aborted when it fails (fail): the client sees a broken transfer, never a complete bad file.
  *
  * The fill never waits long for its client: a client that goes away, declines, or stops reading for
@@ -32,6 +41,7 @@ export class ArrivingBody {
   private heldBytes = 0;
   private state: State = 'waiting';
   private wake?: () => void;
+  private whole = false;
 
   /** onStall: told when a client that stopped reading was cut loose (for the log). */
   constructor(
@@ -92,9 +102,15 @@ export class ArrivingBody {
     });
   }
 
-  /** The file is checked and stored: the held tail goes out and the body ends. */
+  /** Whether a client was given the whole file (finish came while it was reading). */
+  get delivered(): boolean {
+    return this.whole;
+  }
+
+  /** The file is checked (it is stored next): the held tail goes out and the body ends. */
   finish(): void {
     if (this.state === 'gone') return;
+    this.whole = this.state === 'taken';
     for (const chunk of this.held) this.controller.enqueue(chunk);
     this.held = [];
     this.controller.close();

@@ -15,6 +15,7 @@ import {
   notFoundUntil,
   UNTIL_WRITTEN,
 } from './expiring';
+import { bytesGoFile } from './go-file';
 import { isDenial } from './group';
 import type { MayReadMember, MayReadMemberNow } from './member-access';
 import type {
@@ -383,10 +384,12 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
       ? () => inner.fileExpiring(kind, module, version)
       : // A stored version's files (hosted, or a proxy's canonical version) change only by a write or an eviction.
         async () => ({ value: await inner[kind](module, version), until: UNTIL_WRITTEN });
-    // A file still arriving (a proxy's cold fill) is for the caller that started it, never kept.
+    // A file still arriving (a proxy's cold fill), or a transient one (a zip answered before it was stored),
+    // is for the callers of its fill, never kept: zips are served from storage.
     const load = async () => {
       const got = await loadInner();
-      return (got.value as GoFile | undefined)?.arriving ? { ...got, until: 0 } : got;
+      const file = got.value as GoFile | undefined;
+      return file?.arriving || file?.transient ? { ...got, until: 0 } : got;
     };
     // Proxy version queries (branches, "v1.2") resolve differently over time.
     if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };
@@ -408,11 +411,5 @@ async function inMemory(got: Expiring<unknown>): Promise<Expiring<unknown>> {
   if (file.arriving || !file.etag || file.size < 0 || file.size > IN_MEMORY_MAX_BYTES || file.bytes) return got;
   const bytes = new Uint8Array(await new Response(await file.open()).arrayBuffer());
   if (bytes.byteLength !== file.size) return got;
-  const held: GoFile = {
-    size: file.size,
-    etag: file.etag,
-    bytes,
-    open: async (range) => new Response(range ? bytes.subarray(range.start, range.end + 1) : bytes).body!,
-  };
-  return { ...got, value: held };
+  return { ...got, value: bytesGoFile(bytes, file.etag) };
 }

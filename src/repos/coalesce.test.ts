@@ -50,6 +50,64 @@ describe.each(testDatabaseKinds())('FetchCoalescer on %s', (kind) => {
     await c.close();
   });
 
+  test('an early answer reaches every caller of the fill in this process, before the fill ends; settled waits for the end', async () => {
+    const c = new FetchCoalescer(t.handle, silentLogger);
+    const store = new Map<string, string>();
+    const gate = deferred<void>();
+    let fills = 0;
+    const share = () =>
+      c.share<string, string>(
+        'early:k',
+        async () => store.get('early:k'),
+        async (_signal, answer) => {
+          fills++;
+          answer('checked');
+          await gate.promise;
+          store.set('early:k', 'stored');
+          return 'stored';
+        },
+      );
+    const first = share();
+    expect(await first.early).toBe('checked');
+    // Joining while the fill still stores: the same early answer at once, and the same end.
+    const joined = share();
+    expect(await joined.early).toBe('checked');
+    let settled = false;
+    const settling = c.settled('early:').then(() => (settled = true));
+    await Bun.sleep(20);
+    expect(settled).toBe(false);
+    expect(c.inflightKeys).toEqual(['early:k']);
+    gate.resolve();
+    await settling;
+    expect(await Promise.all([first.done, joined.done])).toEqual(['stored', 'stored']);
+    expect(fills).toBe(1);
+    expect(c.inflightKeys).toEqual([]);
+    // A fill that gives no early answer (found by its lookup here): early never resolves, done does.
+    const found = share();
+    expect(await Promise.race([found.early, found.done])).toBe('stored');
+    await c.close();
+  });
+
+  test('close waits for fills still running (a fill storing what it answered must not outlive the database)', async () => {
+    const c = new FetchCoalescer(t.handle, silentLogger);
+    let ended = false;
+    const { early, done } = c.share<string, string>(
+      'closing:k',
+      async () => undefined,
+      async (signal, answer) => {
+        answer('checked');
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        await Bun.sleep(20);
+        ended = true;
+        throw signal.reason;
+      },
+    );
+    done.catch(() => {}); // aborted by close
+    expect(await early).toBe('checked');
+    await c.close();
+    expect(ended).toBe(true);
+  });
+
   // Embedded PGlite has one process: the lease rows and NOTIFYs would be three statements a fill for nothing.
   test('as the sole process on its database, concurrent callers share one fill and no lease row is written', async () => {
     const c = new FetchCoalescer(t.handle, silentLogger, { soleProcess: true });

@@ -44,7 +44,7 @@ const MAX_MESSAGE = 500;
  * others still want its result (and the next caller would only start it again).
  */
 export class FetchCoalescer {
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly inflight = new Map<string, { done: Promise<unknown>; early: PromiseWithResolvers<unknown> }>();
   private readonly waiters = new Map<string, Set<(n: Notice) => void>>();
   private readonly owner: string;
   private readonly leaseMs: number;
@@ -68,6 +68,18 @@ export class FetchCoalescer {
     this.soleProcess = opts.soleProcess ?? false;
   }
 
+  /**
+   * Resolves once no fill of this process whose key starts with `prefix` is in progress, those begun
+   * meanwhile included (a fill may go on storing after its bytes were answered: proxy.ts).
+   */
+  async settled(prefix = ''): Promise<void> {
+    for (;;) {
+      const running = [...this.inflight].filter(([key]) => key.startsWith(prefix)).map(([, f]) => f.done);
+      if (running.length === 0) return;
+      await Promise.allSettled(running);
+    }
+  }
+
   /** Keys being filled by this process right now (tests, metrics). */
   get inflightKeys(): string[] {
     return [...this.inflight.keys()];
@@ -81,16 +93,34 @@ export class FetchCoalescer {
    * message) in others.
    */
   run<T>(key: string, lookup: () => Promise<T | undefined>, fill: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const existing = this.inflight.get(key);
-    if (existing) return existing as Promise<T>;
-    const shared = this.lead(key, lookup, fill).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, shared);
-    return shared;
+    return this.share(key, lookup, fill).done;
   }
 
-  /** Stops listening and aborts fills in progress (process shutdown, tests). */
+  /**
+   * run, where the fill may also give an answer before it ends (`answer`: a proxy's small file once checked,
+   * while it is stored): `early` resolves with it for every caller of the key in this process, and never when
+   * the fill gives none (or ran elsewhere, or was not needed). `done` is what run resolves with.
+   */
+  share<T, E>(
+    key: string,
+    lookup: () => Promise<T | undefined>,
+    fill: (signal: AbortSignal, answer: (value: E) => void) => Promise<T>,
+  ): { done: Promise<T>; early: Promise<E> } {
+    const existing = this.inflight.get(key);
+    if (existing) return { done: existing.done as Promise<T>, early: existing.early.promise as Promise<E> };
+    const early = Promise.withResolvers<unknown>();
+    const done = this.lead(key, lookup, (signal) => fill(signal, early.resolve)).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, { done, early });
+    return { done, early: early.promise as Promise<E> };
+  }
+
+  /**
+   * Stops listening, aborts fills in progress (process shutdown, tests) and waits for them to end: a fill
+   * whose bytes were already answered may still be storing them, and must not outlive the database.
+   */
   async close(): Promise<void> {
     this.stopping.abort(new Error('the server is stopping'));
+    await this.settled();
     const unlisten = await this.listening?.catch(() => undefined);
     await unlisten?.().catch(() => {});
   }

@@ -117,6 +117,7 @@ export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder
       const counted = (f: GoFile): GoFile => ({
         size: f.size,
         etag: f.etag,
+        ...(f.transient && { transient: true }),
         open: (range) => {
           if (counts(range)) recorder.record(id, module, version);
           return f.open(range);

@@ -31,6 +31,22 @@ function blobOf(storage: BlobStore, key: string, size: number): Pick<GoFile, 'bl
   };
 }
 
+/**
+ * A file held in memory: `etag` as its stored copy has it (a content-addressed blob's is the bytes' own
+ * sha256, which is the default).
+ */
+export function bytesGoFile(
+  bytes: Uint8Array<ArrayBuffer>,
+  etag = `"sha256-${new Bun.CryptoHasher('sha256').update(bytes).digest('hex')}"`,
+): GoFile {
+  return {
+    size: bytes.byteLength,
+    etag,
+    bytes,
+    open: async (range) => new Response(range ? bytes.subarray(range.start, range.end + 1) : bytes).body!,
+  };
+}
+
 /** The hex sha256 a `blobs/sha256/ab/cdef…` key is named for, or null for any other key. */
 export function sha256OfBlobKey(key: string): string | null {
   const m = /(?:^|\/)blobs\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);

@@ -2,6 +2,7 @@ import { and, eq, inArray, like, max, sql } from 'drizzle-orm';
 import type { Database } from '../db/open';
 import { type ModuleVersionRow, moduleVersions, type RepositoryRow } from '../db/schema';
 import { BadRequest, NotFound } from '../errors';
+import { parseInfo } from '../goproxy/info';
 import { sortByModulePath } from '../goproxy/module-path';
 import { compareVersions, isPseudoVersion, isValidVersion, selectLatest } from '../goproxy/version';
 import type { BlobStore } from '../storage/blob-store';
@@ -141,10 +142,10 @@ export class ModuleService {
   /** Versions of one module, newest first. */
   async listVersions(repo: RepositoryRow, module: string): Promise<ModuleVersionView[]> {
     this.refuseWithoutOwnVersions(repo);
-    let rows = await listVersionRows(this.db, repo.id, module);
+    const rows = await listVersionRows(this.db, repo.id, module);
     if (rows.length === 0) throw new NotFound(`module ${module} not found in repository "${repo.name}"`);
-    if (await this.fetchMissingInfo(repo, rows)) rows = await listVersionRows(this.db, repo.id, module);
-    return rows.sort((a, b) => compareVersions(b.version, a.version)).map(versionView);
+    const times = await this.fetchMissingInfo(repo, rows);
+    return rows.sort((a, b) => compareVersions(b.version, a.version)).map((r) => versionView(withTime(r, times)));
   }
 
   /**
@@ -162,32 +163,36 @@ export class ModuleService {
 
   async version(repo: RepositoryRow, module: string, version: string): Promise<ModuleVersionView> {
     const row = await this.row(repo, module, version);
-    return versionView((await this.fetchMissingInfo(repo, [row])) ? await this.row(repo, module, version) : row);
+    return versionView(withTime(row, await this.fetchMissingInfo(repo, [row])));
   }
 
   /**
    * A cached version's time is its .info's (the tag or commit time), not when it was fetched; a version filled
    * from its .mod or .zip alone (the go command asks no .info for a version go.mod names) has a stand-in, so
    * its .info is fetched now. A pseudo-version carries its time. Best effort and bounded: with the upstream
-   * slow or down the stand-in is shown and the fetches go on (the next view has them). True when any landed.
+   * slow or down the stand-in is shown and the fetches go on (the next view has them). The times that
+   * arrived, by version (the .info is answered once checked, maybe before its row has it).
    */
-  private async fetchMissingInfo(repo: RepositoryRow, rows: ModuleVersionRow[]): Promise<boolean> {
+  private async fetchMissingInfo(repo: RepositoryRow, rows: ModuleVersionRow[]): Promise<Map<string, Date>> {
+    const times = new Map<string, Date>();
     const missing = rows.filter((r) => r.origin === 'cached' && !r.infoKey && !isPseudoVersion(r.version)).slice(0, MAX_INFO_FETCHES);
-    if (missing.length === 0) return false;
+    if (missing.length === 0) return times;
     const reader = this.instantiate(repo).reader;
-    let landed = false;
     const fetches = Promise.all(
       missing.map((r) =>
-        reader.info(r.modulePath, r.version).then(
-          () => (landed = true),
-          () => {},
-        ),
+        reader
+          .info(r.modulePath, r.version)
+          .then((text) => {
+            const { time } = parseInfo(text);
+            if (time) times.set(r.version, new Date(time));
+          })
+          .catch(() => {}),
       ),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([fetches, new Promise((resolve) => (timer = setTimeout(resolve, INFO_WAIT_MS)))]);
     clearTimeout(timer);
-    return landed;
+    return new Map(times);
   }
 
   /** The go.mod text of one version, from storage only: a proxy that has not cached it does not fetch it for a preview. */
@@ -262,4 +267,10 @@ function versionView(row: ModuleVersionRow): ModuleVersionView {
     downloads: Number(row.downloadCount),
     lastDownloadedAt: row.lastDownloadedAt?.toISOString() ?? null,
   };
+}
+
+/** The row with the time its .info gave, where one was just fetched. */
+function withTime(row: ModuleVersionRow, times: Map<string, Date>): ModuleVersionRow {
+  const time = times.get(row.version);
+  return time ? { ...row, time } : row;
 }

@@ -20,13 +20,13 @@ import type { CacheOutcome } from '../observability/metrics';
 import { warnOutage } from '../observability/outage-log';
 import { noteCacheOutcome } from '../observability/request-scope';
 import { commitBlob, stageBlob } from '../storage/content-addressed';
-import { ArrivingBody, arrivingFile } from './arriving';
+import { ArrivingBody, arrivingFile, type FirstClient } from './arriving';
 import { withBlobWriteFence } from './blob-fence';
 import { ChecksumCheck } from './checksum-check';
 import type { FetchCoalescer } from './coalesce';
 import type { RepoDeps } from './deps';
 import { absentUntil, type Expiring, type ExpiringReader, notFoundUntil, UNTIL_WRITTEN } from './expiring';
-import { blobGoFileAt } from './go-file';
+import { blobGoFileAt, bytesGoFile } from './go-file';
 import { repositoryGosumdb } from './gosumdb';
 import { observedFetch } from './observed-fetch';
 import { proxyAdmits, refusedByRules } from './path-routing';
@@ -204,18 +204,19 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       });
       return { value: decode(got.body), until: got.until };
     }
-    const row = await this.cachedFile(module, version, 'info');
+    const got = await this.checkedFile(module, version, 'info');
     // The go command asks a version's .mod right after its .info (go get, go mod download): fetched meanwhile,
     // its request joins this fill instead of starting one more round trip to the upstream after it.
-    if (!row.modKey) this.cachedFile(module, version, 'mod').catch(() => {});
-    const bytes = await new Response(await this.deps.storage.get(row.infoKey!)).arrayBuffer();
-    return { value: decode(new Uint8Array(bytes)), until: UNTIL_WRITTEN };
+    if ('bytes' in got || !got.row.modKey) this.checkedFile(module, version, 'mod').catch(() => {});
+    const bytes =
+      'bytes' in got ? got.bytes : new Uint8Array(await new Response(await this.deps.storage.get(got.row.infoKey!)).arrayBuffer());
+    return { value: decode(bytes), until: UNTIL_WRITTEN };
   }
 
   async mod(module: string, version: string): Promise<GoFile> {
     this.admit(module);
-    const row = await this.cachedFile(module, version, 'mod');
-    return blobGoFileAt(this.deps.storage, row.modKey!);
+    const got = await this.checkedFile(module, version, 'mod');
+    return 'bytes' in got ? bytesGoFile(got.bytes) : blobGoFileAt(this.deps.storage, got.row.modKey!);
   }
 
   /**
@@ -233,14 +234,19 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
         stallMs,
       }),
     );
-    const filled = this.cachedFile(module, version, 'zip', tap);
+    const checked = Promise.withResolvers<Uint8Array<ArrayBuffer>>();
+    const filled = this.cachedFile(module, version, 'zip', { tap, checked: checked.resolve });
     const stored = filled.then((row) => blobGoFileAt(this.deps.storage, row.zipKey!, { size: row.zipSize!, sha256: row.zipSha256! }));
     // A failure aborts the client's body once the fill has let go of its key (so the client's retry fetches anew),
     // and reaches whoever asks stored(); never an unhandled rejection.
     stored.catch(() => {});
-    const length = await Promise.race([stored.then((): typeof STORED => STORED), tap.began]);
+    const length = await Promise.race([stored.then((): typeof STORED => STORED), tap.began, checked.promise]);
     if (length === STORED) return stored;
+    // A small zip, checked in memory: answered from there while it is stored (zip-fill.ts).
+    if (length instanceof Uint8Array) return { ...bytesGoFile(length), transient: true };
     stored.catch((err) => {
+      // A client that has the whole file was answered; the fill logged its failure to store it.
+      if (tap.delivered) return;
       this.deps.log.warn('a zip fill streamed to its client failed; the transfer was aborted and nothing was stored', {
         repository: this.row.name,
         module,
@@ -254,6 +260,8 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
 
   /** Evicts a cached version: the next request fetches it from the upstream again. Blobs stay; they may be shared. */
   async deleteVersion(module: string, version: string, actor: Actor, opts: DeleteOptions = {}): Promise<void> {
+    // A fill of this version answered before it was stored would write its row after the delete.
+    await this.coalescer.settled(fileKey(this.row.id, module, version, ''));
     const row = await deleteVersionAudited(this.deps, this.row, module, version, actor, undefined, opts);
     for (const kind of ['info', 'mod', 'zip'] as const) await this.cache.delete(missingKey(kind, module, version));
     if (!row) throw new NotFound(`${module}@${version} is not cached in repository ${q(this.row.name)}`);
@@ -289,8 +297,28 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     noteCacheOutcome(outcome);
   }
 
+  /**
+   * A small file (.info, .mod) as soon as it is known good: the stored row, or, for the requests of this
+   * process that run or join its fill, the upstream's bytes once checked, while they are stored (storage's
+   * fsyncs and the row's write, about half of a fill, are then off the go command's path; a request after
+   * the fill finds the stored copy). A store that fails after the answer is logged, and the next request
+   * fetches anew.
+   */
+  private async checkedFile(
+    module: string,
+    version: string,
+    kind: 'info' | 'mod',
+  ): Promise<{ row: ModuleVersionRow } | { bytes: Uint8Array<ArrayBuffer> }> {
+    const checked = Promise.withResolvers<Uint8Array<ArrayBuffer>>();
+    const filled = this.cachedFile(module, version, kind, { checked: checked.resolve });
+    const first = await Promise.race([filled.then((row) => ({ row })), checked.promise.then((bytes) => ({ bytes }))]);
+    // Answered: the fill's failure to store (logged by the fill) reaches no one.
+    if ('bytes' in first) filled.catch(() => {});
+    return first;
+  }
+
   /** The row once it has `kind`'s blob: from storage, else after one coalesced upstream fetch. */
-  private async cachedFile(module: string, version: string, kind: FileKind, tap?: ArrivingBody): Promise<ModuleVersionRow> {
+  private async cachedFile(module: string, version: string, kind: FileKind, first?: FirstClient): Promise<ModuleVersionRow> {
     const lookup = async () => {
       const row = await findVersionRow(this.deps.db, this.row.id, module, version);
       return row?.[KEY_COLUMN[kind]] ? row : undefined;
@@ -309,14 +337,28 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     // A go.mod's checksum lookup goes out beside it, not after it: one round trip to the upstream, not two.
     if (kind === 'mod') this.checksum?.prefetch(module, version);
     // Only the caller whose fill runs fetched; the others waited on a fill (here or in another process).
+    // Noted once, before an early answer goes out (the request's access-log line is written with its answer).
     let filled = false;
-    try {
-      return await this.coalescer.run(`file:${this.row.id}:${module}@${version}.${kind}`, lookup, (signal) => {
+    let noted = false;
+    const note = () => {
+      if (!noted) this.observe(filled ? 'miss' : 'coalesced');
+      noted = true;
+    };
+    const { done, early } = this.coalescer.share<ModuleVersionRow, Uint8Array<ArrayBuffer>>(
+      fileKey(this.row.id, module, version, kind),
+      lookup,
+      (signal, checked) => {
         filled = true;
-        return this.fillAndRemember(module, version, kind, signal, tap);
-      });
+        return this.fillAndRemember(module, version, kind, signal, { tap: first?.tap, checked });
+      },
+    );
+    // Checked bytes reach every caller of this fill in this process, the one that runs it and those joining it.
+    const checked = first?.checked;
+    if (checked) early.then((bytes) => (note(), checked(bytes)));
+    try {
+      return await done;
     } finally {
-      this.observe(filled ? 'miss' : 'coalesced');
+      note();
     }
   }
 
@@ -325,18 +367,29 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     version: string,
     kind: FileKind,
     signal: AbortSignal,
-    tap?: ArrivingBody,
+    first?: FirstClient,
   ): Promise<ModuleVersionRow> {
     const ended = this.deps.metrics.fillStarted(this.row.name, kind);
     const t0 = performance.now();
     let bytes = 0;
     let row: ModuleVersionRow;
     let failure: unknown;
+    let answered = false;
+    const told: FirstClient = { tap: first?.tap, checked: (b) => ((answered = true), first?.checked?.(b)) };
     try {
       try {
-        ({ bytes, row } = await this.fill(module, version, kind, signal, tap));
+        ({ bytes, row } = await this.fill(module, version, kind, signal, told));
       } catch (err) {
         failure = err;
+        // Its clients have their answer; what failed (storage, the database) concerns the operator.
+        if (answered || first?.tap?.delivered)
+          this.deps.log.warn('a checked file was answered but could not be stored; the next request fetches it again', {
+            repository: this.row.name,
+            module,
+            version,
+            kind,
+            err,
+          });
         if (err instanceof UpstreamMissing) {
           const body = encode(err.message);
           await this.cache.put(
@@ -375,7 +428,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     version: string,
     kind: FileKind,
     signal: AbortSignal,
-    tap?: ArrivingBody,
+    first?: FirstClient,
   ): Promise<{ bytes: number; row: ModuleVersionRow }> {
     const path = goPaths.file(module, version, kind);
     const out: { row?: ModuleVersionRow } = {};
@@ -400,7 +453,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
         version,
         path,
         signal,
-        tap,
+        first,
       );
       return written(bytes);
     }
@@ -409,6 +462,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       const info = upstreamInfo(res.bytes, res.url);
       if (info.version !== version) throw new BadUpstream(`upstream ${res.url} answered version ${q(info.version)}, not ${version}`);
       const time = info.time ? new Date(info.time) : undefined;
+      first?.checked?.(res.bytes);
       const staged = await stageBlob(this.deps.storage, res.bytes);
       await withBlobWriteFence(this.deps.db, async (tx) => {
         const key = await commitBlob(this.deps.storage, staged);
@@ -420,6 +474,7 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
     // module it forks and is used through replace); the checksum database vouches for the bytes.
     const goModH1 = goModHash(module, version, res.bytes);
     await this.verifyChecksum(module, version, { goModH1 }, res.url);
+    first?.checked?.(res.bytes);
     const staged = await stageBlob(this.deps.storage, res.bytes);
     await withBlobWriteFence(this.deps.db, async (tx) => {
       const key = await commitBlob(this.deps.storage, staged);
@@ -450,6 +505,11 @@ export class ProxyRepository implements GoRepository, ModuleReader, ExpiringRead
       .returning();
     return row!;
   }
+}
+
+/** The coalescing key of a file's fill; with kind '', the prefix of all three of a version's. */
+function fileKey(repositoryId: number, module: string, version: string, kind: FileKind | ''): string {
+  return `file:${repositoryId}:${module}@${version}.${kind}`;
 }
 
 function missingKey(kind: FileKind, module: string, version: string): string {

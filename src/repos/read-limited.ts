@@ -2,7 +2,11 @@
  * The whole of a small body (.mod, .info, list, sumdb answers), refusing more than maxBytes: the
  * reader is cancelled at the first byte past the limit and `tooLarge` says whose fault that is.
  */
-export async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
+export async function readLimited(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();

@@ -32,7 +32,7 @@ describe('UpstreamClient', () => {
 
   test('module paths and versions are !-escaped under a base URL that has a path', async () => {
     const got = await client().bytes(goPaths.file(MOD, V, 'zip'), signal(), 1 << 20);
-    expect(got.bytes).toEqual(zip);
+    expect<Uint8Array>(got.bytes).toEqual(zip);
     expect(stub.requests.map((r) => r.path)).toEqual(['example.com/!upper/m/@v/v1.0.0.zip']);
   });
 
@@ -112,7 +112,7 @@ describe('UpstreamClient', () => {
   test('redirects are followed', async () => {
     stub.fault('elsewhere/@v/v1.0.0.zip', { kind: 'redirect', to: stub.paths(MOD, V).zip });
     const got = await client().bytes('elsewhere/@v/v1.0.0.zip', signal(), 1 << 20);
-    expect(got.bytes).toEqual(zip);
+    expect<Uint8Array>(got.bytes).toEqual(zip);
   });
 
   test('a body over the limit is refused', async () => {

@@ -127,7 +127,7 @@ export class UpstreamClient {
     path: string,
     signal: AbortSignal,
     maxBytes: number,
-  ): Promise<{ bytes: Uint8Array; contentType: string | null; url: string }> {
+  ): Promise<{ bytes: Uint8Array<ArrayBuffer>; contentType: string | null; url: string }> {
     const res = await this.open(path, signal);
     if (res.contentLength !== null && res.contentLength > maxBytes) {
       await res.body.cancel().catch(() => {});

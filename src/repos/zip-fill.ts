@@ -1,15 +1,16 @@
 import type { Database } from '../db/open';
 import { AppError, BadUpstream, PayloadTooLarge } from '../errors';
 import { GoProtocolError } from '../goproxy/errors';
-import { checkStreamedZip, DEFAULT_ZIP_LIMITS } from '../goproxy/zip-check';
+import { checkModuleZip, checkStreamedZip, DEFAULT_ZIP_LIMITS, readerFromBytes } from '../goproxy/zip-check';
 import { ZipStreamDigest } from '../goproxy/zip-stream';
 import type { BlobStore } from '../storage/blob-store';
 import { commitBlob, discardStaged, type StagedBlob, stageBlob } from '../storage/content-addressed';
-import { type ArrivingBody, tapped } from './arriving';
+import { type FirstClient, tapped } from './arriving';
 import { withBlobWriteFence } from './blob-fence';
 import { BLOB_WINDOW_BYTES, blobReader } from './blob-reader';
 import { pacedBody, pacedReader } from './periodic-full-gc';
-import type { UpstreamClient } from './upstream';
+import { readLimited } from './read-limited';
+import type { UpstreamBody, UpstreamClient } from './upstream';
 import type { NewVersionRow } from './version-rows';
 
 /**
@@ -33,14 +34,14 @@ export interface ZipFillContext {
 }
 
 /**
- * Fetches one module zip into storage, streaming it to `tap` (the first client) as it is staged
- * unless it is small (STREAM_ZIPS_FROM_BYTES).
+ * Fetches one module zip into storage, streaming it to the first client's `tap` as it is staged
+ * unless it is small (STREAM_ZIPS_FROM_BYTES: see fillSmallZip).
  * Staging hashes the bytes as they are written and inflates and hashes the zip's entries meanwhile
  * (ZipStreamDigest); the zip rules and `h1:` are then checked from the staged blob's central directory
  * (or, where the streamed digest gave up, by reading the whole blob again); then the checksum database
- * is asked (its lookup fetched meanwhile); only then is the blob committed to its content address and
- * the row written, and only then does the client get the last bytes. Any failure after the upstream
- * answered aborts the client's body and stores nothing.
+ * is asked (its lookup fetched meanwhile); only then does the client get the last bytes, while the blob
+ * is committed to its content address and the row written. Any failure of those checks aborts the
+ * client's body and stores nothing; a failure to commit a file the client has whole is the fill's alone.
  * Returns the bytes stored.
  */
 export async function fillZip(
@@ -49,7 +50,7 @@ export async function fillZip(
   version: string,
   path: string,
   signal: AbortSignal,
-  tap?: ArrivingBody,
+  first?: FirstClient,
 ): Promise<number> {
   const res = await c.upstream.open(path, signal);
   const max = DEFAULT_ZIP_LIMITS.maxZipFile;
@@ -59,8 +60,8 @@ export async function fillZip(
     throw tooLarge();
   }
   c.prefetchChecksum();
-  // A small zip is stored whole first: it costs its client milliseconds and keeps a bad one a clean 502.
-  const client = res.contentLength !== null && res.contentLength < STREAM_ZIPS_FROM_BYTES ? undefined : tap;
+  if (res.contentLength !== null && res.contentLength < STREAM_ZIPS_FROM_BYTES) return fillSmallZip(c, module, version, res, signal, first);
+  const client = first?.tap;
   client?.begin(res.contentLength);
   // The entries are inflated and hashed as the bytes go by, so that the check after staging reads only the directory.
   const digest = new ZipStreamDigest(`${module}@${version}/go.mod`, DEFAULT_ZIP_LIMITS);
@@ -91,12 +92,49 @@ export async function fillZip(
     await discardStaged(c.storage, staged).catch(() => {});
     throw err;
   }
+  client?.finish();
   // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
   await withBlobWriteFence(c.db, async (tx) => {
     const key = await commitBlob(c.storage, staged);
     await c.fillRow(tx, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
   });
-  client?.finish();
+  return staged.size;
+}
+
+/**
+ * A zip announced smaller than STREAM_ZIPS_FROM_BYTES is read whole and checked in memory: a bad one is a
+ * clean 502, and a good one is handed to the first client (`checked`) before it is staged and committed, so
+ * its client does not wait for storage's fsyncs or the row's write.
+ */
+async function fillSmallZip(
+  c: ZipFillContext,
+  module: string,
+  version: string,
+  res: UpstreamBody,
+  signal: AbortSignal,
+  first?: FirstClient,
+): Promise<number> {
+  // The upstream's body ends where it said (upstream.ts), and that is under the limit.
+  const bytes = await readLimited(
+    res.body,
+    STREAM_ZIPS_FROM_BYTES,
+    () => new BadUpstream(`upstream ${res.url} sent a longer zip than it announced`),
+  );
+  let h1: string;
+  try {
+    ({ h1 } = await checkModuleZip(readerFromBytes(bytes), module, version, { signal }));
+  } catch (err) {
+    if (!(err instanceof GoProtocolError) || signal.aborted) throw err;
+    throw new BadUpstream(`upstream ${res.url} served an invalid module zip: ${err.message}`);
+  }
+  await c.verifyChecksum(h1, res.url);
+  first?.checked?.(bytes);
+  const staged = await stageBlob(c.storage, bytes, { signal });
+  // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
+  await withBlobWriteFence(c.db, async (tx) => {
+    const key = await commitBlob(c.storage, staged);
+    await c.fillRow(tx, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
+  });
   return staged.size;
 }
 

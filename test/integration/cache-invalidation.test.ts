@@ -318,6 +318,8 @@ describe.each(setups)('cache invalidation, $label', ({ kind, twoProcesses }) => 
     expect((await info()).status).toBe(200);
     expect((await info()).status).toBe(200);
     expect(stub.count(infoPath)).toBe(1);
+    // B answered the .info once checked; its row is written right after, and only then is there a version to delete.
+    await b.orbit.context.coalescer.settled();
     expect((await a.api('DELETE', `/repositories/px/modules/versions?module=${module}&version=v1.0.0`)).status).toBe(204);
     const deadline = Date.now() + 5_000;
     while (stub.count(infoPath) < 2 && Date.now() < deadline) {

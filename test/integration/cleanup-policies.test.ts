@@ -102,6 +102,8 @@ for (const kind of testDatabaseKinds()) {
         stub.addModule(pmod, v, { files: { 'a.go': 'package proxied\n' } });
         expect((await t.request(`/go/mirror/${pmod}/@v/${v}.zip`)).status).toBe(200);
       }
+      // Each zip is answered once checked, and its row written right after.
+      await t.ctx.coalescer.settled();
       expect((await setPolicy('mirror', { unusedDays: 30 })).status).toBe(200);
       const row = await t.ctx.repositories.rowByName('mirror');
       // Nothing is 30 days unused yet.

@@ -76,6 +76,8 @@ test('after real traffic the counters moved by exactly what happened', async () 
   expect((await get('/go/go-hosted/example.com/metered/@v/v1.0.0.zip')).bytes).toBe(hostedZip.byteLength);
   // A proxy fill from the loopback upstream, then the same file from storage.
   expect(await get('/go/go-proxy/example.com/proxied/@v/v1.2.0.zip')).toEqual({ status: 200, bytes: proxiedZip.byteLength });
+  // Answered once checked and stored right after: the next request is a hit, not one joining the fill.
+  await t.ctx.coalescer.settled();
   expect(await get('/go/go-proxy/example.com/proxied/@v/v1.2.0.zip')).toEqual({ status: 200, bytes: proxiedZip.byteLength });
   // A 404 from the upstream, remembered: the second ask never reaches it.
   expect((await get('/go/go-proxy/example.com/absent/@v/v0.1.0.info')).status).toBe(404);

@@ -28,6 +28,8 @@ describe.each(testDatabaseKinds())('proxy repositories check fills against the c
     return { status: res.status, text: await res.text() };
   };
   const stored = async (repo: string, module: string) => {
+    // A checked file is answered before it is stored: its fill is let finish first.
+    await t.ctx.coalescer.settled();
     const [r] = await t.ctx.db
       .select()
       .from(moduleVersions)

@@ -74,6 +74,8 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   test('the version row records hashes and gains a blob key as each file arrives', async () => {
     const m = fresh();
     await Promise.all([get(m.url('zip')), get(m.url('mod')), get(m.url('info'))]);
+    // Each file is answered once checked, and stored right after.
+    await t.ctx.coalescer.settled();
     const [row] = await t.ctx.db
       .select()
       .from(moduleVersions)
@@ -148,6 +150,8 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
   test('no staged file is left behind by a refused zip', async () => {
     const m = fresh();
     stub.fault(m.p.zip, { kind: 'corrupt' });
+    // Earlier tests' fills may still be storing what they answered.
+    await t.ctx.coalescer.settled();
     await get(m.url('zip'));
     const left: string[] = [];
     for await (const key of t.storage.list('tmp/')) left.push(key);
@@ -187,6 +191,7 @@ describe.each(testDatabaseKinds())('proxy repository files on %s', (dbKind) => {
     stub.addModule(module, 'v1.0.0', { files: { 'go.mod': forked, 'x.go': 'package x\n' } });
     const url = `/go/go-proxy/${module}/@v/v1.0.0.mod`;
     expect(await (await t.request(url)).text()).toBe(forked);
+    await t.ctx.coalescer.settled();
     const [row] = await t.ctx.db.select().from(moduleVersions).where(eq(moduleVersions.modulePath, module));
     expect(row?.modKey).toBeString();
     expect(await (await t.request(url)).text()).toBe(forked);

@@ -40,6 +40,8 @@ describe.each(testDatabaseKinds())('a cold zip fill streamed to its first client
     return { module, zip, p: stub.paths(module, 'v1.0.0'), url: `/go/go-proxy/${module}/@v/v1.0.0.zip` };
   };
   const row = async (module: string) => {
+    // The client has its last bytes once the zip is checked; the row is written right after.
+    await t.ctx.coalescer.settled();
     const [r] = await t.ctx.db
       .select()
       .from(moduleVersions)

@@ -103,6 +103,8 @@ describe('upstream answers by their meaning', () => {
     const { module, p } = fresh();
     expect((await get(`/go/go-proxy/${module}/@v/v1.0.0.mod`)).status).toBe(200);
     expect(stub.count(p.info)).toBe(0);
+    // The .mod is answered once checked; its row is written right after.
+    await t.ctx.coalescer.settled();
     const res = await t.api('GET', `/repositories/go-proxy/modules/versions?module=${encodeURIComponent(module)}`);
     expect(res.status).toBe(200);
     const body = await res.json();
