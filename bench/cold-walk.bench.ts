@@ -13,7 +13,9 @@
  * before it under the same load and the same upstream.
  *
  * Prints, per root, the median of each side and their ratio, then the geometric mean of the ratios (the
- * issue's target: ≤ 1.3×), the load average, and where the server's time went during the proxied runs
+ * issue's target: ≤ 1.3×); per module (each module version of every graph), the time the go command spent
+ * on its own requests (`go mod download -x` times every GET it makes: its .info, .mod and .zip summed), the
+ * median of each side over the rounds and the geometric mean of those ratios; the load average, and where the server's time went during the proxied runs
  * (sums over requests from /metrics: they overlap, so they tell proportions, not wall time). The server
  * runs as its own process (`bun run src/index.ts`, PGlite, or with --postgres a throwaway database on
  * ORBITREPO_TEST_DATABASE_URL or the local server; filesystem storage, the checksum database as the go
@@ -74,16 +76,29 @@ async function prepare(root: string): Promise<{ dir: string; modules: number }> 
   }
 }
 
-/** Seconds for `go mod download` of the prepared graph with an empty module cache, through goproxy. */
-async function walk(dir: string, goproxy: string): Promise<number> {
+/**
+ * Seconds for `go mod download` of the prepared graph with an empty module cache, through goproxy, and the
+ * seconds the go command's requests for each module version took (summed; from -x's `# get URL: 200 OK (Ns)`).
+ */
+async function walk(dir: string, goproxy: string): Promise<{ seconds: number; perModule: Map<string, number> }> {
   const e = await makeGoEnv({ goproxy, gosumdb: sumdb, goflags: '-modcacherw' });
   try {
     await cp(dir, e.work, { recursive: true });
     const started = performance.now();
-    const r = await runGo(['mod', 'download'], { env: e.env, cwd: e.work, timeoutMs: GO_TIMEOUT });
+    const r = await runGo(['mod', 'download', '-x'], { env: e.env, cwd: e.work, timeoutMs: GO_TIMEOUT });
     const seconds = (performance.now() - started) / 1000;
     if (r.code !== 0) throw new Error(`go mod download through ${goproxy} failed: ${r.stderr}`);
-    return seconds;
+    const perModule = new Map<string, number>();
+    const base = new URL(goproxy).pathname.replace(/\/?$/, '/');
+    for (const m of r.stderr.matchAll(/^# get (\S+): \d{3}[^(\n]*\(([\d.]+)s\)$/gm)) {
+      const path = new URL(m[1]).pathname;
+      // {base}{escaped module}/@v/{version}.{info,mod,zip}: the module version, whichever side served it.
+      const file = path.startsWith(base) ? /^(.+)\/@v\/([^/]+)\.(?:info|mod|zip)$/.exec(path.slice(base.length)) : null;
+      if (!file) continue;
+      const key = `${file[1]}@${file[2]}`;
+      perModule.set(key, (perModule.get(key) ?? 0) + Number(m[2]));
+    }
+    return { seconds, perModule };
   } finally {
     await e.cleanup();
   }
@@ -131,6 +146,13 @@ const spent = new Map(WATCHED.map((n) => [n, { sum: 0, count: 0 }]));
 let repoCount = 0;
 try {
   const times = graphs.map(() => ({ direct: [] as number[], proxied: [] as number[], baseline: [] as number[] }));
+  /** Per side, per module version: its requests' seconds in each round. */
+  const modules = { direct: new Map<string, number[]>(), proxied: new Map<string, number[]>(), baseline: new Map<string, number[]>() };
+  const timed = async (side: keyof typeof modules, dir: string, goproxy: string) => {
+    const { seconds, perModule } = await walk(dir, goproxy);
+    for (const [key, s] of perModule) (modules[side].get(key) ?? modules[side].set(key, []).get(key)!).push(s);
+    return seconds;
+  };
   for (let round = 0; round < rounds; round++) {
     for (const [i, g] of graphs.entries()) {
       const name = `walk-${++repoCount}`;
@@ -144,7 +166,7 @@ try {
       }
       const proxied = async () => {
         const before = await histogramSums(server.url);
-        times[i].proxied.push(await walk(g.dir, `${server.url}/go/${name}/`));
+        times[i].proxied.push(await timed('proxied', g.dir, `${server.url}/go/${name}/`));
         const after = await histogramSums(server.url);
         for (const [n, v] of after) {
           const s = spent.get(n)!;
@@ -153,10 +175,10 @@ try {
         }
       };
       const direct = async () => {
-        times[i].direct.push(await walk(g.dir, upstream));
+        times[i].direct.push(await timed('direct', g.dir, upstream));
       };
       const before = async () => {
-        if (baseline) times[i].baseline.push(await walk(g.dir, `${baseline.url}/go/${name}/`));
+        if (baseline) times[i].baseline.push(await timed('baseline', g.dir, `${baseline.url}/go/${name}/`));
       };
       // The order turns every round and every root, so no side always runs first.
       const sides = [direct, proxied, before];
@@ -179,6 +201,18 @@ try {
   }
   console.log(`geometric mean proxied/direct: ${geomean(ratios).toFixed(2)}× (target ≤ 1.3×); load average ${load()}`);
   if (baseline) console.log(`geometric mean baseline/direct: ${geomean(baseRatios).toFixed(2)}×`);
+  // Per module version: a module in two graphs counts once per round it was downloaded in.
+  for (const side of baseline ? (['proxied', 'baseline'] as const) : (['proxied'] as const)) {
+    const perModule: number[] = [];
+    for (const [key, d] of modules.direct) {
+      const p = modules[side].get(key);
+      if (p) perModule.push(median(p) / median(d));
+    }
+    const sorted = [...perModule].sort((a, b) => a - b);
+    console.log(
+      `per module, ${side}/direct: geometric mean ${geomean(perModule).toFixed(2)}× over ${perModule.length} module versions (median ${median(sorted).toFixed(2)}×, 90th percentile ${sorted[Math.floor(sorted.length * 0.9)].toFixed(2)}×)`,
+    );
+  }
   console.log('server time during the proxied runs (summed over concurrent requests):');
   for (const [n, v] of spent)
     console.log(`  ${n.replace('orbitrepos_', '').padEnd(40)} ${v.sum.toFixed(1).padStart(8)} s over ${v.count} observations`);
