@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
-import { moduleVersions } from '../../src/db/schema';
 import { type LogFields, silentLogger } from '../../src/log';
 import { HELD_TAIL_BYTES } from '../../src/repos/arriving';
 import { STREAM_ZIPS_FROM_BYTES } from '../../src/repos/zip-fill';
@@ -10,6 +8,7 @@ import { testDatabaseKinds } from '../support/db';
 import { HANG_LIMIT_MS } from '../support/limits';
 import { startTestServer, type TestServer } from '../support/server';
 import { type StubUpstream, startStubUpstream } from '../support/stub-upstream';
+import { stagedKeys, versionRow } from '../support/version-rows';
 import { buildModuleZip } from '../support/zipbuild';
 
 /** Incompressible, so the zip is past the size from which fills are streamed. */
@@ -42,17 +41,9 @@ describe.each(testDatabaseKinds())('a cold zip fill streamed to its first client
   const row = async (module: string) => {
     // The client has its last bytes once the zip is checked; the row is written right after.
     await t.ctx.coalescer.settled();
-    const [r] = await t.ctx.db
-      .select()
-      .from(moduleVersions)
-      .where(and(eq(moduleVersions.modulePath, module), eq(moduleVersions.version, 'v1.0.0')));
-    return r;
+    return versionRow(t, module);
   };
-  const staged = async () => {
-    const left: string[] = [];
-    for await (const key of t.storage.list('tmp/')) left.push(key);
-    return left;
-  };
+  const staged = () => stagedKeys(t);
   /** The first client of a fill that fails: a 200 whose body breaks off before the end record, and nothing kept. */
   const expectAborted = async (m: ReturnType<typeof fresh>, size: number) => {
     const res = await t.request(m.url);

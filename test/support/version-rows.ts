@@ -1,4 +1,5 @@
-import { moduleVersions } from '../../src/db/schema';
+import { and, eq } from 'drizzle-orm';
+import { type ModuleVersionRow, moduleVersions } from '../../src/db/schema';
 import type { TestApp } from './app';
 
 /**
@@ -16,4 +17,20 @@ export function versionRows(t: TestApp) {
       for (let i = 0; i < rows.length; i += batch) await t.ctx.db.insert(moduleVersions).values(rows.slice(i, i + batch));
     },
   };
+}
+
+/** The row of module@version, whichever repository holds it (tests give each module its own path). */
+export async function versionRow(t: TestApp, module: string, version = 'v1.0.0'): Promise<ModuleVersionRow | undefined> {
+  const [r] = await t.ctx.db
+    .select()
+    .from(moduleVersions)
+    .where(and(eq(moduleVersions.modulePath, module), eq(moduleVersions.version, version)));
+  return r;
+}
+
+/** The staged blobs left in storage (tmp/): none once every stage was committed or discarded. */
+export async function stagedKeys(t: TestApp): Promise<string[]> {
+  const left: string[] = [];
+  for await (const key of t.storage.list('tmp/')) left.push(key);
+  return left;
 }
