@@ -14,8 +14,8 @@ import type { UpstreamBody, UpstreamClient } from './upstream';
 import type { NewVersionRow } from './version-rows';
 
 /**
- * Zips announced smaller than this are stored before they are served (a bad one is a clean 502, and the wait
- * is short); larger ones, and any of unknown length, are streamed to their first client as they arrive.
+ * Zips announced smaller than this are read whole and checked in memory before they are served (a bad one is
+ * a clean 502); larger ones, and any of unknown length, are streamed to their first client as they arrive.
  */
 export const STREAM_ZIPS_FROM_BYTES = 1 << 20;
 
@@ -93,12 +93,7 @@ export async function fillZip(
     throw err;
   }
   client?.finish();
-  // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
-  await withBlobWriteFence(c.db, async (tx) => {
-    const key = await commitBlob(c.storage, staged);
-    await c.fillRow(tx, { zipKey: key, zipSize: staged.size, zipSha256: staged.sha256, h1 });
-  });
-  return staged.size;
+  return commitZip(c, staged, h1);
 }
 
 /**
@@ -130,6 +125,11 @@ async function fillSmallZip(
   await c.verifyChecksum(h1, res.url);
   first?.checked?.(bytes);
   const staged = await stageBlob(c.storage, bytes, { signal });
+  return commitZip(c, staged, h1);
+}
+
+/** Commits a checked zip and fills its row; returns its size. */
+async function commitZip(c: ZipFillContext, staged: StagedBlob, h1: string): Promise<number> {
   // From the blob's commit to the row's, the blob collector is held off (see blob-fence.ts).
   await withBlobWriteFence(c.db, async (tx) => {
     const key = await commitBlob(c.storage, staged);
