@@ -174,6 +174,7 @@ export function arrivingFile(body: ArrivingBody, length: number | null, stored: 
     size: length ?? -1,
     etag: '',
     arriving,
+    transient: true,
     open: async (range) => (await arriving.stored()).open(range),
   };
 }

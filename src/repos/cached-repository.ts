@@ -384,12 +384,10 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
       ? () => inner.fileExpiring(kind, module, version)
       : // A stored version's files (hosted, or a proxy's canonical version) change only by a write or an eviction.
         async () => ({ value: await inner[kind](module, version), until: UNTIL_WRITTEN });
-    // A file still arriving (a proxy's cold fill), or a transient one (a zip answered before it was stored),
-    // is for the callers of its fill, never kept: zips are served from storage.
+    // A transient file (still arriving, or a zip answered before it was stored) is for the callers of its fill.
     const load = async () => {
       const got = await loadInner();
-      const file = got.value as GoFile | undefined;
-      return file?.arriving || file?.transient ? { ...got, until: 0 } : got;
+      return (got.value as GoFile | undefined)?.transient ? { ...got, until: 0 } : got;
     };
     // Proxy version queries (branches, "v1.2") resolve differently over time.
     if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };

@@ -25,7 +25,10 @@ export interface GoFile {
   arriving?: Arriving;
   /** The whole body, when it is held in memory (a small file that cannot change: see cached-repository.ts). */
   bytes?: Uint8Array<ArrayBuffer>;
-  /** For this answer only, never kept by a cache: a proxy's small zip answered from memory before it was stored. */
+  /**
+   * For the callers of one fill only, never kept by a cache: a file still arriving, or a proxy's small zip
+   * answered from memory before it was stored.
+   */
   transient?: boolean;
 }
 
