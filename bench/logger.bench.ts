@@ -1,7 +1,7 @@
 /**
  * The cost of one access-log line: the first logger (redact + JSON.stringify + one console.log per
  * line) against today's createLogger (redact + its own JSON line in pino's format, handed on in 64 KiB batches to
- * pino's asynchronous stdout destination), both writing JSON lines to stdout. The destination writes off the
+ * its asynchronous stdout destination, src/log-stdout.ts), both writing JSON lines to stdout. The destination writes off the
  * loop (which never yields), so createLogger's figure is the cost of making and buffering a line: what a request
  * pays. Each round's destination holds at most 64 MiB unwritten (about 200,000 lines of ~325 bytes);
  * past that it drops lines, so keep `lines` at or below the default. Send stdout away; the figures go to stderr:
@@ -12,7 +12,7 @@ import { createLogger, type LogFields, redact, redactFields } from '../src/log';
 
 const lines = Number(process.argv[2] ?? 200_000);
 
-/** The logger before pino, verbatim in what it did per line. */
+/** The first logger, verbatim in what it did per line. */
 function firstLogger() {
   return {
     info(message: string, fields?: LogFields) {

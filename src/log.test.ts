@@ -7,6 +7,8 @@ test.each([
   ['a Basic header value', 'authorization: Basic YWxpY2U6czNjcmV0', 'authorization: Basic ***'],
   ['a Bearer header value', 'Bearer orb_abc.def', 'Bearer ***'],
   ['user:secret@ in a path without a scheme', 'GET /go/r/https:/alice:s3cret@host/@v/list', 'GET /go/r/https:/***@host/@v/list'],
+  ['userinfo without a password in a URL', 'fetching https://alice@repo.example/x', 'fetching https://***@repo.example/x'],
+  ['a token in a query-like text', 'GET /x?t=orb_abc', 'GET /x?t=orb_***'],
 ])('redact removes %s', (_what, text, expected) => {
   expect(redact(text)).toBe(expected);
 });
@@ -63,4 +65,40 @@ test('debug lines are written at level debug only, redacted like the rest', () =
   expect(lines.map((l) => JSON.parse(l))).toEqual([
     expect.objectContaining({ level: 'debug', msg: 'upstream request', url: 'https://***@proxy.example/m/@v/list', token: '***' }),
   ]);
+});
+
+// Most lines (the access log's) are written without a redacted copy of their fields: they must say what the copy would.
+// The go command's paths all hold "@v/": text with no secret in it must come back as it is.
+test.each(['/go/hosted/example.com/m/@v/v1.0.0.info', '/go/g/github.com/!azure/sdk@v1/@latest', 'user@example.com logged in'])(
+  'redact leaves %s as it is',
+  (text) => {
+    expect(redact(text)).toBe(text);
+  },
+);
+
+test.each([
+  [
+    'text and numbers',
+    { requestId: 'r1' },
+    { method: 'GET', path: '/go/x/"q"\\', status: 200, ms: 1.5, skipped: undefined, ok: true, none: null },
+  ],
+  ['a secret-named field and a token in text', undefined, { password: 'pw', note: 'used orb_abc here' }],
+  ['a number JSON cannot write', undefined, { ratio: Number.NaN, big: Number.POSITIVE_INFINITY }],
+  ['a nested object and an error', { requestId: 'r2' }, { request: { authorization: 'Basic x' }, err: new Error('https://a:b@h/ failed') }],
+  ['a field named like the context', { requestId: 'r3' }, { requestId: 'other', kind: 'info' }],
+  ['a field named msg or level', undefined, { msg: 'shadow', level: 'x', time: 1 }],
+])('a JSON line with %s says what its redacted object says', (_what, context, fields) => {
+  const lines: string[] = [];
+  createLogger({ format: 'json', destination: { write: (l) => lines.push(l) }, context: context && (() => context) }).info(
+    'request',
+    fields,
+  );
+  expect(lines).toHaveLength(1);
+  expect(lines[0].endsWith('}\n')).toBe(true);
+  const line = JSON.parse(lines[0]);
+  const expected: Record<string, unknown> = { level: 'info', time: line.time, ...context, ...redactFields(fields) };
+  expected.msg = 'request';
+  expect(line).toEqual(JSON.parse(JSON.stringify(expected)));
+  expect(Object.keys(line)[0]).toBe('level');
+  expect(Object.keys(line).at(-1)).toBe('msg');
 });

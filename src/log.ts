@@ -1,4 +1,4 @@
-import pino from 'pino';
+import { batchedStdout } from './log-stdout';
 
 /** Minimal structured logger. Everything passes through redact(): credentials never reach a log line. */
 export type LogFields = Record<string, unknown>;
@@ -18,7 +18,7 @@ export interface Logger {
 const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie/i;
 
 /** What every pattern below needs in the text: most text (an access line's path) has none of it and is returned as is. */
-const MAY_HOLD_SECRET = /@|orb_|basic|bearer/i;
+const MAY_HOLD_SECRET = /:\/\/|:[^\s/@]+@|orb_|basic|bearer/i;
 
 /** Removes userinfo from URLs and secret-looking values from text. */
 export function redact(text: string): string {
@@ -96,56 +96,6 @@ export function textLine(line: string): string {
   return `${clock} ${String(level).toUpperCase().padEnd(5)} ${msg}${fields ? ` ${fields}` : ''}\n`;
 }
 
-/** Longest a line waits in the buffer of `batchedStdout` before it is written. */
-export const LOG_FLUSH_MS = 20;
-const LOG_FLUSH_BYTES = 64 * 1024;
-
-/**
- * stdout with the lines of one moment written together: a line is buffered, and the buffer goes out in
- * one write after LOG_FLUSH_MS, or at once past 64 KiB, or when the process exits. One write(2) per line
- * was a quarter of the server's CPU on warm answers (one access-log line each).
- */
-export function batchedStdout(): LogDestination & { flush(): void } {
-  // Asynchronous underneath: a slow reader of stdout (a full pipe) no longer stalls the server in write(2).
-  // Bounded: a reader stuck for good costs at most 64 MiB of lines (the rest dropped), not the server's memory.
-  const out = pino.destination({ dest: 1, sync: false, maxLength: 64 * 1024 * 1024 });
-  // A reader that went away (EPIPE) loses the lines; it must not take the server down with it.
-  out.on('error', () => {});
-  let buffered: string[] = [];
-  let bytes = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (buffered.length === 0) return;
-    const text = buffered.length === 1 ? buffered[0] : buffered.join('');
-    buffered = [];
-    bytes = 0;
-    out.write(text);
-  };
-  process.once('exit', () => {
-    flush();
-    try {
-      out.flushSync();
-    } catch {
-      // Nothing more can be done for the last lines of a process going away.
-    }
-  });
-  return {
-    write(line: string) {
-      buffered.push(line);
-      bytes += line.length;
-      if (bytes >= LOG_FLUSH_BYTES) flush();
-      else if (!timer) {
-        timer = setTimeout(flush, LOG_FLUSH_MS);
-        timer.unref?.();
-      }
-      return true;
-    },
-    flush,
-  };
-}
-
 const LEVELS: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
 
 let isoMs = -1;
@@ -161,15 +111,60 @@ function isoNow(): string {
   return isoText;
 }
 
+/** Keys every line has, around which the line's own fields are written. */
+const LINE_KEYS = new Set(['level', 'time', 'msg']);
+
+/** A key as JSON (`"key":`), remembered per name like isSecretName. */
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let quoted = quotedKeys.get(k);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < 10_000) quotedKeys.set(k, quoted);
+  }
+  return quoted;
+}
+
+/** Whether redaction would leave every field as it is: flat values, no secret-named key, no secret-looking text, no line key. */
+function plainFields(fields: LogFields): boolean {
+  for (const k in fields) {
+    if (!Object.hasOwn(fields, k)) return false;
+    const v = fields[k];
+    if (typeof v === 'string') {
+      if (MAY_HOLD_SECRET.test(v)) return false;
+    } else if (v !== undefined && v !== null && typeof v !== 'number' && typeof v !== 'boolean') return false;
+    if (isSecretName(k) || LINE_KEYS.has(k)) return false;
+  }
+  return true;
+}
+
 /**
- * One JSON line as pino wrote it: level, time, the context's fields, the line's fields, msg last; undefined
- * fields left out. Written here rather than through pino: the access log writes one per request, and pino's
- * generic path (mixin merge, per-key serializers) cost more than answering a warm request.
+ * One JSON line in pino's format: level, time, the context's fields, the line's fields, msg last; undefined
+ * fields left out; a field the context also has written once, the line's. Written here rather than by a
+ * library: the access log writes one per request, and pino's generic path (mixin merge, per-key serializers)
+ * cost more than answering a warm request. Fields redaction leaves as they are (an access line's) are
+ * written by JSON.stringify as they come, with no redacted copy made of them.
  */
 function jsonLine(level: string, msg: string, context: LogFields | undefined, fields: LogFields | undefined): string {
+  const plain = fields === undefined || plainFields(fields);
+  let head = `{"level":"${level}","time":"${isoNow()}"`;
+  if (context) {
+    for (const k in context) {
+      const v = context[k];
+      if (v === undefined || (fields && Object.hasOwn(fields, k))) continue;
+      if (typeof v === 'object') return objectLine(level, msg, context, fields);
+      head += `,${quotedKey(k)}${JSON.stringify(v)}`;
+    }
+  }
+  if (!plain) return objectLine(level, msg, context, fields);
+  const body = fields ? JSON.stringify(fields) : '{}';
+  return `${head}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`;
+}
+
+/** jsonLine for any fields: the line as an object, its fields redacted as they are copied in. */
+function objectLine(level: string, msg: string, context: LogFields | undefined, fields: LogFields | undefined): string {
   const line: LogFields = { level, time: isoNow() };
   if (context) for (const k in context) line[k] = context[k];
-  // The fields are redacted as they are copied in (one copy, not a redacted copy copied again).
   if (fields) for (const k in fields) if (Object.hasOwn(fields, k)) line[k] = isSecretName(k) ? '***' : redactValue(fields[k], 1);
   line.msg = msg;
   try {
