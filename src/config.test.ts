@@ -94,6 +94,7 @@ describe('loadConfig', () => {
     ['an unknown log level', { ORBITREPO_LOG_LEVEL: 'verbose' }, 'ORBITREPO_LOG_LEVEL', 'debug, info, warn, error, silent'],
     ['an unknown log format', { ORBITREPO_LOG_FORMAT: 'xml' }, 'ORBITREPO_LOG_FORMAT', 'json, text'],
     ['metrics neither on nor off', { ORBITREPO_METRICS: 'maybe' }, 'ORBITREPO_METRICS', 'true or false'],
+    ['an access log neither on nor off', { ORBITREPO_ACCESS_LOG: 'some' }, 'ORBITREPO_ACCESS_LOG', 'true or false'],
     ['a metrics token too short to be secret', { ORBITREPO_METRICS_TOKEN: 'abc' }, 'ORBITREPO_METRICS_TOKEN', 'at least 16'],
     [
       'a trusted proxy that is not a CIDR',
@@ -125,10 +126,11 @@ describe('loadConfig', () => {
     expect(loadConfig(env)).toMatchObject({ gcIntervalSeconds: interval, gcGraceSeconds: grace });
   });
 
-  test('log, metrics and proxy settings: info level, format by terminal, metrics on and open, no trusted proxies', () => {
+  test('log, metrics and proxy settings: info level, format by terminal, access log and metrics on, metrics open, no trusted proxies', () => {
     expect(loadConfig({})).toMatchObject({
       logLevel: 'info',
       logFormat: undefined,
+      accessLog: true,
       metrics: true,
       metricsToken: undefined,
       trustedProxies: [],
@@ -137,6 +139,7 @@ describe('loadConfig', () => {
       loadConfig({
         ORBITREPO_LOG_LEVEL: 'warn',
         ORBITREPO_LOG_FORMAT: 'text',
+        ORBITREPO_ACCESS_LOG: 'false',
         ORBITREPO_METRICS: 'off',
         ORBITREPO_METRICS_TOKEN: 'a-long-random-token-value',
         ORBITREPO_TRUSTED_PROXIES: ' 10.0.0.0/8 ,2001:db8::/32,',
@@ -144,6 +147,7 @@ describe('loadConfig', () => {
     ).toMatchObject({
       logLevel: 'warn',
       logFormat: 'text',
+      accessLog: false,
       metrics: false,
       metricsToken: 'a-long-random-token-value',
       trustedProxies: ['10.0.0.0/8', '2001:db8::/32'],

@@ -67,6 +67,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** json or text; empty: text when stdout is a terminal, else json. */
   logFormat?: 'json' | 'text';
+  /** One access-log line per request, at info level (ORBITREPO_ACCESS_LOG); off for a deployment whose load balancer logs requests already. */
+  accessLog: boolean;
   /** Serve GET /metrics (Prometheus text format). */
   metrics: boolean;
   /** Empty: /metrics is open to whoever reaches it. Set: it needs `Authorization: Bearer <token>`. */
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
   const sweepIntervalMs = int(env, 'ORBITREPO_SWEEP_INTERVAL_MS', DEFAULT_SWEEP_INTERVAL_MS, 1000, 7 * 24 * 3_600_000);
   const logLevel = oneOf(env, 'ORBITREPO_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info');
   const logFormat = str(env, 'ORBITREPO_LOG_FORMAT') ? oneOf(env, 'ORBITREPO_LOG_FORMAT', ['json', 'text'] as const, 'json') : undefined;
+  const accessLog = bool(env, 'ORBITREPO_ACCESS_LOG', true);
   const metrics = bool(env, 'ORBITREPO_METRICS', true);
   const metricsToken = str(env, 'ORBITREPO_METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) {
@@ -273,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     fullGcEveryBytes,
     logLevel,
     logFormat,
+    accessLog,
     metrics,
     metricsToken,
     trustedProxies,

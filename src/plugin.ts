@@ -46,7 +46,7 @@ export interface OrbitReposOptions {
   settings?: PluginSettings;
   /** Default: JSON lines on stdout (text on a terminal), at config's ORBITREPO_LOG_LEVEL / ORBITREPO_LOG_FORMAT. */
   log?: Logger;
-  /** One line per request on `log` (request id, route, status, bytes, duration, cache outcome, user). Default: on. */
+  /** One line per request on `log` (request id, route, status, bytes, duration, cache outcome, user). Default: on, as ORBITREPO_ACCESS_LOG says. */
   accessLog?: boolean;
   /**
    * GET {prefix}/metrics in the Prometheus text format. `registry`: the host's prom-client Registry to put the
@@ -160,7 +160,7 @@ export async function createOrbitRepos(opts: OrbitReposOptions): Promise<OrbitRe
   const observation = {
     prefix,
     metrics,
-    accessLog: opts.accessLog === false ? undefined : log,
+    accessLog: (opts.accessLog ?? config?.accessLog) === false ? undefined : log,
     trustedProxies,
     seed: ctx.id,
   };
