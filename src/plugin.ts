@@ -79,7 +79,7 @@ export interface OrbitRepos {
    * calls it first from its Bun.serve `routes` entry for `{prefix}/go/*` and hands the request to the app
    * when it returns undefined. Empty when the Go routes are switched off.
    */
-  goFastPath?: (request: Request, server: AddressSource | null | undefined) => Promise<Response> | undefined;
+  goFastPath?: (request: Request, server: AddressSource | null | undefined) => Response | Promise<Response> | undefined;
   /** The services behind it, for hosts that want to call them directly. */
   context: AppContext;
   /** Closes what the plugin opened itself (a database it was given stays open). */

@@ -95,7 +95,8 @@ export async function startServer(
             '/go/*': (request: Request, server: Server<unknown>) => {
               const answer = fast(request, server);
               if (!answer) return app.fetch(request);
-              return config.tls ? answer.then(withHsts) : answer;
+              if (!config.tls) return answer;
+              return answer instanceof Response ? withHsts(answer) : answer.then(withHsts);
             },
           },
         }

@@ -70,13 +70,14 @@ export class AuthService {
   private readonly tokenHeaders = new Map<string, { username: string | null; secret: string }>();
 
   /**
-   * The principal of an API token this process has seen and still holds in memory, when nothing about it
-   * needs a question or a failure (a usable token of an enabled user, under its owner's name or none);
-   * undefined otherwise, and authenticate() decides. Synchronous: CI sends the same token on every request,
-   * and the awaits of the full path cost a warm answer more than the checks themselves.
+   * The principal when it is settled without a question: no credentials at all (anonymous), or an API token
+   * this process has seen and still holds in memory when nothing about it needs a question or a failure (a
+   * usable token of an enabled user, under its owner's name or none); undefined otherwise, and
+   * authenticate() decides. Synchronous: CI sends the same token on every request, and the awaits of the
+   * full path cost a warm answer more than the checks themselves.
    */
   authenticateKnown(creds: RequestCredentials): Principal | undefined {
-    if (!creds.authorization) return undefined;
+    if (!creds.authorization) return sessionSecretFromCookie(creds.cookie) ? undefined : ANONYMOUS;
     const parsed = this.tokenHeaders.get(creds.authorization);
     if (!parsed) return undefined;
     const found = this.tokens.known(parsed.secret);

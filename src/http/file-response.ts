@@ -3,7 +3,7 @@
  * what to serve; this file only how.
  */
 import { RangeNotSatisfiable } from '../errors';
-import type { FileRange, GoFile } from '../repos/repository';
+import type { Arriving, FileRange, GoFile } from '../repos/repository';
 
 /** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
 export function parseRange(header: string | null, size: number): FileRange | null {
@@ -36,19 +36,12 @@ export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
 
 /**
  * A stored file as an HTTP answer: 304 when If-None-Match holds its ETag, 206 for a single satisfiable
- * Range (honoured only when If-Range is absent or is that ETag), bodiless for HEAD.
+ * Range (honoured only when If-Range is absent or is that ETag), bodiless for HEAD. Synchronous when the
+ * file's body is in memory or storage hands it over as a file (a warm answer makes no promise); a promise
+ * when the file is still arriving or its body must be opened. A range past the end throws RangeNotSatisfiable.
  */
-export async function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Promise<Response> {
-  if (file.arriving) {
-    // Only a plain GET streams a fill as it arrives; a conditional, ranged or HEAD request waits for the stored file.
-    const plain = request.method === 'GET' && !request.headers.has('range') && !request.headers.has('if-none-match');
-    const body = plain ? file.arriving.take() : undefined;
-    if (!body) return fileResponse(request, await file.arriving.stored(), contentType, cacheControl);
-    // No ETag yet (the hash is known at the end); a length only if the upstream announced it.
-    const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': cacheControl };
-    if (file.arriving.length !== null) headers['Content-Length'] = String(file.arriving.length);
-    return new Response(body, { status: 200, headers });
-  }
+export function fileResponse(request: Request, file: GoFile, contentType: string, cacheControl: string): Response | Promise<Response> {
+  if (file.arriving) return arrivingResponse(request, file.arriving, contentType, cacheControl);
   const headers: Record<string, string> = {
     'Content-Type': contentType,
     'Cache-Control': cacheControl,
@@ -67,12 +60,26 @@ export async function fileResponse(request: Request, file: GoFile, contentType: 
     headers['Content-Length'] = String(end - range.start + 1);
     if (head) return new Response(null, { status: 206, headers });
     const part = file.bytes?.subarray(range.start, end + 1) ?? sentAsFile(file, { start: range.start, end });
-    return new Response(part ?? (await file.open({ start: range.start, end })), { status: 206, headers });
+    if (part) return new Response(part, { status: 206, headers });
+    return file.open({ start: range.start, end }).then((body) => new Response(body, { status: 206, headers }));
   }
   headers['Content-Length'] = String(file.size);
   if (head) return new Response(null, { status: 200, headers });
   // A body held in memory goes out as one buffer, far cheaper for Bun than a stream.
-  return new Response(file.bytes ?? sentAsFile(file) ?? (await file.open()), { status: 200, headers });
+  const body = file.bytes ?? sentAsFile(file);
+  if (body) return new Response(body, { status: 200, headers });
+  return file.open().then((stream) => new Response(stream, { status: 200, headers }));
+}
+
+/** A fill in progress: only a plain GET streams it as it arrives; a conditional, ranged or HEAD request waits for the stored file. */
+async function arrivingResponse(request: Request, arriving: Arriving, contentType: string, cacheControl: string): Promise<Response> {
+  const plain = request.method === 'GET' && !request.headers.has('range') && !request.headers.has('if-none-match');
+  const body = plain ? arriving.take() : undefined;
+  if (!body) return fileResponse(request, await arriving.stored(), contentType, cacheControl);
+  // No ETag yet (the hash is known at the end); a length only if the upstream announced it.
+  const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': cacheControl };
+  if (arriving.length !== null) headers['Content-Length'] = String(arriving.length);
+  return new Response(body, { status: 200, headers });
 }
 
 /**

@@ -150,6 +150,86 @@ function logFailure(ctx: GoRoutesDeps, repoName: string, request: Request, err: 
   else if (isServerFault(err)) ctx.log.error('go request failed', { method: request.method, path, err });
 }
 
+type GoRequest = ReturnType<typeof parseGoRequestPath>;
+
+/** The version part of a read's cache key: none for a list or @latest. */
+function versionKey(req: GoRequest): string {
+  return req.kind === 'list' || req.kind === 'latest' ? '' : req.version;
+}
+
+/** What the reading role answers for a request: a version list, @latest's JSON, an .info's JSON, or a file. */
+function readValue(repo: GoRepository, req: GoRequest): Promise<unknown> {
+  switch (req.kind) {
+    case 'list':
+      return repo.reader.list(req.module);
+    case 'latest':
+      return repo.reader.latest(req.module);
+    case 'info':
+      return repo.reader.info(req.module, req.version);
+    case 'mod':
+      return repo.reader.mod(req.module, req.version);
+    case 'zip':
+      return repo.reader.zip(req.module, req.version);
+  }
+}
+
+/** A read's answer as HTTP: synchronous unless a file's body must be opened or is still arriving. */
+function readAnswer(request: Request, req: GoRequest, value: unknown, cache: CachePolicy): Response | Promise<Response> {
+  switch (req.kind) {
+    case 'list':
+      return textResponse(request, listBody(value as string[]), TEXT, cache.metadata);
+    case 'latest':
+      return textResponse(request, value as string, JSON_TYPE, cache.metadata);
+    case 'info':
+      // A query (branch, commit, "latest", "v1.2") resolves differently tomorrow: short-lived like a list.
+      return textResponse(request, value as string, JSON_TYPE, canonicalVersion(req.version) ? cache.version : cache.metadata);
+    case 'mod':
+      return fileResponse(request, value as GoFile, TEXT, cache.version);
+    case 'zip':
+      return fileResponse(request, value as GoFile, 'application/zip', cache.version);
+  }
+}
+
+/**
+ * A read answered from memory, without an await, when everything it depends on is there: the caller (no
+ * credentials, or a token seen before), the repository's row, the caller's read grant, for a group which
+ * members the caller may read, and the answer itself. Undefined when anything is not (the full path asks,
+ * and makes the same checks). The same answer the full path gives, status and headers alike.
+ */
+function answerFromMemory(
+  ctx: GoRoutesDeps,
+  request: Request,
+  repoName: string,
+  server: AddressSource | null | undefined,
+  rest: string,
+): Response | Promise<Response> | undefined {
+  const principal = ctx.auth.authenticateKnown(credentialsOf(request, server));
+  const repo = principal && ctx.registry.openNow(repoName);
+  if (!repo || !ctx.permissions.mayReadNow(principal, repo.row) || rest.startsWith('sumdb/')) return undefined;
+  const everyoneMayRead = readAsCaller(ctx, repo, principal);
+  if (typeof everyoneMayRead !== 'boolean') return undefined;
+  let req: GoRequest;
+  try {
+    req = parsedGoPath(rest);
+  } catch {
+    return undefined;
+  }
+  const known = repo.reader.remembered?.(req.kind, req.module, versionKey(req));
+  if (!known) return undefined;
+  notePrincipal(request, principal);
+  const failed = (err: unknown) => {
+    logFailure(ctx, repoName, request, err);
+    return goErrorResponse(err, request.method === 'HEAD');
+  };
+  try {
+    if (known.error) return goErrorResponse(known.error, request.method === 'HEAD');
+    const answer = readAnswer(request, req, known.value, cachePolicy(repo, everyoneMayRead));
+    return answer instanceof Response ? answer : answer.catch(failed);
+  } catch (err) {
+    return failed(err);
+  }
+}
+
 /**
  * `/go/{repo}/…`: the GOPROXY protocol. Errors are one text/plain line; auth failures are 401/403, never 404.
  * `rest`: everything after `/go/{repo}/`; empty: read from the request's URL.
@@ -206,37 +286,10 @@ function goHandler(ctx: GoRoutesDeps) {
       }
 
       // An answer in memory is taken as it is: a remembered 404 answered without being thrown.
-      const known = repo.reader.remembered?.(req.kind, req.module, req.kind === 'list' || req.kind === 'latest' ? '' : req.version);
+      const known = repo.reader.remembered?.(req.kind, req.module, versionKey(req));
       if (known?.error) return goErrorResponse(known.error, request.method === 'HEAD');
-      switch (req.kind) {
-        case 'list':
-          return textResponse(request, listBody((known?.value as string[]) ?? (await repo.reader.list(req.module))), TEXT, cache.metadata);
-        case 'latest':
-          return textResponse(request, (known?.value as string) ?? (await repo.reader.latest(req.module)), JSON_TYPE, cache.metadata);
-        case 'info':
-          // A query (branch, commit, "latest", "v1.2") resolves differently tomorrow: short-lived like a list.
-          return textResponse(
-            request,
-            (known?.value as string) ?? (await repo.reader.info(req.module, req.version)),
-            JSON_TYPE,
-            canonicalVersion(req.version) ? cache.version : cache.metadata,
-          );
-        case 'mod':
-          // `return await`: a rejection of fileResponse (416) must reach the catch below, not Elysia's default handler.
-          return await fileResponse(
-            request,
-            (known?.value as GoFile) ?? (await repo.reader.mod(req.module, req.version)),
-            TEXT,
-            cache.version,
-          );
-        case 'zip':
-          return await fileResponse(
-            request,
-            (known?.value as GoFile) ?? (await repo.reader.zip(req.module, req.version)),
-            'application/zip',
-            cache.version,
-          );
-      }
+      // `return await`: a rejection (a 416) must reach the catch below, not Elysia's default handler.
+      return await readAnswer(request, req, known ? known.value : await readValue(repo, req), cache);
     } catch (err) {
       logFailure(ctx, repoName, request, err);
       return goErrorResponse(err, request.method === 'HEAD');
@@ -270,7 +323,7 @@ const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 export function goFastPath(ctx: GoRoutesDeps, observer: RequestObserver, prefix: string) {
   const handle = goHandler(ctx);
   const start = `${prefix}/go/`;
-  return (request: Request, server: AddressSource | null | undefined): Promise<Response> | undefined => {
+  return (request: Request, server: AddressSource | null | undefined): Response | Promise<Response> | undefined => {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     const path = pathOfUrl(request.url);
@@ -281,11 +334,17 @@ export function goFastPath(ctx: GoRoutesDeps, observer: RequestObserver, prefix:
     const scope = observer.open(request, server, path);
     if (!scope) return undefined;
     const repoName = path.slice(start.length, repoEnd);
-    return runInRequestScope(request, scope, async () => {
-      const response = await handle(request, repoName, server, path.slice(repoEnd + 1));
+    const rest = path.slice(repoEnd + 1);
+    const finish = (response: Response) => {
       response.headers.set('x-request-id', scope.id);
       observer.close(scope, response.status, method === 'HEAD' || !response.body ? 0 : Number(response.headers.get('content-length')) || 0);
       return response;
+    };
+    return runInRequestScope(request, scope, () => {
+      const known = answerFromMemory(ctx, request, repoName, server, rest);
+      // A warm answer goes out in this turn of the event loop: no promise, no await.
+      if (known instanceof Response) return finish(known);
+      return (known ?? handle(request, repoName, server, rest)).then(finish);
     });
   };
 }

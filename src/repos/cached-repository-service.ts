@@ -40,6 +40,10 @@ export class CachedRepositoryService extends RepositoryService {
     return row;
   }
 
+  override rowNow(name: string): RepositoryRow | undefined {
+    return this.rows.peek(name);
+  }
+
   override memberRowsNow(groupId: number): RepositoryRow[] | undefined {
     return this.members.peek(String(groupId));
   }

@@ -78,6 +78,12 @@ export class RepositoryRegistry {
     return new NotFound(`repository ${JSON.stringify(repo.row.name)} is ${repo.row.type} and relays no checksum database`);
   }
 
+  /** open() without an await, when the repository's row is in memory; undefined otherwise (open() decides). */
+  openNow(name: string): GoRepository | undefined {
+    const row = this.deps.repositories.rowNow(name);
+    return row && this.instantiate(row);
+  }
+
   /** The repository named, or NotFound. */
   async open(name: string): Promise<GoRepository> {
     return this.instantiate(await this.deps.repositories.rowByName(name));

@@ -222,6 +222,11 @@ export class RepositoryService {
     return row;
   }
 
+  /** What findRow() gives, when it is already in memory; undefined otherwise (here: never, nothing is kept). */
+  rowNow(_name: string): RepositoryRow | undefined {
+    return undefined;
+  }
+
   /** What memberRows() gives, when it is already in memory; undefined otherwise (here: never, nothing is kept). */
   memberRowsNow(_groupId: number): RepositoryRow[] | undefined {
     return undefined;
