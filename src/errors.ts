@@ -267,13 +267,23 @@ function oneLine(message: string): string {
 const errorLines = new WeakMap<object, Uint8Array<ArrayBuffer>>();
 
 export function goErrorResponse(err: unknown, head = false): Response {
+  const { body, status, headers } = goErrorAnswer(err, head);
+  return new Response(body, { status, headers });
+}
+
+/** goErrorResponse's parts, for a caller that builds the Response itself (the fast path adds its request id). */
+export function goErrorAnswer(
+  err: unknown,
+  head = false,
+): { body: Uint8Array<ArrayBuffer> | null; status: number; headers: Record<string, string> } {
   const e = toAppError(err);
   let body = typeof err === 'object' && err !== null ? errorLines.get(err) : undefined;
   if (body === undefined) {
     body = new TextEncoder().encode(`${oneLine(e.message)}\n`);
     if (typeof err === 'object' && err !== null) errorLines.set(err, body);
   }
-  return new Response(head ? null : body, {
+  return {
+    body: head ? null : body,
     status: e.status,
     headers: {
       'Content-Type': 'text/plain; charset=utf-8',
@@ -281,7 +291,7 @@ export function goErrorResponse(err: unknown, head = false): Response {
       'Content-Length': String(body.byteLength),
       ...e.headers,
     },
-  });
+  };
 }
 
 /** Admin API responses: JSON `{error, message}`. */

@@ -4,6 +4,7 @@
  */
 import { RangeNotSatisfiable } from '../errors';
 import type { Arriving, FileRange, GoFile } from '../repos/repository';
+import { answerWith } from './answer';
 
 /** Parses a single `bytes=` range against size; null means "serve the whole body". Multi-ranges are served whole. */
 export function parseRange(header: string | null, size: number): FileRange | null {
@@ -48,7 +49,7 @@ export function fileResponse(request: Request, file: GoFile, contentType: string
     ETag: file.etag,
     'Accept-Ranges': 'bytes',
   };
-  if (etagMatches(request.headers.get('if-none-match'), file.etag)) return new Response(null, { status: 304, headers });
+  if (etagMatches(request.headers.get('if-none-match'), file.etag)) return answerWith(null, 304, headers, 0);
   const ifRange = request.headers.get('if-range');
   const range = !ifRange || ifRange === file.etag ? parseRange(request.headers.get('range'), file.size) : null;
   const head = request.method === 'HEAD';
@@ -57,18 +58,25 @@ export function fileResponse(request: Request, file: GoFile, contentType: string
   if (range) {
     const end = range.end ?? file.size - 1;
     headers['Content-Range'] = `bytes ${range.start}-${end}/${file.size}`;
-    headers['Content-Length'] = String(end - range.start + 1);
-    if (head) return new Response(null, { status: 206, headers });
-    const part = file.bytes?.subarray(range.start, end + 1) ?? sentAsFile(file, { start: range.start, end });
-    if (part) return new Response(part, { status: 206, headers });
-    return file.open({ start: range.start, end }).then((body) => new Response(body, { status: 206, headers }));
+    const length = end - range.start + 1;
+    headers['Content-Length'] = String(length);
+    if (head) return answerWith(null, 206, headers, 0);
+    const part = file.bytes?.subarray(range.start, end + 1) ?? sentAsFile(file, range);
+    if (part) return sending(file, range, answerWith(part, 206, headers, length));
+    return file.open(range).then((body) => sending(file, range, answerWith(body, 206, headers, length)));
   }
   headers['Content-Length'] = String(file.size);
-  if (head) return new Response(null, { status: 200, headers });
+  if (head) return answerWith(null, 200, headers, 0);
   // A body held in memory goes out as one buffer, far cheaper for Bun than a stream.
   const body = file.bytes ?? sentAsFile(file);
-  if (body) return new Response(body, { status: 200, headers });
-  return file.open().then((stream) => new Response(stream, { status: 200, headers }));
+  if (body) return sending(file, undefined, answerWith(body, 200, headers, file.size));
+  return file.open().then((stream) => sending(file, undefined, answerWith(stream, 200, headers, file.size)));
+}
+
+/** The answer that sends `file`'s body (or `range` of it), told to the file (GoFile.sent). */
+function sending(file: GoFile, range: FileRange | undefined, response: Response): Response {
+  file.sent?.(range);
+  return response;
 }
 
 /** A fill in progress: only a plain GET streams it as it arrives; a conditional, ranged or HEAD request waits for the stored file. */
@@ -79,7 +87,7 @@ async function arrivingResponse(request: Request, arriving: Arriving, contentTyp
   // No ETag yet (the hash is known at the end); a length only if the upstream announced it.
   const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': cacheControl };
   if (arriving.length !== null) headers['Content-Length'] = String(arriving.length);
-  return new Response(body, { status: 200, headers });
+  return answerWith(body, 200, headers, arriving.length ?? 0);
 }
 
 /**
@@ -96,8 +104,8 @@ function sentAsFile(file: GoFile, range?: FileRange): Blob | undefined {
 /** A small text answer (list, .info), bodiless for HEAD. */
 export function textResponse(request: Request, body: string, contentType: string, cacheControl: string): Response {
   // The string as it is (Bun writes it without a copy of our own); its length in UTF-8 for HEAD's sake.
-  return new Response(request.method === 'HEAD' ? null : body, {
-    status: 200,
-    headers: { 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Content-Length': String(Buffer.byteLength(body)) },
-  });
+  const bytes = Buffer.byteLength(body);
+  const head = request.method === 'HEAD';
+  const headers = { 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Content-Length': String(bytes) };
+  return answerWith(head ? null : body, 200, headers, head ? 0 : bytes);
 }

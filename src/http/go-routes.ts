@@ -6,7 +6,6 @@ import {
   BadRequest,
   BadUpstream,
   Forbidden,
-  goErrorResponse,
   isServerFault,
   MethodNotAllowed,
   NotFound,
@@ -19,6 +18,7 @@ import { isCanonicalVersion } from '../goproxy/version';
 import { warnOutage } from '../observability/outage-log';
 import { runInRequestScope } from '../observability/request-scope';
 import { CACHE_IMMUTABLE, CACHE_SHORT, type GoFile, type GoRepository } from '../repos/repository';
+import { goErrorAnswered } from './answer';
 import { fileResponse, textResponse } from './file-response';
 import { pathOfUrl, type RequestObserver } from './observe';
 import { type AddressSource, actorOf, credentialsOf, notePrincipal } from './request';
@@ -219,10 +219,10 @@ function answerFromMemory(
   notePrincipal(request, principal);
   const failed = (err: unknown) => {
     logFailure(ctx, repoName, request, err);
-    return goErrorResponse(err, request.method === 'HEAD');
+    return goErrorAnswered(err, request.method === 'HEAD');
   };
   try {
-    if (known.error) return goErrorResponse(known.error, request.method === 'HEAD');
+    if (known.error) return goErrorAnswered(known.error, request.method === 'HEAD');
     const answer = readAnswer(request, req, known.value, cachePolicy(repo, everyoneMayRead));
     return answer instanceof Response ? answer : answer.catch(failed);
   } catch (err) {
@@ -287,12 +287,12 @@ function goHandler(ctx: GoRoutesDeps) {
 
       // An answer in memory is taken as it is: a remembered 404 answered without being thrown.
       const known = repo.reader.remembered?.(req.kind, req.module, versionKey(req));
-      if (known?.error) return goErrorResponse(known.error, request.method === 'HEAD');
+      if (known?.error) return goErrorAnswered(known.error, request.method === 'HEAD');
       // `return await`: a rejection (a 416) must reach the catch below, not Elysia's default handler.
       return await readAnswer(request, req, known ? known.value : await readValue(repo, req), cache);
     } catch (err) {
       logFailure(ctx, repoName, request, err);
-      return goErrorResponse(err, request.method === 'HEAD');
+      return goErrorAnswered(err, request.method === 'HEAD');
     }
   };
 }
@@ -335,9 +335,18 @@ export function goFastPath(ctx: GoRoutesDeps, observer: RequestObserver, prefix:
     if (!scope) return undefined;
     const repoName = path.slice(start.length, repoEnd);
     const rest = path.slice(repoEnd + 1);
+    scope.direct = true;
     const finish = (response: Response) => {
-      response.headers.set('x-request-id', scope.id);
-      observer.close(scope, response.status, method === 'HEAD' || !response.body ? 0 : Number(response.headers.get('content-length')) || 0);
+      // An answer built by answerWith carries its id already and noted its bytes; any other is read back.
+      if (scope.answer === response) observer.close(scope, response.status, scope.answerBytes ?? 0);
+      else {
+        response.headers.set('x-request-id', scope.id);
+        observer.close(
+          scope,
+          response.status,
+          method === 'HEAD' || !response.body ? 0 : Number(response.headers.get('content-length')) || 0,
+        );
+      }
       return response;
     };
     return runInRequestScope(request, scope, () => {

@@ -20,6 +20,14 @@ export interface RequestScope {
   cache?: CacheOutcome;
   /** Set once the line is written, so the two hooks that can end a request never both write it. */
   done?: boolean;
+  /**
+   * Set by the server's fast path: answers built by answerWith (http/answer.ts) carry X-Request-Id from the
+   * start and note their body's bytes here, so that nothing is read back from, or set on, a built Response.
+   */
+  direct?: boolean;
+  /** The last answer built for a `direct` scope, and the bytes of its body (0 for none, or HEAD). */
+  answer?: Response;
+  answerBytes?: number;
 }
 
 const scopes = new AsyncLocalStorage<RequestScope>();

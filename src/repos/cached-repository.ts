@@ -71,7 +71,8 @@ const lasting =
  * What is kept, and until when:
  * - hosted: every answer, found, NotFound or Gone, until a write to the module (publish, `allow`
  *   replacement, delete, a tombstone's purge) publishes MODULE_TOPIC. A published version's .info text,
- *   and its .mod and .zip as GoFile (blob key, size, ETag; the body still streams from storage on every request);
+ *   and its .mod and .zip as GoFile (blob key, size, ETag; the body read into memory once when it is at
+ *   most 64 KiB, else streamed from storage on every request);
  * - proxy: .info/.mod/.zip of a canonical version once stored, until evicted; list, @latest and remembered
  *   upstream 404s until their metadata row expires (the entry's deadline is the row's: expiring.ts);
  *   version queries (branches, "v1.2") are not kept;
@@ -391,23 +392,29 @@ class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {
     };
     // Proxy version queries (branches, "v1.2") resolve differently over time.
     if (this.repo.row.type === 'proxy' && !isCanonicalVersion(version)) return { value: await inner[kind](module, version), until: 0 };
-    const kept = kind === 'mod' ? async () => inMemory(await load()) : load;
+    const kept = kind === 'info' ? load : async () => inMemory(await load());
     return this.cache.read(this.repo, kind, module, version, await this.audience(), kept);
   }
 }
 
-/** A .mod this small is kept in memory with its answer (a warm .mod then needs no storage read). */
+/**
+ * A .mod or .zip this small is kept in memory with its answer (a warm answer then needs no storage read):
+ * most .mod files are a few hundred bytes, and many module zips a few KiB, where opening and sending a
+ * stored file costs several times what the rest of the answer does. Bigger zips stream from storage.
+ */
 const IN_MEMORY_MAX_BYTES = 64 * 1024;
 
 /**
- * A stored .mod with its bytes read once: served from memory like an .info (its GoFile is remembered
- * with its answer, so until the module is written to). Not for an arriving file (size or ETag unknown),
- * nor one over IN_MEMORY_MAX_BYTES, nor a zip, which always streams from storage.
+ * A stored file with its bytes read once: served from memory like an .info (its GoFile is remembered with
+ * its answer, so until the module is written to, and within the cache's byte budget). Not for an arriving
+ * or transient file (size or ETag unknown, or for one fill's callers), nor one over IN_MEMORY_MAX_BYTES.
+ * The file's `sent` goes with it (a zip's download is counted however it is sent).
  */
 async function inMemory(got: Expiring<unknown>): Promise<Expiring<unknown>> {
   const file = got.value as GoFile;
-  if (file.arriving || !file.etag || file.size < 0 || file.size > IN_MEMORY_MAX_BYTES || file.bytes) return got;
+  if (file.arriving || file.transient || !file.etag || file.size < 0 || file.size > IN_MEMORY_MAX_BYTES || file.bytes) return got;
   const bytes = new Uint8Array(await new Response(await file.open()).arrayBuffer());
   if (bytes.byteLength !== file.size) return got;
-  return { ...got, value: bytesGoFile(bytes, file.etag) };
+  const kept = bytesGoFile(bytes, file.etag);
+  return { ...got, value: file.sent ? { ...kept, sent: file.sent } : kept };
 }

@@ -96,8 +96,9 @@ export class DownloadRecorder {
 }
 
 /**
- * The repository, its reader counting each zip download: a body opened whole, or from its first byte (a
- * client resuming a download, or reading the rest of one, does not count twice). HEAD and 304 open no body.
+ * The repository, its reader counting each zip download: a body sent whole, or from its first byte (a
+ * client resuming a download, or reading the rest of one, does not count twice), however it is sent
+ * (GoFile.sent). HEAD and 304 send no body.
  */
 export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder): GoRepository {
   const inner = repo.reader;
@@ -113,23 +114,12 @@ export function countingDownloads(repo: GoRepository, recorder: DownloadRecorder
     mod: (module, version) => inner.mod(module, version),
     async zip(module, version): Promise<GoFile> {
       const file = await inner.zip(module, version);
-      const counts = (range?: FileRange) => !range || range.start === 0;
       const counted = (f: GoFile): GoFile => ({
-        size: f.size,
-        etag: f.etag,
-        ...(f.transient && { transient: true }),
-        open: (range) => {
-          if (counts(range)) recorder.record(id, module, version);
-          return f.open(range);
+        ...f,
+        sent: (range?: FileRange) => {
+          f.sent?.(range);
+          if (!range || range.start === 0) recorder.record(id, module, version);
         },
-        // A body sent as a file is a download as an opened one is; none given means open() comes next, and counts.
-        ...(f.blob && {
-          blob: (range?: FileRange) => {
-            const body = f.blob!(range);
-            if (body && counts(range)) recorder.record(id, module, version);
-            return body;
-          },
-        }),
       });
       const { arriving } = file;
       if (!arriving) return counted(file);

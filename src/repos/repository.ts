@@ -30,6 +30,11 @@ export interface GoFile {
    * answered from memory before it was stored.
    */
   transient?: boolean;
+  /**
+   * Told each time the body, or a range of it, goes out to a client, whichever way it is sent (from memory,
+   * as a file, or opened): download counting listens here (download-stats.ts). Not for a HEAD or a 304.
+   */
+  sent?(range?: FileRange): void;
 }
 
 /**
