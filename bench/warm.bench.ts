@@ -2,7 +2,7 @@
  * Warm GOPROXY answers against nginx serving the same bytes (issue 14).
  *
  *   bun bench/warm.bench.ts [--pglite] [--postgres] [--rounds=3] [--duration=5s] [--threads=2] [--connections=64] [--only=NAME,…]
- *                           [--baseline=/path/to/another/checkout]
+ *                           [--baseline=/path/to/another/checkout] [--access-log=on|off]
  *
  * For each database (both by default): starts the standalone server (`bun run src/index.ts`) on a
  * throwaway data dir (and, for PostgreSQL, a throwaway database on ORBITREPO_TEST_DATABASE_URL or the
@@ -17,11 +17,17 @@
  * answered (an earlier version of this script measured nginx's 403 page against the server's files).
  * A wrk run whose answers were not all 2xx/3xx where a 200 is expected is refused, not counted.
  *
+ * Both sides log alike: by default each writes one access-log line per request to a file (the server its
+ * stdout, as a deployment collects it; nginx its access_log, buffered 64 KiB, the cheapest it offers);
+ * with --access-log=off neither logs (ORBITREPO_ACCESS_LOG=false, nginx `access_log off`). The server's
+ * stdout is never a pipe this script reads: reading a log line per request here took CPU from the server.
+ *
  * With --baseline, a second server runs from that checkout (same set-up), measured interleaved as
  * server, baseline, nginx: a before/after of a change in the same run (e.g. a `git worktree` of main).
  *
  * Needs `wrk` and `nginx` on PATH (apt-get install -y nginx wrk).
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +50,7 @@ const THREADS = Number(args.get('threads') ?? 2);
 const CONNECTIONS = Number(args.get('connections') ?? 64);
 const ONLY = args.get('only')?.split(',');
 const BASELINE = args.get('baseline');
+const ACCESS_LOG = (args.get('access-log') ?? 'on') === 'on';
 // The local PostgreSQL the tests use when nothing else is named (trust auth).
 process.env.ORBITREPO_TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const kinds: ('pglite' | 'postgres')[] = [];
@@ -58,6 +65,9 @@ const MOD_ONE = 'example.com/bench/one';
 const MOD_UP = 'example.com/bench/upstream';
 /** Owned by the hosted repository `owned` (namespaces): a group asks it alone, never the proxy member before it (issue 18). */
 const MOD_OWNED = 'example.com/bench/owned/core';
+/** A zip over the 64 KiB kept in memory: sent from storage as a file on every request. */
+const MOD_BIG = 'example.com/bench/big';
+const BIG_ZIP_BYTES = 1 << 20;
 const V = 'v1.0.0';
 const MANY = Number(args.get('versions') ?? 1000);
 
@@ -137,10 +147,18 @@ async function api(server: ServerProcess, method: string, path: string, body?: u
   return text ? JSON.parse(text) : null;
 }
 
-async function upload(server: ServerProcess, repo: string, module: string, version: string, auth: string): Promise<void> {
+async function upload(
+  server: ServerProcess,
+  repo: string,
+  module: string,
+  version: string,
+  auth: string,
+  extra?: Uint8Array,
+): Promise<void> {
   const zip = buildModuleZip(module, version, {
     'go.mod': `module ${module}\n\ngo 1.21\n`,
     'x.go': `package x\n\nconst V = "${version}"\n`,
+    ...(extra ? { 'data.bin': extra } : {}),
   });
   const res = await fetch(`${server.url}/go/${repo}/${module}/@v/${version}.zip`, {
     method: 'PUT',
@@ -179,6 +197,7 @@ async function setUp(server: ServerProcess, stubUrl: string): Promise<{ token: s
   await upload(server, 'hosted', MOD_PUB, V, adminAuth);
   await upload(server, 'private', MOD_PRIV, V, adminAuth);
   await upload(server, 'hosted', MOD_ONE, V, adminAuth);
+  await upload(server, 'hosted', MOD_BIG, V, adminAuth, new Uint8Array(randomBytes(BIG_ZIP_BYTES)));
   await upload(server, 'owned', MOD_OWNED, V, adminAuth);
   const versions = Array.from({ length: MANY }, (_, i) => `v1.${Math.floor(i / 100)}.${i % 100}`);
   await pool(versions, 4, (v) => upload(server, 'hosted', MOD_MANY, v, adminAuth));
@@ -205,6 +224,7 @@ function scenarios(token: string): Scenario[] {
     { name: 'hosted .mod, token', path: `/go/hosted/${MOD_PUB}/@v/${V}.mod`, auth: tokenAuth, status: 200 },
     { name: 'group .info, token', path: `/go/group/${MOD_UP}/@v/${V}.info`, auth: tokenAuth, status: 200 },
     { name: 'hosted .zip', path: `/go/hosted/${MOD_PUB}/@v/${V}.zip`, status: 200 },
+    { name: 'hosted .zip, 1 MiB (from storage)', path: `/go/hosted/${MOD_BIG}/@v/${V}.zip`, status: 200 },
     {
       name: 'proxy 404 (negative)',
       path: `/go/proxy/example.com/bench/missing/@v/${V}.info`,
@@ -243,7 +263,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  ${ACCESS_LOG ? `access_log ${dir}/logs/access.log combined buffer=64k;` : 'access_log off;'}
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000;
@@ -310,7 +330,11 @@ interface Measured {
 }
 
 async function startAndSetUp(env: Record<string, string>, stubUrl: string, root?: string): Promise<Measured> {
-  const server = await startServerProcess(env, { startTimeoutMs: 300_000, root });
+  const logFile = join(env.ORBITREPO_DATA_DIR, '..', `${env.ORBITREPO_DATA_DIR.split('/').at(-1)}.log`);
+  const server = await startServerProcess(
+    { ...env, ...(ACCESS_LOG ? {} : { ORBITREPO_ACCESS_LOG: 'false' }) },
+    { startTimeoutMs: 300_000, root, logFile },
+  );
   await Bun.sleep(2000);
   const idleAtStart = rssMiB(server.pid);
   const t0 = performance.now();
@@ -405,7 +429,7 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
   const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
   const med = (samples: Sample[], k: keyof Sample) => median(samples.map((s) => s[k]));
   console.log(
-    `\n## ${kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} interleaved rounds, medians\n`,
+    `\n## ${kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} interleaved rounds, medians, access logs ${ACCESS_LOG ? 'on (both to files)' : 'off'}\n`,
   );
   const withBase = rows.some((r) => r.baseline.length > 0);
   console.log(

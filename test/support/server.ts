@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type StorageConfig } from '../../src/config';
@@ -126,8 +126,10 @@ export async function startServerProcess(
   /**
    * startTimeoutMs: how long to wait for the listening line (benchmarks on a busy machine wait longer);
    * root: the checkout whose src/index.ts runs (a benchmark's baseline); default this one.
+   * logFile: stdout and stderr go to this file, as a deployment's log would, instead of a pipe this process
+   * reads (a benchmark's access log, read here, took CPU from the server it measured).
    */
-  opts: { startTimeoutMs?: number; root?: string } = {},
+  opts: { startTimeoutMs?: number; root?: string; logFile?: string } = {},
 ): Promise<ServerProcess> {
   const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   const root = opts.root ?? REPO_ROOT;
@@ -138,6 +140,7 @@ export async function startServerProcess(
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('ORBITREPO_') && v !== undefined),
   ) as Record<string, string>;
+  const logFd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
   const child = Bun.spawn([process.execPath, 'run', join(root, 'src', 'index.ts')], {
     cwd: root,
     env: {
@@ -149,9 +152,10 @@ export async function startServerProcess(
       ...env,
     },
     stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
+    stdout: logFd ?? 'pipe',
+    stderr: logFd ?? 'pipe',
   });
+  if (logFd !== undefined) closeSync(logFd);
   // What the process printed: its first 256 KiB and its last 1 MiB (a benchmark's access log runs to GiBs).
   let head = '';
   let tail = '';
@@ -192,8 +196,26 @@ export async function startServerProcess(
       }
     }
   };
-  void drain(child.stdout);
-  void drain(child.stderr);
+  if (opts.logFile) {
+    // The file is read for the listening line only: its first 256 KiB, until the line is there.
+    const logFile = opts.logFile;
+    void (async () => {
+      while (!listeningSeen && child.exitCode === null) {
+        const text = await Bun.file(logFile)
+          .slice(0, 256 * 1024)
+          .text();
+        head = text;
+        const m = /OrbitRepos listening on (https?:\/\/[^\s"]+:(\d+))/.exec(text);
+        if (m) {
+          listeningSeen = true;
+          found?.(m[1]);
+        } else await Bun.sleep(50);
+      }
+    })();
+  } else {
+    void drain(child.stdout as ReadableStream<Uint8Array>);
+    void drain(child.stderr as ReadableStream<Uint8Array>);
+  }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const failed = new Promise<never>((_, reject) => {
