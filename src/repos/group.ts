@@ -174,6 +174,7 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   nestedIn(chain: string[]): this {
     this.chain = chain;
     this.reached = undefined;
+    this.reachedNow = undefined;
     return this;
   }
 
@@ -244,6 +245,14 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
    * repository cache, else undefined (also for a chain too deep: reachable() throws that).
    */
   reachableNow(): RepositoryRow[] | undefined {
+    // Walked once per instance, as reachable(): a warm answer asks it twice (anonymous read, the audience).
+    if (this.reachedNow === undefined) this.reachedNow = this.walkNow() ?? null;
+    return this.reachedNow ?? undefined;
+  }
+
+  private reachedNow: RepositoryRow[] | null | undefined;
+
+  private walkNow(): RepositoryRow[] | undefined {
     const out: RepositoryRow[] = [];
     const seen = new Set<number>([this.row.id]);
     const visit = (group: RepositoryRow, depth: number): boolean => {
