@@ -11,6 +11,12 @@
  * starts the server of another checkout (e.g. `git archive main | tar -x -C DIR`, with node_modules) with
  * each setting, timed in the same rounds, so a change is compared with the code before it under the same load.
  *
+ * Two references run in the same rounds: a bare relay on Bun (bench/support/relay-server.ts: the upstream's
+ * body streamed through, nothing checked or stored) and the same relay hashing the bytes twice with SHA-256,
+ * as a checked fill must (the zip's content address, and its files for the h1: checksum).
+ * They are the floor of any proxy on this runtime and machine: a ratio the bare relay does not reach, no
+ * checked and stored fill reaches either.
+ *
  * The issue's target: proxied ≤ 1.2× direct, RSS growth ≤ 20 MB. The server runs as its own
  * process (`bun run src/index.ts`, PGlite, filesystem storage). The load average is printed,
  * since the figures mean little without it.
@@ -83,7 +89,24 @@ for (const v of versions) {
   stub.addModule(MODULE, v, { zipFile: { path, size: zipSize } });
 }
 const servers: ServerProcess[] = [];
+const relays: { name: string; url: string; proc: ReturnType<typeof Bun.spawn> }[] = [];
 try {
+  for (const [name, hashes] of [
+    ['bare relay', '0'],
+    ['relay hashing twice', '2'],
+  ] as const) {
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, 'support', 'relay-server.ts')], {
+      env: { ...process.env, RELAY_UPSTREAM: stub.url, RELAY_HASHES: hashes },
+      stdout: 'pipe',
+      stderr: 'inherit',
+    });
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    const line = new TextDecoder().decode((await reader.read()).value);
+    reader.releaseLock();
+    const url = /relay listening on (\S+)/.exec(line)?.[1];
+    if (!url) throw new Error(`${name} did not start: ${line}`);
+    relays.push({ name, url, proc });
+  }
   for (const [i, { gc, root }] of settings.entries()) {
     // The zips are made here, so no checksum database knows them: the bench measures the fill itself.
     const server = await startServerProcess(
@@ -107,6 +130,7 @@ try {
   await Bun.sleep(500);
 
   const ratios: number[][] = settings.map(() => []);
+  const relayRatios: number[][] = relays.map(() => []);
   const label = (i: number) => {
     const { gc, root } = settings[i];
     const which = root === undefined ? 'proxied cold' : 'baseline cold';
@@ -121,6 +145,12 @@ try {
   for (let r = 0; r < rounds; r++) {
     const direct = await timed(`${stub.url}/${stub.paths(MODULE, versions[r]).zip}`, servers[0].pid);
     if (direct.bytes !== zipSize) throw new Error(`direct: ${direct.bytes} bytes, want ${zipSize}`);
+    for (const [i, relay] of relays.entries()) {
+      const through = await timed(`${relay.url}/${stub.paths(MODULE, versions[r]).zip}`, relay.proc.pid);
+      if (through.bytes !== zipSize) throw new Error(`${relay.name}: ${through.bytes} bytes, want ${zipSize}`);
+      relayRatios[i].push(through.ms / direct.ms);
+      console.log(`  round ${r + 1}: ${relay.name} ${through.ms.toFixed(0)} ms (${(through.ms / direct.ms).toFixed(2)}×)`);
+    }
     for (const [i, server] of servers.entries()) {
       const v = versions[r * servers.length + i];
       const proxied = await timed(`${server.url}/go/go-proxy/${stub.paths(MODULE, v).zip}`, server.pid);
@@ -132,16 +162,16 @@ try {
       );
     }
   }
-  for (const [i, rs] of ratios.entries()) {
-    const sorted = [...rs].sort((a, b) => a - b);
-    console.log(`  ${label(i)}: median ratio ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}× (target ≤ 1.2×)`);
-  }
+  const medianOf = (rs: number[]) => [...rs].sort((a, b) => a - b)[Math.floor(rs.length / 2)].toFixed(2);
+  for (const [i, rs] of relayRatios.entries()) console.log(`  ${relays[i].name}: median ratio ${medianOf(rs)}× (a floor, not a target)`);
+  for (const [i, rs] of ratios.entries()) console.log(`  ${label(i)}: median ratio ${medianOf(rs)}× (target ≤ 1.2×)`);
   console.log(
     `  load average after ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
 } finally {
+  for (const relay of relays) relay.proc.kill();
   for (const server of servers) await server.stop();
   await stub.close();
   await rm(work, { recursive: true, force: true });
