@@ -107,8 +107,12 @@ describe('layer rules', () => {
   });
 
   test('errors, log, config and the full-collection pacer stand alone: everything may import them, they import nothing of the project', () => {
-    const leaves = ['src/errors.ts', 'src/log.ts', 'src/config.ts', 'src/full-gc.ts'];
-    expect(breaches((from) => leaves.includes(from), isProject)).toEqual([]);
+    const leaves = ['src/errors.ts', 'src/log.ts', 'src/log-stdout.ts', 'src/config.ts', 'src/full-gc.ts'];
+    // The log's stdout writer is the log's own file, the one import it makes.
+    const ownFile = (from: string, to: string) => from === 'src/log.ts' && to === 'src/log-stdout';
+    expect(
+      all.filter((e) => leaves.includes(e.from) && isProject(e.to) && !ownFile(e.from, e.to)).map((e) => `${e.from} -> ${e.to}`),
+    ).toEqual([]);
   });
 });
 
