@@ -2,14 +2,15 @@
  * Warm GOPROXY answers against nginx serving the same bytes (issue 14).
  *
  *   bun bench/warm.bench.ts [--pglite] [--postgres] [--rounds=3] [--duration=5s] [--threads=2] [--connections=64] [--only=NAME,…]
- *                           [--baseline=/path/to/another/checkout] [--access-log=on|off]
+ *                           [--baseline=/path/to/another/checkout] [--access-log=on|off] [--warmup=1s]
  *
  * For each database (both by default): starts the standalone server (`bun run src/index.ts`) on a
  * throwaway data dir (and, for PostgreSQL, a throwaway database on ORBITREPO_TEST_DATABASE_URL or the
  * local server), sets up hosted, proxy (over a loopback stub upstream), group and private repositories,
  * warms every request once, copies the exact bytes the server answered into an nginx root under the
  * same paths, and starts nginx (its own prefix and config in a temp dir, not a daemon) on loopback.
- * Then `wrk` runs each request INTERLEAVED (server, nginx, server, nginx, … for `rounds` rounds) and
+ * Each request then runs for --warmup on every side, unmeasured (the JIT compiles the warm path then, not
+ * during the first measured round). Then `wrk` runs each request INTERLEAVED (server, nginx, server, nginx, … for `rounds` rounds) and
  * the table shows medians. The machine is shared: only ratios taken in the same run mean anything.
  *
  * nginx's worker runs as `nobody` when started as root: every directory of its root is made
@@ -46,6 +47,8 @@ const args = new Map(
 );
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const DURATION = args.get('duration') ?? '5s';
+/** Each request is run this long on every side before the rounds, unmeasured: the JIT's warm-up is not a warm answer. */
+const WARMUP = args.get('warmup') ?? '1s';
 const THREADS = Number(args.get('threads') ?? 2);
 const CONNECTIONS = Number(args.get('connections') ?? 64);
 const ONLY = args.get('only')?.split(',');
@@ -95,12 +98,12 @@ function parseWrk(out: string): Sample {
   return { rps, p99ms: m ? Number(m[1]) * unit : Number.NaN, non2xx };
 }
 
-async function wrk(url: string, auth?: string): Promise<Sample> {
+async function wrk(url: string, auth?: string, duration = DURATION): Promise<Sample> {
   const cmd = [
     'wrk',
     `-t${THREADS}`,
     `-c${CONNECTIONS}`,
-    `-d${DURATION}`,
+    `-d${duration}`,
     '--latency',
     ...(auth ? ['-H', `Authorization: ${auth}`] : []),
     url,
@@ -400,6 +403,12 @@ async function runKind(kind: 'pglite' | 'postgres') {
     await Bun.sleep(1000);
     const idleAfterSetup = rssMiB(server.pid);
 
+    for (const [i, s] of list.entries()) {
+      await wrk(`${server.url}${s.path}`, s.auth, WARMUP);
+      if (base && baseList) await wrk(`${base.server.url}${s.path}`, baseList[i].auth, WARMUP);
+      await wrk(`${nginx.url}${s.path}`, s.auth, WARMUP);
+    }
+    await settle(server.url);
     const rows: Row[] = list.map((scenario) => ({ scenario, server: [], baseline: [], nginx: [] }));
     for (let r = 0; r < ROUNDS; r++) {
       for (const [i, row] of rows.entries()) {
