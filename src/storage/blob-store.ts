@@ -8,9 +8,10 @@ export interface ByteRange {
 export interface PutOptions {
   /**
    * The caller moves the blob elsewhere before anything refers to it (a staged body: stageBlob, then commitBlob).
-   * The body must still be durable before put returns, but its name need not be: the move makes the name it
-   * lands under durable. A backend may skip the work that only makes this name survive a crash (the
-   * filesystem's fsync of the blob's directory); what a crash then leaves is swept as a partial write.
+   * Neither the body nor this name need be durable when put returns: move makes the blob durable under the
+   * name it lands under. A backend may skip that work here (the filesystem's fsync of the file and of its
+   * directory), which takes it off the path of a client waiting for a checked fill; what a crash then leaves
+   * is swept as a partial write.
    */
   transient?: boolean;
 }
@@ -57,7 +58,10 @@ export interface BlobStore {
    * the body is complete: a failed or aborted body leaves nothing under key.
    */
   put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<BlobStat>;
-  /** Renames a blob (used to move a checked upload to its content address). Overwrites `to`. */
+  /**
+   * Renames a blob (used to move a checked upload to its content address). Overwrites `to`. When it returns,
+   * the blob is durable under `to`, body and name, even if it was put `transient`.
+   */
   move(from: string, to: string): Promise<void>;
   /** Deletes the blob; absent is not an error. */
   delete(key: string): Promise<void>;

@@ -109,7 +109,8 @@ export class FsBlobStore implements BlobStore {
           await writeAll(handle, bytes);
           size = bytes.byteLength;
         }
-        await handle.sync();
+        // A transient blob's body is made durable by its move (see move), after the checks its caller runs.
+        if (!options?.transient) await handle.sync();
       } finally {
         await handle.close();
       }
@@ -119,9 +120,10 @@ export class FsBlobStore implements BlobStore {
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    // The file is fsynced before the rename, so its bytes are durable either way. A transient (staged) blob's
-    // name is made durable by the move that follows, which fsyncs the destination directory before the caller
-    // writes any row: a crash before that leaves at worst the body under .partial/ (swept) or tmp/ (swept).
+    // A blob's file is fsynced before the rename, so its bytes are durable either way. A transient (staged)
+    // blob's body and name are made durable by the move that follows, which fsyncs the file and then the
+    // destination directory before the caller writes any row: a crash before that leaves at worst the body
+    // under .partial/ (swept) or tmp/ (swept).
     if (!options?.transient) await syncDir(dirname(path));
     return { size };
   }
@@ -132,6 +134,8 @@ export class FsBlobStore implements BlobStore {
     if (!(await this.head(from))) throw new NotFound(`blob ${from} not found`);
     await mkdir(dirname(dst), { recursive: true });
     try {
+      // A transient put left its body to this move to make durable; for any other blob this costs little.
+      await syncFile(src);
       // rename keeps the source's mtime; the moved blob counts as written now, and arrives with that time
       // atomically (the blob collector's grace period starts from it).
       const now = new Date();
@@ -260,6 +264,16 @@ async function writeStream(handle: FileHandle, body: ReadableStream<Uint8Array>)
     throw err;
   } finally {
     reader.releaseLock();
+  }
+}
+
+/** Makes a file's bytes durable. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
