@@ -139,3 +139,31 @@ test('a remembered answer is given without a promise; a first one, and a credent
   expect(stranger).toBeInstanceOf(Promise);
   expect((await stranger).status).toBe(401);
 });
+
+// The answers from memory take the same bad paths as the full path: a range past the end, a remembered 404,
+// a caller who may not read the repository (never answered from memory, whatever is there).
+test('from memory: a Range past the end is a 416, a remembered 404 a 404, an anonymous caller of a private repository a 401', async () => {
+  const take = (path: string, init?: RequestInit) => server.orbit.goFastPath!(new Request(`http://orbit.test${path}`, init), null)!;
+  const zip = `/go/pub/${ESCAPED}/@v/v1.0.0.zip`;
+  await (await take(zip)).arrayBuffer();
+  const past = take(zip, { headers: { range: 'bytes=100000-' } });
+  expect(past).toBeInstanceOf(Response);
+  expect([(past as Response).status, (past as Response).headers.get('content-range')]).toEqual([
+    416,
+    expect.stringMatching(/^bytes \*\/\d+$/),
+  ]);
+
+  const missing = `/go/pub/${ESCAPED}/@v/v9.9.9.info`;
+  expect((await take(missing)).status).toBe(404);
+  const remembered = take(missing);
+  expect(remembered).toBeInstanceOf(Response);
+  expect((remembered as Response).status).toBe(404);
+
+  const privInfo = `/go/priv/${ESCAPED}/@v/v1.0.0.info`;
+  expect((await take(privInfo, { headers: { authorization: basic('reader', readerToken) } })).status).toBe(200);
+  const anonymous = take(privInfo);
+  expect(anonymous).toBeInstanceOf(Promise);
+  expect((await anonymous).status).toBe(401);
+  const lines = log.requests().filter((l) => l.path === privInfo);
+  expect(lines.map((l) => l.status)).toEqual([200, 401]);
+});
