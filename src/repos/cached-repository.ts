@@ -1,5 +1,6 @@
 import type { Caching } from '../cache/caching';
 import type { CacheRegion } from '../cache/lru';
+import type { RepositoryRow } from '../db/schema';
 import { Gone, isGone, NotFound } from '../errors';
 import { isCanonicalVersion } from '../goproxy/version';
 import { type Metrics, noMetrics } from '../observability/metrics';
@@ -286,12 +287,8 @@ class Members implements GroupMembers {
     const mayReadNow = this.inner.mayReadNow;
     const rows = mayReadNow && this.inner.reachableNow();
     if (!rows) return undefined;
-    let ids = '';
-    for (const r of rows) {
-      if (mayReadNow(r) !== true) return undefined;
-      ids = ids === '' ? String(r.id) : `${ids},${r.id}`;
-    }
-    return ids;
+    for (const r of rows) if (mayReadNow(r) !== true) return undefined;
+    return idsOf(rows);
   }
 
   /**
@@ -322,6 +319,15 @@ class Members implements GroupMembers {
       return undefined;
     }
   }
+}
+
+/** The ids of rows, comma-separated, by array: a group of no groups reaches the same array on every request. */
+const rowIds = new WeakMap<RepositoryRow[], string>();
+
+function idsOf(rows: RepositoryRow[]): string {
+  let ids = rowIds.get(rows);
+  if (ids === undefined) rowIds.set(rows, (ids = rows.map((r) => r.id).join(',')));
+  return ids;
 }
 
 class CachedReader implements ModuleReader, ExpiringReader, ExpiringFiles {

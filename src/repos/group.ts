@@ -156,6 +156,25 @@ function parseLatest(text: string): LatestAnswer {
  * the path, so it tells an outsider nothing about what is stored there.
  * Members are built per call from the current rows, so admin changes apply to the next request.
  */
+/**
+ * The rows reached through a member list holding no group, each once and without the group itself, by list:
+ * the repository cache hands out the same array until the list or a member changes. Null for a list with a
+ * group in it (walked each time). The array is shared: callers only read it.
+ */
+const flatReaches = new WeakMap<RepositoryRow[], { of: number; rows: RepositoryRow[] | null }>();
+
+function flatReach(members: RepositoryRow[], groupId: number): RepositoryRow[] | null {
+  const known = flatReaches.get(members);
+  if (known && known.of === groupId) return known.rows;
+  let rows: RepositoryRow[] | null = null;
+  if (!members.some((r) => r.type === 'group')) {
+    const seen = new Set<number>([groupId]);
+    rows = members.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  }
+  flatReaches.set(members, { of: groupId, rows });
+  return rows;
+}
+
 export class GroupRepository implements GoRepository, ModuleReader, ExpiringReader, ExpiringFiles, GroupMembers, ChecksumRelay {
   readonly reader: ModuleReader = this;
   readonly checksums: ChecksumRelay = this;
@@ -253,6 +272,12 @@ export class GroupRepository implements GoRepository, ModuleReader, ExpiringRead
   private reachedNow: RepositoryRow[] | null | undefined;
 
   private walkNow(): RepositoryRow[] | undefined {
+    // A group of no groups (the usual one) reaches its member list itself: walked once per list, not per request.
+    const members = this.deps.repositories.memberRowsNow(this.row.id);
+    if (members && this.chain.length < MAX_GROUP_DEPTH) {
+      const flat = flatReach(members, this.row.id);
+      if (flat) return flat;
+    }
     const out: RepositoryRow[] = [];
     const seen = new Set<number>([this.row.id]);
     const visit = (group: RepositoryRow, depth: number): boolean => {
