@@ -30,6 +30,7 @@ import { ADMIN_AUTH } from '../test/support/app';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
+import { cpuMs } from './support/proc';
 
 const MiB = 1024 * 1024;
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -38,11 +39,6 @@ const rounds = Number(positional[1] ?? 4);
 const MODULE = 'example.com/bench/cold';
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-/** CPU time (user + system) `pid` has used, in milliseconds (from /proc, in clock ticks of 10 ms). */
-const cpuOf = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
 const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
 /** Incompressible 1 MiB files, stored: the zip is as big as asked, and written without holding it in memory. */
@@ -54,7 +50,7 @@ async function* entries(version: string): AsyncIterable<ZipEntrySpec> {
 /** GET url to the end; milliseconds to the last byte, bytes, and the RSS peak of `pid` meanwhile. */
 async function timed(url: string, pid: number) {
   const base = rssOf(pid);
-  const cpuBefore = cpuOf(pid);
+  const cpuBefore = cpuMs(pid);
   let peak = base;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
   const started = performance.now();
@@ -68,7 +64,7 @@ async function timed(url: string, pid: number) {
   }
   const ms = performance.now() - started;
   clearInterval(sampler);
-  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base, cpuMs: cpuOf(pid) - cpuBefore };
+  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base, cpuMs: cpuMs(pid) - cpuBefore };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));

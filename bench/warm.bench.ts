@@ -38,6 +38,7 @@ import { createTestDatabaseUrl } from '../test/support/db';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { cpuMs } from './support/proc';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -133,12 +134,6 @@ const median = (xs: number[]) => {
   if (s.length === 0) return Number.NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-/** CPU time (user + system) `pid` has used, in milliseconds (from /proc, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /**
  * Waits until `pid` is idle (under 5 % of a core over a second, at most 2 minutes), and returns the seconds

@@ -111,60 +111,15 @@ function isoNow(): string {
   return isoText;
 }
 
-/** Keys every line has, around which the line's own fields are written. */
-const LINE_KEYS = new Set(['level', 'time', 'msg']);
-
-/** A key as JSON (`"key":`), remembered per name like isSecretName. */
-const quotedKeys = new Map<string, string>();
-function quotedKey(k: string): string {
-  let quoted = quotedKeys.get(k);
-  if (quoted === undefined) {
-    quoted = `${JSON.stringify(k)}:`;
-    if (quotedKeys.size < 10_000) quotedKeys.set(k, quoted);
-  }
-  return quoted;
-}
-
-/** Whether redaction would leave every field as it is: flat values, no secret-named key, no secret-looking text, no line key. */
-function plainFields(fields: LogFields): boolean {
-  for (const k in fields) {
-    if (!Object.hasOwn(fields, k)) return false;
-    const v = fields[k];
-    if (typeof v === 'string') {
-      if (MAY_HOLD_SECRET.test(v)) return false;
-    } else if (v !== undefined && v !== null && typeof v !== 'number' && typeof v !== 'boolean') return false;
-    if (isSecretName(k) || LINE_KEYS.has(k)) return false;
-  }
-  return true;
-}
-
 /**
  * One JSON line in pino's format: level, time, the context's fields, the line's fields, msg last; undefined
- * fields left out; a field the context also has written once, the line's. Written here rather than by a
- * library: the access log writes one per request, and pino's generic path (mixin merge, per-key serializers)
- * cost more than answering a warm request. Fields redaction leaves as they are (an access line's) are
- * written by JSON.stringify as they come, with no redacted copy made of them.
+ * fields left out. Written here rather than by a library: the access log writes one per request, and pino's
+ * generic path (mixin merge, per-key serializers) cost more than answering a warm request.
  */
 function jsonLine(level: string, msg: string, context: LogFields | undefined, fields: LogFields | undefined): string {
-  const plain = fields === undefined || plainFields(fields);
-  let head = `{"level":"${level}","time":"${isoNow()}"`;
-  if (context) {
-    for (const k in context) {
-      const v = context[k];
-      if (v === undefined || (fields && Object.hasOwn(fields, k))) continue;
-      if (typeof v === 'object') return objectLine(level, msg, context, fields);
-      head += `,${quotedKey(k)}${JSON.stringify(v)}`;
-    }
-  }
-  if (!plain) return objectLine(level, msg, context, fields);
-  const body = fields ? JSON.stringify(fields) : '{}';
-  return `${head}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`;
-}
-
-/** jsonLine for any fields: the line as an object, its fields redacted as they are copied in. */
-function objectLine(level: string, msg: string, context: LogFields | undefined, fields: LogFields | undefined): string {
   const line: LogFields = { level, time: isoNow() };
   if (context) for (const k in context) line[k] = context[k];
+  // The fields are redacted as they are copied in (one copy, not a redacted copy copied again).
   if (fields) for (const k in fields) if (Object.hasOwn(fields, k)) line[k] = isSecretName(k) ? '***' : redactValue(fields[k], 1);
   line.msg = msg;
   try {

@@ -87,12 +87,17 @@ async function openVisible(ctx: GoRoutesDeps, repoName: string, principal: Princ
  * for a group, on every repository an answer could come from).
  */
 function readAsCaller(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): boolean | Promise<boolean> {
+  return readAsCallerNow(ctx, repo, principal) ?? repo.members!.everyMemberAnonymousRead();
+}
+
+/** readAsCaller when its answer is known without an await; undefined when a group's member rows must be read. */
+function readAsCallerNow(ctx: GoRoutesDeps, repo: GoRepository, principal: Principal): boolean | undefined {
   if (!repo.members) return repo.row.anonymousRead;
   repo.members.readingAs(
     (member) => ctx.permissions.authorize(principal, member, 'read'),
     (member) => ctx.permissions.mayReadNow(principal, member),
   );
-  return repo.row.anonymousRead && (repo.members.everyMemberAnonymousReadNow() ?? repo.members.everyMemberAnonymousRead());
+  return repo.row.anonymousRead && repo.members.everyMemberAnonymousReadNow();
 }
 
 /**
@@ -206,8 +211,8 @@ function answerFromMemory(
   const principal = ctx.auth.authenticateKnown(credentialsOf(request, server));
   const repo = principal && ctx.registry.openNow(repoName);
   if (!repo || !ctx.permissions.mayReadNow(principal, repo.row) || rest.startsWith('sumdb/')) return undefined;
-  const everyoneMayRead = readAsCaller(ctx, repo, principal);
-  if (typeof everyoneMayRead !== 'boolean') return undefined;
+  const everyoneMayRead = readAsCallerNow(ctx, repo, principal);
+  if (everyoneMayRead === undefined) return undefined;
   let req: GoRequest;
   try {
     req = parsedGoPath(rest);

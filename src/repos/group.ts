@@ -137,6 +137,25 @@ function parseLatest(text: string): LatestAnswer {
 }
 
 /**
+ * The rows reached through a member list holding no group, each once and without the group itself, by list:
+ * the repository cache hands out the same array until the list or a member changes. Null for a list with a
+ * group in it (walked each time). The array is shared: callers only read it.
+ */
+const flatReaches = new WeakMap<RepositoryRow[], { of: number; rows: RepositoryRow[] | null }>();
+
+function flatReach(members: RepositoryRow[], groupId: number): RepositoryRow[] | null {
+  const known = flatReaches.get(members);
+  if (known && known.of === groupId) return known.rows;
+  let rows: RepositoryRow[] | null = null;
+  if (!members.some((r) => r.type === 'group')) {
+    const seen = new Set<number>([groupId]);
+    rows = members.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  }
+  flatReaches.set(members, { of: groupId, rows });
+  return rows;
+}
+
+/**
  * A group: one GOPROXY endpoint over ordered members (hosted, proxy or other groups).
  *
  * - .info/.mod/.zip come from the first member, in order, that has the version. A member that fails
@@ -156,25 +175,6 @@ function parseLatest(text: string): LatestAnswer {
  * the path, so it tells an outsider nothing about what is stored there.
  * Members are built per call from the current rows, so admin changes apply to the next request.
  */
-/**
- * The rows reached through a member list holding no group, each once and without the group itself, by list:
- * the repository cache hands out the same array until the list or a member changes. Null for a list with a
- * group in it (walked each time). The array is shared: callers only read it.
- */
-const flatReaches = new WeakMap<RepositoryRow[], { of: number; rows: RepositoryRow[] | null }>();
-
-function flatReach(members: RepositoryRow[], groupId: number): RepositoryRow[] | null {
-  const known = flatReaches.get(members);
-  if (known && known.of === groupId) return known.rows;
-  let rows: RepositoryRow[] | null = null;
-  if (!members.some((r) => r.type === 'group')) {
-    const seen = new Set<number>([groupId]);
-    rows = members.filter((r) => !seen.has(r.id) && seen.add(r.id));
-  }
-  flatReaches.set(members, { of: groupId, rows });
-  return rows;
-}
-
 export class GroupRepository implements GoRepository, ModuleReader, ExpiringReader, ExpiringFiles, GroupMembers, ChecksumRelay {
   readonly reader: ModuleReader = this;
   readonly checksums: ChecksumRelay = this;

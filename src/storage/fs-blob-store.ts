@@ -120,10 +120,10 @@ export class FsBlobStore implements BlobStore {
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    // A blob's file is fsynced before the rename, so its bytes are durable either way. A transient (staged)
-    // blob's body and name are made durable by the move that follows, which fsyncs the file and then the
-    // destination directory before the caller writes any row: a crash before that leaves at worst the body
-    // under .partial/ (swept) or tmp/ (swept).
+    // Any other blob's file was fsynced before the rename and its directory is fsynced now. A transient
+    // (staged) blob's body and name are made durable by the move that follows, which fsyncs the file and then
+    // the destination directory before the caller writes any row: a crash before that leaves at worst the
+    // body under .partial/ (swept) or tmp/ (swept).
     if (!options?.transient) await syncDir(dirname(path));
     return { size };
   }
