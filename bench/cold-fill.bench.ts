@@ -145,7 +145,9 @@ try {
       const through = await timed(`${relay.url}/${stub.paths(MODULE, versions[r]).zip}`, relay.proc.pid);
       if (through.bytes !== zipSize) throw new Error(`${relay.name}: ${through.bytes} bytes, want ${zipSize}`);
       relayRatios[i].push(through.ms / direct.ms);
-      console.log(`  round ${r + 1}: ${relay.name} ${through.ms.toFixed(0)} ms (${(through.ms / direct.ms).toFixed(2)}×)`);
+      console.log(
+        `  round ${r + 1}: ${relay.name} ${through.ms.toFixed(0)} ms (${(through.ms / direct.ms).toFixed(2)}×), CPU ${through.cpuMs} ms, RSS growth ${mb(through.growth)}`,
+      );
     }
     for (const [i, server] of servers.entries()) {
       const v = versions[r * servers.length + i];
