@@ -89,6 +89,10 @@ interface Sample {
   rps: number;
   p99ms: number;
   non2xx: number;
+  /** Requests wrk counted as answered. */
+  requests: number;
+  /** CPU time (user + system) the answering process spent per request, µs; NaN when not measured. */
+  cpuUs: number;
 }
 
 function parseWrk(out: string): Sample {
@@ -96,7 +100,8 @@ function parseWrk(out: string): Sample {
   const m = /\s99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
   const unit = m?.[2] === 'us' ? 0.001 : m?.[2] === 's' ? 1000 : 1;
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p99ms: m ? Number(m[1]) * unit : Number.NaN, non2xx };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+  return { rps, p99ms: m ? Number(m[1]) * unit : Number.NaN, non2xx, requests, cpuUs: Number.NaN };
 }
 
 async function wrk(url: string, auth?: string, duration = DURATION): Promise<Sample> {
@@ -270,7 +275,7 @@ function scenarios(token: string): Scenario[] {
   ].filter((s) => !ONLY || ONLY.some((o) => s.name.includes(o)));
 }
 
-async function startNginx(root: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startNginx(root: string, dir: string): Promise<{ url: string; workerPid: number; stop(): Promise<void> }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
@@ -303,8 +308,11 @@ http {
   for (let i = 0; i < 50; i++) {
     try {
       await fetch(`http://127.0.0.1:${port}/`);
+      // The one worker answers; the master only watches it.
+      const workerPid = Number(readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(' ')[0]);
       return {
         url: `http://127.0.0.1:${port}`,
+        workerPid,
         async stop() {
           p.kill('SIGQUIT');
           await p.exited;
@@ -333,9 +341,15 @@ function openUp(dir: string, top: string): void {
   }
 }
 
-/** One measurement: refuses a run whose answers were not what the warm-up saw. */
-async function measure(url: string, scenario: Scenario): Promise<Sample> {
+/**
+ * One measurement: refuses a run whose answers were not what the warm-up saw. With `pid`, also the CPU time
+ * that process spent per request: steadier than req/s on a 2-core machine, where wrk takes its share of the
+ * same cores and a side that spends more CPU per request (its collector's threads too) leaves wrk less.
+ */
+async function measure(url: string, scenario: Scenario, pid?: number): Promise<Sample> {
+  const before = pid === undefined ? 0 : cpuMs(pid);
   const sample = await wrk(url, scenario.auth);
+  if (pid !== undefined) sample.cpuUs = ((cpuMs(pid) - before) * 1000) / sample.requests;
   if (scenario.status === 200 && sample.non2xx > 0)
     throw new Error(`${scenario.name}: ${sample.non2xx} answers were not 2xx/3xx at ${url}`);
   return sample;
@@ -430,13 +444,13 @@ async function runKind(kind: 'pglite' | 'postgres') {
     const rows: Row[] = list.map((scenario) => ({ scenario, server: [], baseline: [], nginx: [] }));
     for (let r = 0; r < ROUNDS; r++) {
       for (const [i, row] of rows.entries()) {
-        row.server.push(await measure(`${server.url}${row.scenario.path}`, row.scenario));
+        row.server.push(await measure(`${server.url}${row.scenario.path}`, row.scenario, server.pid));
         await settle(server.url);
         if (base && baseList) {
-          row.baseline.push(await measure(`${base.server.url}${row.scenario.path}`, baseList[i]));
+          row.baseline.push(await measure(`${base.server.url}${row.scenario.path}`, baseList[i], base.server.pid));
           await settle(base.server.url);
         }
-        row.nginx.push(await measure(`${nginx.url}${row.scenario.path}`, row.scenario));
+        row.nginx.push(await measure(`${nginx.url}${row.scenario.path}`, row.scenario, nginx.workerPid));
         process.stderr.write('.');
       }
     }
@@ -460,9 +474,9 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
   );
   const withBase = rows.some((r) => r.baseline.length > 0);
   console.log(
-    `| request | server req/s | server p99 ms | nginx req/s | nginx p99 ms | server/nginx | p99 ÷ nginx p99 |${withBase ? ' baseline req/s | server/baseline |' : ''}`,
+    `| request | server req/s | server p99 ms | nginx req/s | nginx p99 ms | server/nginx | p99 ÷ nginx p99 | CPU µs/req server / nginx |${withBase ? ' baseline req/s | server/baseline | baseline CPU µs/req |' : ''}`,
   );
-  console.log(`|---|---:|---:|---:|---:|---:|---:|${withBase ? '---:|---:|' : ''}`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|${withBase ? '---:|---:|---:|' : ''}`);
   const rate = new Map<string, number>();
   for (const row of rows) {
     const s = med(row.server, 'rps');
@@ -470,7 +484,7 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
     rate.set(row.scenario.name, s);
     const nginxCell = row.scenario.status === 200 ? fmt(n) : `(${fmt(n)}, nginx 404)`;
     console.log(
-      `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} |${withBase ? ` ${fmt(med(row.baseline, 'rps'))} | ${fmt(s / med(row.baseline, 'rps'), 3)} |` : ''}`,
+      `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} | ${fmt(med(row.server, 'cpuUs'), 1)} / ${fmt(med(row.nginx, 'cpuUs'), 1)} |${withBase ? ` ${fmt(med(row.baseline, 'rps'))} | ${fmt(s / med(row.baseline, 'rps'), 3)} | ${fmt(med(row.baseline, 'cpuUs'), 1)} |` : ''}`,
     );
   }
   console.log('\n| ratio the issue names | measured | asked |');
