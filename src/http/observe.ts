@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics';
 import { requestIdFrom } from '../observability/request-id';
 import { enterRequestScope, type RequestScope, scopeOf } from '../observability/request-scope';
 import { classifyPath } from '../observability/route-kind';
+import { accessFields, accessLine } from './access-line';
 import type { AddressSource } from './request';
 import type { TrustedProxies } from './trusted-proxies';
 
@@ -70,7 +71,9 @@ export class RequestObserver {
     scope.done = true;
     const seconds = (performance.now() - scope.startedAt) / 1000;
     this.o.metrics.request(scope.kind, status, seconds, bytes);
-    this.o.accessLog?.info('request', accessFields(scope, status, bytes, seconds));
+    const log = this.o.accessLog;
+    if (log?.infoLine) log.infoLine(accessLine(scope, status, bytes, seconds));
+    else log?.info('request', accessFields(scope, status, bytes, seconds));
   }
 }
 
@@ -103,21 +106,4 @@ export function requestObservation(o: RequestObservation, observer = new Request
     })
     .mapResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set))
     .onAfterResponse({ as: 'global' }, ({ request, responseValue, set }) => finish(request, responseValue, set));
-}
-
-/** The access-log line's fields; never a header, a query string or a credential (the logger redacts on top). */
-export function accessFields(scope: RequestScope, status: number, bytes: number, seconds: number) {
-  return {
-    requestId: scope.id,
-    method: scope.method,
-    path: scope.path,
-    kind: scope.kind,
-    repository: scope.repository,
-    status,
-    bytes,
-    durationMs: Math.round(seconds * 10_000) / 10,
-    cache: scope.cache,
-    user: scope.user,
-    client: scope.clientAddress,
-  };
 }
