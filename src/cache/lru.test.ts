@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test';
+import fc from 'fast-check';
+import { checkProperty } from '../../test/support/property';
 import { estimateBytes, LruCache } from './lru';
 
 describe('LruCache', () => {
@@ -42,6 +44,50 @@ describe('LruCache', () => {
     expect(r.has('a')).toBe(true);
     expect(r.has('b')).toBe(false);
     expect(r.has('j')).toBe(true);
+  });
+
+  test('a small cache read over and over keeps its order of use exactly: the entry not read goes first', () => {
+    const cache = new LruCache({ maxBytes: 8_000 });
+    const r = cache.region<Uint8Array>('r');
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    for (const k of keys) r.set(k, new Uint8Array(800)); // 962 bytes an entry: eight fit
+    const read = keys.filter((k) => k !== 'b');
+    for (let i = 0; i < 1000; i++) r.get(read[i % read.length]);
+    r.set('i', new Uint8Array(800));
+    expect(keys.filter((k) => !r.has(k))).toEqual(['b']);
+    expect(r.has('i')).toBe(true);
+  });
+
+  test('for any sets and reads, what is kept is what an exact least-recently-used model keeps', () => {
+    const MAX = 6_000;
+    const op = fc.oneof(
+      fc.record({ set: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), size: fc.integer({ min: 0, max: 900 }) }),
+      fc.record({ get: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h') }),
+    );
+    checkProperty(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const cache = new LruCache({ maxBytes: MAX });
+        const r = cache.region<Uint8Array>('r');
+        // The model: keys oldest first, with what each costs (value estimate, entry overhead, key).
+        let model: { key: string; cost: number }[] = [];
+        for (const o of ops) {
+          if ('get' in o) {
+            const at = model.findIndex((m) => m.key === o.get);
+            expect(r.get(o.get) !== undefined).toBe(at >= 0);
+            if (at >= 0) model.push(...model.splice(at, 1));
+            continue;
+          }
+          r.set(o.set, new Uint8Array(o.size));
+          model = model.filter((m) => m.key !== o.set);
+          const cost = estimateBytes(new Uint8Array(o.size)) + 96 + o.set.length * 2;
+          if (cost <= MAX / 8) model.push({ key: o.set, cost });
+          while (model.reduce((n, m) => n + m.cost, 0) > MAX) model.shift();
+          expect(cache.entries).toBe(model.length);
+          expect(cache.bytes).toBe(model.reduce((n, m) => n + m.cost, 0));
+        }
+        for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) expect(r.has(k)).toBe(model.some((m) => m.key === k));
+      }),
+    );
   });
 
   test('regions share one budget: filling one evicts the other', () => {

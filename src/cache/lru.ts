@@ -47,8 +47,9 @@ interface Entry {
   bytes: number;
   /** Date.now() after which the entry is not served; Infinity: until evicted or invalidated. */
   expiresAt: number;
-  /** The cache's `moves` when the entry last became the newest. */
-  movedAt: number;
+  /** The entry read or written before this one, and after it: the cache's order of use, oldest first. */
+  older: Entry | undefined;
+  newer: Entry | undefined;
 }
 
 export interface RegionStats {
@@ -67,12 +68,17 @@ export interface CacheStats {
 }
 
 export class LruCache {
-  /** Map iteration order is insertion order: re-inserting on a hit makes the first entry the least recently used. */
   private readonly map = new Map<string, Entry>();
+  /**
+   * The entries in order of use, linked through the entries themselves: a hit is made the newest with a few
+   * pointer writes. (Re-inserting it into the Map did that in the Map's own order, at the cost of a delete and
+   * an insert of its key on a hit: in a small cache, where every hot entry is soon in the older half, on
+   * nearly every warm answer.)
+   */
+  private oldest: Entry | undefined;
+  private newest: Entry | undefined;
   private readonly regions = new Map<string, CacheRegion<unknown>>();
   private totalBytes = 0;
-  /** Counts entries made newest (set, or moved on a read); see _get. */
-  private moves = 0;
 
   readonly maxBytes: number;
   private readonly now: () => number;
@@ -126,12 +132,9 @@ export class LruCache {
       this.remove(id, e);
       return undefined;
     }
-    // Made the newest again only when it is in the older half: fewer than half the entries became newer
-    // since it last did, so it is not near eviction, and a hot entry is not moved on every read.
-    if (this.moves - e.movedAt >= this.map.size >> 1) {
-      this.map.delete(id);
-      this.map.set(id, e);
-      e.movedAt = ++this.moves;
+    if (e !== this.newest) {
+      this.unlink(e);
+      this.link(e);
     }
     return e;
   }
@@ -147,20 +150,20 @@ export class LruCache {
     if (cost > this.maxBytes / 8) return false;
     const ttl = Math.min(region.ttlMs, entryTtlMs ?? Number.POSITIVE_INFINITY);
     if (ttl <= 0) return false;
-    this.map.set(id, {
+    const e: Entry = {
       region,
       key,
       value,
       bytes: cost,
       expiresAt: ttl === Number.POSITIVE_INFINITY ? ttl : this.now() + ttl,
-      movedAt: ++this.moves,
-    });
+      older: undefined,
+      newer: undefined,
+    };
+    this.map.set(id, e);
+    this.link(e);
     this.totalBytes += cost;
     region._account(1, cost);
-    for (const [oldest, e] of this.map) {
-      if (this.totalBytes <= this.maxBytes) break;
-      this.remove(oldest, e);
-    }
+    while (this.totalBytes > this.maxBytes && this.oldest) this.remove(slot(this.oldest.region.name, this.oldest.key), this.oldest);
     return true;
   }
 
@@ -176,8 +179,27 @@ export class LruCache {
     for (const [id, e] of this.map) if (e.region === region && pred(e.value, e.key)) this.remove(id, e);
   }
 
+  /** Makes e the newest (it is in no list). */
+  private link(e: Entry): void {
+    e.older = this.newest;
+    e.newer = undefined;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  /** Takes e out of the order of use. */
+  private unlink(e: Entry): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = undefined;
+  }
+
   private remove(id: string, e: Entry): void {
     this.map.delete(id);
+    this.unlink(e);
     this.totalBytes -= e.bytes;
     e.region._account(-1, -e.bytes);
   }
