@@ -68,7 +68,8 @@ export interface CacheStats {
 }
 
 export class LruCache {
-  private readonly map = new Map<string, Entry>();
+  /** Entries in all regions (each region keeps its own by key: a lookup hashes the caller's key, not a joined one). */
+  private count = 0;
   /**
    * The entries in order of use, linked through the entries themselves: a hit is made the newest with a few
    * pointer writes. (Re-inserting it into the Map did that in the Map's own order, at the cost of a delete and
@@ -102,7 +103,7 @@ export class LruCache {
   }
 
   get entries(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get bytes(): number {
@@ -112,7 +113,7 @@ export class LruCache {
   stats(): CacheStats {
     return {
       maxBytes: this.maxBytes,
-      entries: this.map.size,
+      entries: this.count,
       bytes: this.totalBytes,
       regions: [...this.regions.values()].map((r) => r.stats()),
     };
@@ -125,11 +126,10 @@ export class LruCache {
 
   /** @internal */
   _get(region: CacheRegion<unknown>, key: string): Entry | undefined {
-    const id = slot(region.name, key);
-    const e = this.map.get(id);
+    const e = region._entries.get(key);
     if (!e) return undefined;
     if ((e.expiresAt !== Number.POSITIVE_INFINITY && e.expiresAt <= this.now()) || !this.active()) {
-      this.remove(id, e);
+      this.remove(e);
       return undefined;
     }
     if (e !== this.newest) {
@@ -141,9 +141,8 @@ export class LruCache {
 
   /** @internal */
   _set(region: CacheRegion<unknown>, key: string, value: unknown, bytes: number, entryTtlMs?: number): boolean {
-    const id = slot(region.name, key);
-    const old = this.map.get(id);
-    if (old) this.remove(id, old);
+    const old = region._entries.get(key);
+    if (old) this.remove(old);
     if (!this.active()) return false;
     const cost = bytes + ENTRY_OVERHEAD + key.length * 2;
     // An entry bigger than an eighth of the budget would flush everything else for one value.
@@ -159,24 +158,24 @@ export class LruCache {
       older: undefined,
       newer: undefined,
     };
-    this.map.set(id, e);
+    region._entries.set(key, e);
+    this.count++;
     this.link(e);
     this.totalBytes += cost;
     region._account(1, cost);
-    while (this.totalBytes > this.maxBytes && this.oldest) this.remove(slot(this.oldest.region.name, this.oldest.key), this.oldest);
+    while (this.totalBytes > this.maxBytes && this.oldest) this.remove(this.oldest);
     return true;
   }
 
   /** @internal */
   _delete(region: CacheRegion<unknown>, key: string): void {
-    const id = slot(region.name, key);
-    const e = this.map.get(id);
-    if (e) this.remove(id, e);
+    const e = region._entries.get(key);
+    if (e) this.remove(e);
   }
 
   /** @internal */
   _deleteWhere(region: CacheRegion<unknown>, pred: (value: unknown, key: string) => boolean): void {
-    for (const [id, e] of this.map) if (e.region === region && pred(e.value, e.key)) this.remove(id, e);
+    for (const e of region._entries.values()) if (pred(e.value, e.key)) this.remove(e);
   }
 
   /** Makes e the newest (it is in no list). */
@@ -197,15 +196,14 @@ export class LruCache {
     e.older = e.newer = undefined;
   }
 
-  private remove(id: string, e: Entry): void {
-    this.map.delete(id);
+  private remove(e: Entry): void {
+    e.region._entries.delete(e.key);
+    this.count--;
     this.unlink(e);
     this.totalBytes -= e.bytes;
     e.region._account(-1, -e.bytes);
   }
 }
-
-const slot = (region: string, key: string) => `${region}\u0000${key}`;
 
 /**
  * A named part of an LruCache: string keys, values of one type. `load` is how decorators read:
@@ -220,6 +218,8 @@ export class CacheRegion<V> {
   /** Bumped by every delete in the region: a load that saw another generation stores nothing. */
   private generation = 0;
   private readonly inflight = new Map<string, Promise<V | undefined>>();
+  /** @internal This region's entries by key; the cache they share keeps their order of use and the budget. */
+  readonly _entries = new Map<string, Entry>();
 
   constructor(
     private readonly cache: LruCache,
