@@ -30,6 +30,24 @@ test('lines reach the descriptor whole and in order, across many batches', async
   expect(readFileSync(file.path, 'utf8')).toBe(want);
 });
 
+test('lines longer than a batch, and characters of every UTF-8 length, come out as Buffer.from writes them, in order', async () => {
+  using file = tempFile();
+  const out = batchedStdout(file.fd);
+  const lines = [
+    'short\n',
+    `${'é'.repeat(100_000)}\n`, // 200 KB in UTF-8: more than a batch holds
+    `${'€'.repeat(21_000)}\n`, // 63 KB: fits, but not beside what came before
+    'a lone surrogate \ud800 and a pair \ud83d\ude00\n',
+    `${'x'.repeat(65_530)}\n`,
+    'last\n',
+  ];
+  for (let round = 0; round < 3; round++) for (const line of lines) out.write(line);
+  out.flush();
+  const want = Buffer.concat(Array.from({ length: 3 }, () => lines.map((l) => Buffer.from(l))).flat());
+  await until(() => readFileSync(file.path).byteLength >= want.byteLength);
+  expect(readFileSync(file.path).equals(want)).toBe(true);
+});
+
 test('a line waits at most LOG_FLUSH_MS for its batch', async () => {
   using file = tempFile();
   batchedStdout(file.fd).write('one line\n');
