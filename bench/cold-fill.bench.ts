@@ -22,7 +22,6 @@
  * since the figures mean little without it.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,7 @@ import { ADMIN_AUTH } from '../test/support/app';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
-import { cpuMs } from './support/proc';
+import { cpuMs, rssBytes } from './support/proc';
 
 const MiB = 1024 * 1024;
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -38,7 +37,6 @@ const sizeMiB = Number(positional[0] ?? 100);
 const rounds = Number(positional[1] ?? 4);
 const MODULE = 'example.com/bench/cold';
 
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
 /** Incompressible 1 MiB files, stored: the zip is as big as asked, and written without holding it in memory. */
@@ -49,10 +47,10 @@ async function* entries(version: string): AsyncIterable<ZipEntrySpec> {
 
 /** GET url to the end; milliseconds to the last byte, bytes, and the RSS peak of `pid` meanwhile. */
 async function timed(url: string, pid: number) {
-  const base = rssOf(pid);
+  const base = rssBytes(pid);
   const cpuBefore = cpuMs(pid);
   let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 10);
   const started = performance.now();
   const res = await fetch(url);
   let bytes = 0;
@@ -64,7 +62,7 @@ async function timed(url: string, pid: number) {
   }
   const ms = performance.now() - started;
   clearInterval(sampler);
-  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssOf(pid)) - base, cpuMs: cpuMs(pid) - cpuBefore };
+  return { ms, firstMs, bytes, status: res.status, growth: Math.max(peak, rssBytes(pid)) - base, cpuMs: cpuMs(pid) - cpuBefore };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'orbit-coldfill-'));

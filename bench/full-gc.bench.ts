@@ -16,15 +16,11 @@ import { ADMIN_AUTH } from '../test/support/app';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
+import { rssBytes } from './support/proc';
 
 const MiB = 1024 * 1024;
 const [sizeMiB, fills, rounds, probes] = [24, 6, 3, 4].map((d, i) => Number(process.argv[2 + i] ?? d));
 const VERSION = 'v1.0.0';
-
-function rssOf(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,9 +70,9 @@ async function start(label: string, everyMiB: string): Promise<Side> {
 
 async function round(side: Side, r: number): Promise<void> {
   const { url, pid } = side.server;
-  const base = rssOf(pid);
+  const base = rssBytes(pid);
   let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 20);
   let filling = true;
   const probing = Array.from({ length: probes }, async () => {
     while (filling) {
@@ -99,7 +95,7 @@ async function round(side: Side, r: number): Promise<void> {
   filling = false;
   await Promise.all(probing);
   clearInterval(sampler);
-  side.growth.push(Math.max(peak, rssOf(pid)) - base);
+  side.growth.push(Math.max(peak, rssBytes(pid)) - base);
 }
 
 const on = await start('full collection every 16 MiB (default)', '16');

@@ -20,6 +20,7 @@ import { startS3rver } from '../test/support/s3rver';
 import { startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
+import { rssBytes } from './support/proc';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -32,11 +33,6 @@ const useS3 = args.includes('--s3');
 const MODULE = 'example.com/bench/big';
 const VERSION = 'v1.0.0';
 
-function rssOf(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
 /** Incompressible 1 MiB files, stored (not deflated): the zip is as big as asked, and made without holding it in memory. */
 async function* entries(): AsyncIterable<ZipEntrySpec> {
   yield { name: `${MODULE}@${VERSION}/go.mod`, data: `module ${MODULE}\n\ngo 1.21\n` };
@@ -47,9 +43,9 @@ const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
 /** `clients` concurrent GETs of url, each read to the end; the server's RSS sampled meanwhile. */
 async function round(pid: number, url: string) {
-  const base = rssOf(pid);
+  const base = rssBytes(pid);
   let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 20);
   const started = performance.now();
   let firstByte = Infinity;
   const results = await Promise.all(
@@ -66,7 +62,7 @@ async function round(pid: number, url: string) {
   );
   const elapsed = performance.now() - started;
   clearInterval(sampler);
-  peak = Math.max(peak, rssOf(pid));
+  peak = Math.max(peak, rssBytes(pid));
   return { base, peak, elapsed, firstByte, ok: results.filter((r) => r.status === 200 && r.bytes === zipSize).length };
 }
 

@@ -10,7 +10,6 @@
  * (a throwaway database); --deflate compresses the entries (the checker then inflates them all).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { ADMIN_AUTH } from '../test/support/app';
 import { createTestDatabaseUrl } from '../test/support/db';
 import { startServerProcess } from '../test/support/server';
 import { writeZipFile, type ZipEntrySpec } from '../test/support/zipbuild';
+import { rssBytes, statusBytes } from './support/proc';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -27,11 +27,6 @@ const rounds = Number(positional[1] ?? 3);
 const usePostgres = args.includes('--postgres');
 const deflate = args.includes('--deflate');
 const MODULE = 'example.com/bench/upload';
-
-function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-}
-const rssOf = (pid: number) => statusField(pid, 'VmRSS');
 
 const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
@@ -46,13 +41,13 @@ async function* entries(version: string): AsyncIterable<ZipEntrySpec> {
 
 /** Runs fn while sampling the server's RSS; returns the time taken and the peak growth over the start. */
 async function measured<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; ms: number; base: number; peak: number }> {
-  const base = rssOf(pid);
+  const base = rssBytes(pid);
   let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 20);
   const started = performance.now();
   try {
     const value = await fn();
-    return { value, ms: performance.now() - started, base, peak: Math.max(peak, rssOf(pid)) };
+    return { value, ms: performance.now() - started, base, peak: Math.max(peak, rssBytes(pid)) };
   } finally {
     clearInterval(sampler);
   }
@@ -75,7 +70,7 @@ try {
     `server pid ${server.pid}, ${usePostgres ? 'PostgreSQL' : 'PGlite'}, filesystem storage, ${deflate ? 'deflated' : 'stored'} entries`,
   );
   // Start-up (migrations, PGlite's wasm heap) leaves garbage behind; its high-water mark is the fair comparison for a peak.
-  console.log(`idle RSS ${mb(rssOf(server.pid))}, high-water mark since start ${mb(statusField(server.pid, 'VmHWM'))}`);
+  console.log(`idle RSS ${mb(rssBytes(server.pid))}, high-water mark since start ${mb(statusBytes(server.pid, 'VmHWM'))}`);
 
   for (let round = 1; round <= rounds; round++) {
     const version = `v1.0.${round}`;
@@ -99,7 +94,7 @@ try {
       return bytes;
     });
     await rm(file);
-    const hwm = statusField(server.pid, 'VmHWM');
+    const hwm = statusBytes(server.pid, 'VmHWM');
     console.log(
       `round ${round}: ${mb(size)} zip | upload+check ${(up.ms / 1000).toFixed(2)} s (${(size / MiB / (up.ms / 1000)).toFixed(0)} MiB/s), ` +
         `RSS ${mb(up.base)} -> peak ${mb(up.peak)} (+${mb(up.peak - up.base)}) | download ${(down.ms / 1000).toFixed(2)} s, ` +

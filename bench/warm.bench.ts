@@ -38,7 +38,7 @@ import { createTestDatabaseUrl } from '../test/support/db';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { buildModuleZip } from '../test/support/zipbuild';
-import { cpuMs } from './support/proc';
+import { cpuMs, rssBytes } from './support/proc';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -155,10 +155,7 @@ async function quiet(pid: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
+const rssMiB = (pid: number) => rssBytes(pid) / (1024 * 1024);
 
 async function api(server: ServerProcess, method: string, path: string, body?: unknown, auth = ADMIN_AUTH): Promise<any> {
   const res = await fetch(`${server.url}${path}`, {

@@ -20,13 +20,14 @@
  * Needs `wrk` and `nginx` on PATH (apt-get install -y nginx wrk).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ADMIN_AUTH } from '../test/support/app';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { rssBytes } from './support/proc';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -82,9 +83,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-}
+const rssMiB = (pid: number) => rssBytes(pid) / (1024 * 1024);
 
 /** Samples a process's RSS every 50 ms until stopped; returns the highest seen. */
 function watchRss(pid: number): () => number {
