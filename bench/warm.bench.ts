@@ -23,6 +23,10 @@
  * with --access-log=off neither logs (ORBITREPO_ACCESS_LOG=false, nginx `access_log off`). The server's
  * stdout is never a pipe this script reads: reading a log line per request here took CPU from the server.
  *
+ * The ratios the issue names (a 404 against a hit, a token against none, 1000 versions against 1, a group against
+ * its member) are measured again at the end in pairs, each request back to back with the one it is compared with
+ * (measurePairs); the table's rows are minutes apart, and the machine's speed moves in between.
+ *
  * With --baseline, a second server runs from that checkout (same set-up), measured interleaved as
  * server, baseline, nginx: a before/after of a change in the same run (e.g. a `git worktree` of main).
  *
@@ -452,8 +456,9 @@ async function runKind(kind: 'pglite' | 'postgres') {
       }
     }
     process.stderr.write('\n');
+    const pairs = await measurePairs(server, list);
     const peak = rssMiB(server.pid);
-    report(kind, rows, { idleAtStart: main.idleAtStart, idleAfterSetup, peak, setupSeconds: main.setupSeconds });
+    report(kind, rows, pairs, { idleAtStart: main.idleAtStart, idleAfterSetup, peak, setupSeconds: main.setupSeconds });
   } finally {
     await nginx?.stop();
     for (const m of started) await m.server.stop();
@@ -463,7 +468,48 @@ async function runKind(kind: 'pglite' | 'postgres') {
   }
 }
 
-function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfterSetup: number; peak: number; setupSeconds: number }) {
+/** Per round, a request's rate ÷ its reference's, and the reference's CPU per request ÷ the request's (above 1: cheaper). */
+interface Paired {
+  rate: number[];
+  cpu: number[];
+}
+
+/**
+ * The ratios the issue names, each request measured next to the request it is compared with: the table's rows
+ * are minutes apart, and on this shared machine the same request has moved by a fifth between them. Each
+ * round runs the pair back to back on the server, in turning order (A then B, then B then A), for at least
+ * 3 rounds; the ratio of each round is kept, and the median reported.
+ */
+async function measurePairs(server: ServerProcess, list: Scenario[]): Promise<Map<string, Paired>> {
+  const pairs = new Map<string, Paired>();
+  const rounds = Math.max(ROUNDS, 3);
+  for (const s of list) {
+    const ref = s.vs && list.find((r) => r.name === s.vs!.name);
+    if (!ref) continue;
+    const paired: Paired = { rate: [], cpu: [] };
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [s, ref] : [ref, s];
+      const got = new Map<Scenario, Sample>();
+      for (const x of order) {
+        got.set(x, await measure(`${server.url}${x.path}`, x, server.pid));
+        await settle(server.url);
+      }
+      paired.rate.push(got.get(s)!.rps / got.get(ref)!.rps);
+      paired.cpu.push(got.get(ref)!.cpuUs / got.get(s)!.cpuUs);
+      process.stderr.write(':');
+    }
+    pairs.set(s.name, paired);
+  }
+  process.stderr.write('\n');
+  return pairs;
+}
+
+function report(
+  kind: string,
+  rows: Row[],
+  pairs: Map<string, Paired>,
+  rss: { idleAtStart: number; idleAfterSetup: number; peak: number; setupSeconds: number },
+) {
   const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
   const med = (samples: Sample[], k: keyof Sample) => median(samples.map((s) => s[k]));
   console.log(
@@ -484,12 +530,18 @@ function report(kind: string, rows: Row[], rss: { idleAtStart: number; idleAfter
       `| ${row.scenario.name} | ${fmt(s)} | ${fmt(med(row.server, 'p99ms'), 1)} | ${nginxCell} | ${fmt(med(row.nginx, 'p99ms'), 1)} | ${fmt(s / n, 3)} | ${fmt(med(row.server, 'p99ms') / med(row.nginx, 'p99ms'), 1)} | ${fmt(med(row.server, 'cpuUs'), 1)} / ${fmt(med(row.nginx, 'cpuUs'), 1)} |${withBase ? ` ${fmt(med(row.baseline, 'rps'))} | ${fmt(s / med(row.baseline, 'rps'), 3)} | ${fmt(med(row.baseline, 'cpuUs'), 1)} |` : ''}`,
     );
   }
-  console.log('\n| ratio the issue names | measured | asked |');
-  console.log('|---|---:|---:|');
+  console.log(
+    '\n| ratio the issue names | asked | paired rounds: rate, median (range) | paired: CPU per request, reference ÷ this | table rows above |',
+  );
+  console.log('|---|---:|---:|---:|---:|');
   for (const row of rows) {
     const vs = row.scenario.vs;
     if (!vs || !rate.has(vs.name)) continue;
-    console.log(`| ${row.scenario.name} ÷ ${vs.name} | ${fmt(rate.get(row.scenario.name)! / rate.get(vs.name)!, 2)} | ≥ ${vs.want} |`);
+    const p = pairs.get(row.scenario.name);
+    const spread = (xs: number[]) => `${fmt(median(xs), 2)} (${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)})`;
+    console.log(
+      `| ${row.scenario.name} ÷ ${vs.name} | ≥ ${vs.want} | ${p ? spread(p.rate) : '—'} | ${p ? spread(p.cpu) : '—'} | ${fmt(rate.get(row.scenario.name)! / rate.get(vs.name)!, 2)} |`,
+    );
   }
   console.log(
     `\nserver RSS: ${fmt(rss.idleAtStart)} MiB idle after start, ${fmt(rss.idleAfterSetup)} MiB idle after set-up (${MANY + 3} uploads in ${fmt(rss.setupSeconds, 1)} s), ${fmt(rss.peak)} MiB after the load`,
