@@ -27,6 +27,11 @@ function peerOf(request: Request, server: AddressSource | null | undefined): str
   }
 }
 
+/** The peer, or behind a trusted proxy the right-most untrusted X-Forwarded-For entry. */
+function clientAddressFrom(proxies: TrustedProxies, request: Request, server: AddressSource | null | undefined): string {
+  return proxies.clientAddress(peerOf(request, server), request.headers.get('x-forwarded-for'));
+}
+
 function statusOf(value: unknown, set: { status?: number | string }): number {
   if (value instanceof Response) return value.status;
   return typeof set.status === 'number' ? set.status : 200;
@@ -54,15 +59,29 @@ function bytesOf(value: unknown, method: string): number {
 export class RequestObserver {
   constructor(private readonly o: RequestObservation) {}
 
-  /** The scope of a request at `path` (the URL path, no query), or undefined outside the plugin's prefix. */
+  /**
+   * The scope of a request at `path` (the URL path, no query), or undefined outside the plugin's prefix.
+   * The client's address is read at once when the access log will name it (a client gone by the end of a
+   * slow request has no peer address left to read); without an access log it is read when something asks,
+   * a failed sign-in or an audit entry, while the request is served: the peer costs Bun a getpeername(2) on
+   * every read, a tenth of a warm answer's CPU.
+   */
   open(request: Request, server: AddressSource | null | undefined, path: string): RequestScope | undefined {
     const o = this.o;
     if (o.prefix && path !== o.prefix && !path.startsWith(`${o.prefix}/`)) return undefined;
     const { kind, repository } = classifyPath(path.slice(o.prefix.length) || '/', request.method);
-    const headers = request.headers;
-    const id = requestIdFrom(headers.get('x-request-id'));
-    const clientAddress = o.trustedProxies.clientAddress(peerOf(request, server), headers.get('x-forwarded-for'));
-    return { id, startedAt: performance.now(), method: request.method, path, kind, clientAddress, repository };
+    const id = requestIdFrom(request.headers.get('x-request-id'));
+    const scope = { id, startedAt: performance.now(), method: request.method, path, kind, clientAddress: '', repository };
+    if (o.accessLog) {
+      scope.clientAddress = clientAddressFrom(o.trustedProxies, request, server);
+      return scope;
+    }
+    let address: string | undefined;
+    return Object.defineProperty(scope, 'clientAddress', {
+      get: () => (address ??= clientAddressFrom(o.trustedProxies, request, server)),
+      set: (value: string) => void (address = value),
+      enumerable: true,
+    });
   }
 
   /** Writes the request's metrics and access-log line, once. */

@@ -21,11 +21,16 @@ export function clientAddressOf(request: Request, server: AddressSource | null |
   }
 }
 
+/** The request's credentials; the client's address is read when asked (a failed sign-in), not for every request. */
 export function credentialsOf(request: Request, server: AddressSource | null | undefined): RequestCredentials {
+  let address: string | undefined;
   return {
     authorization: request.headers.get('authorization'),
     cookie: request.headers.get('cookie'),
-    clientAddress: clientAddressOf(request, server),
+    get clientAddress() {
+      address ??= clientAddressOf(request, server);
+      return address;
+    },
     method: request.method,
     csrfToken: request.headers.get('x-csrf-token'),
   };
