@@ -20,13 +20,9 @@ import { batchedStdout } from '../src/log-stdout';
 import { ADMIN_AUTH, basic } from '../test/support/app';
 import { startTestServer } from '../test/support/server';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { benchArgs } from './support/args';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const CALLS = Number(args.get('calls') ?? 200_000);
 const ACCESS_LOG = (args.get('access-log') ?? 'on') === 'on';

@@ -22,13 +22,9 @@ import { moduleVersions } from '../src/db/schema';
 import { readableRepositories } from '../src/http/repository-access';
 import { signIn } from '../test/integration/ui-helpers';
 import { startTestApp } from '../test/support/app';
+import { benchArgs } from './support/args';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const MODULES = Number(args.get('modules') ?? 10_000);
 const REPOS = Number(args.get('repos') ?? 4);
 const ITERATIONS = Number(args.get('iterations') ?? 200);

@@ -30,13 +30,9 @@ import { ADMIN_AUTH, basic } from '../test/support/app';
 import { createTestDatabaseUrl } from '../test/support/db';
 import { startServerProcess } from '../test/support/server';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { benchArgs } from './support/args';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 
 function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);

@@ -42,14 +42,10 @@ import { createTestDatabaseUrl } from '../test/support/db';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { startStubUpstream } from '../test/support/stub-upstream';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { benchArgs } from './support/args';
 import { cpuMs, rssBytes } from './support/proc';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const DURATION = args.get('duration') ?? '5s';
 /** Each request is run this long on every side before the rounds, unmeasured: the JIT's warm-up is not a warm answer. */

@@ -27,14 +27,10 @@ import { dirname, join } from 'node:path';
 import { ADMIN_AUTH } from '../test/support/app';
 import { type ServerProcess, startServerProcess } from '../test/support/server';
 import { buildModuleZip } from '../test/support/zipbuild';
+import { benchArgs } from './support/args';
 import { rssBytes } from './support/proc';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const DURATION = args.get('duration') ?? '5s';
 const THREADS = Number(args.get('threads') ?? 2);
