@@ -5,7 +5,7 @@ import { requestIdFrom } from '../observability/request-id';
 import { enterRequestScope, type RequestScope, scopeOf } from '../observability/request-scope';
 import { classifyPath } from '../observability/route-kind';
 import { accessFields, accessLine } from './access-line';
-import type { AddressSource } from './request';
+import { type AddressSource, peerOf } from './request';
 import type { TrustedProxies } from './trusted-proxies';
 
 export interface RequestObservation {
@@ -16,15 +16,6 @@ export interface RequestObservation {
   accessLog?: Logger;
   trustedProxies: TrustedProxies;
   seed: string;
-}
-
-/** The peer's address; a test driving app.handle() has no server and no peer. */
-function peerOf(request: Request, server: AddressSource | null | undefined): string {
-  try {
-    return server?.requestIP(request)?.address ?? 'local';
-  } catch {
-    return 'local';
-  }
 }
 
 /** The peer, or behind a trusted proxy the right-most untrusted X-Forwarded-For entry. */

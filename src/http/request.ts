@@ -12,8 +12,11 @@ export interface AddressSource {
  * trusted proxy, from X-Forwarded-For), else the peer's.
  */
 export function clientAddressOf(request: Request, server: AddressSource | null | undefined): string {
-  const scoped = scopeOf(request)?.clientAddress;
-  if (scoped) return scoped;
+  return scopeOf(request)?.clientAddress || peerOf(request, server);
+}
+
+/** The peer's address; a test driving app.handle() has no server and no peer. */
+export function peerOf(request: Request, server: AddressSource | null | undefined): string {
   try {
     return server?.requestIP(request)?.address ?? 'local';
   } catch {
